@@ -1,0 +1,53 @@
+#!/usr/bin/env node
+import { helpText, parseCommandLine } from "./config/config.js";
+import { createLogger } from "./log/logger.js";
+import { startBridge } from "./main.js";
+import { VERSION } from "./version.js";
+
+const SHUTDOWN_DEADLINE_MS = 5000;
+
+async function run(): Promise<void> {
+  const parsed = parseCommandLine(process.argv.slice(2), process.env);
+  switch (parsed.kind) {
+    case "help":
+      process.stdout.write(helpText());
+      return;
+    case "version":
+      process.stdout.write(`${VERSION}\n`);
+      return;
+    case "error":
+      process.stderr.write(`kissbot-bridge: ${parsed.message}\n`);
+      process.exitCode = 2;
+      return;
+  }
+  const log = createLogger(parsed.config.logLevel);
+  let bridge;
+  try {
+    bridge = await startBridge(parsed.config, log);
+  } catch (err) {
+    process.stderr.write(`kissbot-bridge: ${(err as Error).message}\n`);
+    process.exitCode = 1;
+    return;
+  }
+  let stopping = false;
+  const shutdown = (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    log.info({ signal }, "shutting down");
+    setTimeout(() => {
+      log.error("shutdown took too long; exiting");
+      process.exit(1);
+    }, SHUTDOWN_DEADLINE_MS).unref();
+    bridge.stop().then(
+      () => process.exit(0),
+      (err: unknown) => {
+        log.error({ err }, "error during shutdown");
+        process.exit(1);
+      },
+    );
+  };
+  process.on("SIGINT", () => shutdown("SIGINT"));
+  process.on("SIGTERM", () => shutdown("SIGTERM"));
+}
+
+void run();

@@ -1,0 +1,55 @@
+import { parseArgs } from "node:util";
+import { FLAGS, type FlagValues } from "./flags.js";
+
+export type Config = FlagValues;
+
+export type ParsedCommandLine =
+  | { kind: "run"; config: Config }
+  | { kind: "help" }
+  | { kind: "version" }
+  | { kind: "error"; message: string };
+
+/** Flags win over environment variables, which win over defaults. Never throws. */
+export function parseCommandLine(argv: readonly string[], env: NodeJS.ProcessEnv): ParsedCommandLine {
+  const options: Record<string, { type: "string" | "boolean" }> = { help: { type: "boolean" }, version: { type: "boolean" } };
+  for (const f of Object.values(FLAGS)) options[f.name] = { type: "string" };
+  let values: Record<string, string | boolean | undefined>;
+  try {
+    ({ values } = parseArgs({ args: [...argv], options, strict: true, allowPositionals: false }));
+  } catch (err) {
+    return { kind: "error", message: (err as Error).message };
+  }
+  if (values["help"] === true) return { kind: "help" };
+  if (values["version"] === true) return { kind: "version" };
+  const config: Record<string, unknown> = {};
+  for (const [key, f] of Object.entries(FLAGS)) {
+    const fromFlag = values[f.name];
+    const raw = typeof fromFlag === "string" ? fromFlag : (env[f.env] ?? f.default);
+    const source = typeof fromFlag === "string" ? `--${f.name}` : env[f.env] !== undefined ? `${f.env} (--${f.name})` : `--${f.name}`;
+    try {
+      config[key] = (f.parse as (raw: string) => unknown)(raw);
+    } catch (err) {
+      return { kind: "error", message: `invalid ${source}: ${(err as Error).message}` };
+    }
+  }
+  return { kind: "run", config: config as Config };
+}
+
+export function helpText(): string {
+  const rows = Object.values(FLAGS).map((f) => {
+    const left = `  --${f.name} ${f.metavar}`;
+    return `${left.padEnd(32)}${f.help}\n${"".padEnd(32)}(env ${f.env}, default ${f.default})`;
+  });
+  return [
+    "Usage: kissbot-bridge [flags]",
+    "",
+    "Takes the KissBot Monitor's Unix socket and serves every bot's health and LLM usage as",
+    "Prometheus metrics.",
+    "",
+    "Flags:",
+    ...rows,
+    `${"  --help".padEnd(32)}show this help`,
+    `${"  --version".padEnd(32)}print the version`,
+    "",
+  ].join("\n");
+}

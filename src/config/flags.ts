@@ -1,0 +1,41 @@
+import { LOG_LEVELS, type LogLevel } from "../log/logger.js";
+import { fileMode, hostPort, integer, nonEmpty, oneOf, seconds } from "./parsers.js";
+
+export interface Flag<T> {
+  readonly name: string;
+  /** What the value looks like, for --help. */
+  readonly metavar: string;
+  readonly env: string;
+  readonly default: string;
+  readonly help: string;
+  readonly parse: (raw: string) => T;
+}
+
+const flag = <T>(name: string, metavar: string, env: string, def: string, help: string, parse: (raw: string) => T): Flag<T> => ({
+  name,
+  metavar,
+  env,
+  default: def,
+  help,
+  parse,
+});
+
+/**
+ * Every flag of the bridge, with its environment variable and default: a stable contract.
+ * --help and the README's flag table are generated from this list.
+ */
+export const FLAGS = {
+  socket: flag("socket", "PATH", "KISSBOT_MONITOR_SOCKET", "/tmp/kissbot_monitor.sock", "Unix socket the bots report to (the Monitor's path)", nonEmpty),
+  socketMode: flag("socket-mode", "OCTAL", "KISSBOT_BRIDGE_SOCKET_MODE", "660", "file mode of the socket, octal; never world-writable unless asked", fileMode),
+  listen: flag("listen", "HOST:PORT", "KISSBOT_BRIDGE_LISTEN", "127.0.0.1:9877", "HOST:PORT of the HTTP server (/metrics, /-/healthy, /-/ready)", hostPort),
+  staleAfter: flag("stale-after", "SECONDS", "KISSBOT_BRIDGE_STALE_AFTER", "120", "seconds without a heartbeat before a bot is stale", seconds(0.1, 86_400)),
+  sampleInterval: flag("sample-interval", "SECONDS", "KISSBOT_BRIDGE_SAMPLE_INTERVAL", "15", "seconds between samples of each bot's CPU and memory", seconds(0.1, 3_600)),
+  logLevel: flag("log-level", "LEVEL", "KISSBOT_BRIDGE_LOG_LEVEL", "info", `log level: ${LOG_LEVELS.join(", ")}`, oneOf<LogLevel>(LOG_LEVELS)),
+  maxLineBytes: flag("max-line-bytes", "BYTES", "KISSBOT_BRIDGE_MAX_LINE_BYTES", "65536", "longest line accepted; longer ones are discarded and counted", integer(256, 16 * 1024 * 1024)),
+  idleTimeout: flag("idle-timeout", "SECONDS", "KISSBOT_BRIDGE_IDLE_TIMEOUT", "30", "seconds a connection may stay silent before it is closed", seconds(0.1, 86_400)),
+  maxConnections: flag("max-connections", "N", "KISSBOT_BRIDGE_MAX_CONNECTIONS", "1024", "open connections at most; further ones are closed and counted", integer(1, 1_000_000)),
+  maxBots: flag("max-bots", "N", "KISSBOT_BRIDGE_MAX_BOTS", "10000", "bots (channels) tracked at most; registrations past it are ignored and counted", integer(1, 1_000_000)),
+  maxLabelValues: flag("max-label-values", "N", "KISSBOT_BRIDGE_MAX_LABEL_VALUES", "500", "distinct values at most per bot-chosen label (model, feature, name)", integer(1, 1_000_000)),
+} as const;
+
+export type FlagValues = { [K in keyof typeof FLAGS]: ReturnType<(typeof FLAGS)[K]["parse"]> };

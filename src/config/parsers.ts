@@ -1,0 +1,45 @@
+/** Value parsers for flags: each returns the value or throws an Error whose message completes "invalid --flag: ...". */
+
+export function seconds(min: number, max: number) {
+  return (raw: string): number => {
+    const n = Number(raw);
+    if (raw.trim() === "" || !Number.isFinite(n) || n < min || n > max) {
+      throw new Error(`expected seconds between ${min} and ${max}, got ${JSON.stringify(raw)}`);
+    }
+    return n * 1000;
+  };
+}
+
+export function integer(min: number, max: number) {
+  return (raw: string): number => {
+    const n = Number(raw);
+    if (!/^\d+$/.test(raw.trim()) || n < min || n > max) {
+      throw new Error(`expected a whole number between ${min} and ${max}, got ${JSON.stringify(raw)}`);
+    }
+    return n;
+  };
+}
+
+export function fileMode(raw: string): number {
+  if (!/^0?[0-7]{3}$/.test(raw)) throw new Error(`expected an octal file mode such as 660, got ${JSON.stringify(raw)}`);
+  return parseInt(raw, 8);
+}
+
+export function hostPort(raw: string): { host: string; port: number } {
+  const m = /^(?:\[([^\]]+)\]|([^:]*)):(\d{1,5})$/.exec(raw);
+  const port = Number(m?.[3]);
+  if (m === null || port > 65535) throw new Error(`expected HOST:PORT such as 127.0.0.1:9877, got ${JSON.stringify(raw)}`);
+  return { host: m[1] ?? (m[2] === "" ? "0.0.0.0" : m[2]!), port };
+}
+
+export function oneOf<T extends string>(values: readonly T[]) {
+  return (raw: string): T => {
+    if (!(values as readonly string[]).includes(raw)) throw new Error(`expected one of ${values.join(", ")}, got ${JSON.stringify(raw)}`);
+    return raw as T;
+  };
+}
+
+export function nonEmpty(raw: string): string {
+  if (raw === "") throw new Error("must not be empty");
+  return raw;
+}

@@ -1,0 +1,44 @@
+import express, { type Express } from "express";
+import { negotiateFormat, type ExpositionFormat } from "../metrics/format.js";
+
+/** What the HTTP layer needs from the rest of the bridge. */
+export interface HttpSources {
+  metrics: { render(format: ExpositionFormat): Promise<{ contentType: string; body: string }> };
+  /** Ready once the Monitor socket is accepting connections. */
+  ready(): boolean;
+  version: string;
+  socketPath: string;
+}
+
+const landing = (s: HttpSources) => `<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>kissbot-bridge</title></head>
+<body>
+<h1>kissbot-bridge ${s.version}</h1>
+<p>Listening for KissBot bots on <code>${s.socketPath.replace(/[&<>"]/g, (c) => `&#${c.charCodeAt(0)};`)}</code>.</p>
+<ul>
+<li><a href="metrics">/metrics</a>: Prometheus metrics (OpenMetrics when asked for)</li>
+<li><a href="-/healthy">/-/healthy</a>, <a href="-/ready">/-/ready</a></li>
+</ul>
+</body></html>
+`;
+
+export function createApp(s: HttpSources): Express {
+  const app = express();
+  app.disable("x-powered-by");
+
+  app.get("/metrics", async (req, res) => {
+    const { contentType, body } = await s.metrics.render(negotiateFormat(req.get("accept")));
+    res.set("Content-Type", contentType).set("Cache-Control", "no-store").send(body);
+  });
+  app.get("/-/healthy", (_req, res) => {
+    res.type("text/plain").send("OK\n");
+  });
+  app.get("/-/ready", (_req, res) => {
+    const ready = s.ready();
+    res.status(ready ? 200 : 503).type("text/plain").send(ready ? "Ready\n" : "Not ready\n");
+  });
+  app.get("/", (_req, res) => {
+    res.type("html").send(landing(s));
+  });
+  return app;
+}

@@ -1,0 +1,19 @@
+import type { Logger } from "./logger.js";
+import type { RegistryObserver } from "../registry/bot-registry.js";
+import type { Bot, BotStatus } from "../registry/bot.js";
+
+/** Logs each bot transition once, when it happens (not on every sample or scrape). */
+export function lifecycleLog(log: Logger): RegistryObserver {
+  return {
+    registered(bot: Bot, replacedPid: number | null, implicit: boolean) {
+      log.info({ channel: bot.channel, pid: bot.pid, replacedPid, implicit }, implicit ? "bot registered implicitly by a heartbeat" : "bot registered");
+    },
+    statusChanged(bot: Bot, from: BotStatus, why: string) {
+      const level = bot.status === "online" ? "info" : "warn";
+      log[level]({ channel: bot.channel, pid: bot.pid, from, to: bot.status, why }, `bot is ${bot.status}`);
+    },
+    unregistered(bot: Bot) {
+      log.info({ channel: bot.channel, pid: bot.pid }, "bot unregistered");
+    },
+  };
+}

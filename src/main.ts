@@ -1,0 +1,106 @@
+import { createServer, type Server } from "node:http";
+import type { AddressInfo } from "node:net";
+import { collectDefaultMetrics, Registry } from "prom-client";
+import type { Config } from "./config/config.js";
+import type { Logger } from "./log/logger.js";
+import { lifecycleLog } from "./log/lifecycle-log.js";
+import { RateLimitedLog } from "./log/rate-limited-log.js";
+import { SocketServer } from "./transport/socket-server.js";
+import { Ingest } from "./ingest/ingest.js";
+import { BotRegistry } from "./registry/bot-registry.js";
+import type { ProcessSource } from "./registry/process-source.js";
+import { ProcessSampler } from "./sampler/process-sampler.js";
+import { ProcSource } from "./sampler/proc-source.js";
+import { UsageBook } from "./usage/usage-book.js";
+import { bridgeFamilies } from "./metrics/bridge-families.js";
+import { Exposition } from "./metrics/exposition.js";
+import { createApp } from "./http/app.js";
+import { CounterMap } from "./util/counter-map.js";
+import { systemClock, type Clock } from "./util/clock.js";
+import { VERSION } from "./version.js";
+
+/** What tests may replace: time and the view of processes. */
+export type BridgeDeps = {
+  clock?: Clock;
+  processSource?: ProcessSource;
+};
+
+export interface RunningBridge {
+  /** Where the HTTP server listens (the real port when 0 was asked for). */
+  httpAddress: { host: string; port: number };
+  /** Stop accepting, finish what is queued, remove the socket file, close HTTP. */
+  stop(): Promise<void>;
+}
+
+/** Wires the pipeline: socket → framing → decode → registry / usage → metrics → HTTP. */
+export async function startBridge(config: Config, log: Logger, deps: BridgeDeps = {}): Promise<RunningBridge> {
+  const clock = deps.clock ?? systemClock;
+  const registry = new BotRegistry(clock, { staleAfterMs: config.staleAfter, maxBots: config.maxBots });
+  const usage = new UsageBook({ maxLabelValues: config.maxLabelValues });
+  const ingest = new Ingest(registry, usage, usage.limiters.feature, new RateLimitedLog(log, clock));
+  // pidusage's history must outlive the gap between two samples, and expire soon after a PID is forgotten.
+  const source = deps.processSource ?? new ProcSource(config.sampleInterval * 2 + 1000);
+  const sampler = new ProcessSampler(registry, source, log, { intervalMs: config.sampleInterval });
+  registry.observe(lifecycleLog(log));
+  registry.observe(sampler);
+
+  const transport = new SocketServer(
+    {
+      path: config.socket,
+      mode: config.socketMode,
+      maxLineBytes: config.maxLineBytes,
+      idleTimeoutMs: config.idleTimeout,
+      maxConnections: config.maxConnections,
+    },
+    ingest,
+  );
+
+  const promRegistry = new Registry();
+  collectDefaultMetrics({ register: promRegistry });
+  const collectorErrors = new CounterMap();
+  const families = bridgeFamilies({
+    clock,
+    version: VERSION,
+    bots: registry,
+    usage,
+    transport,
+    ingest,
+    sampler,
+    collectorErrors,
+  });
+  const exposition = new Exposition(families, promRegistry, collectorErrors, () => registry.evaluate());
+  const app = createApp({ metrics: exposition, ready: () => transport.listening, version: VERSION, socketPath: config.socket });
+
+  const http: Server = createServer(app);
+  await new Promise<void>((resolve, reject) => {
+    http.once("error", reject);
+    http.listen(config.listen.port, config.listen.host, () => {
+      http.off("error", reject);
+      resolve();
+    });
+  });
+  try {
+    await transport.start();
+  } catch (err) {
+    http.close();
+    throw err;
+  }
+  sampler.start();
+  // Status changes are logged when they happen, not only when someone scrapes.
+  const evaluator = setInterval(() => registry.evaluate(), 1000);
+  evaluator.unref();
+
+  const address = http.address() as AddressInfo;
+  log.info({ socket: config.socket, http: `${address.address}:${address.port}`, version: VERSION }, "kissbot-bridge ready");
+
+  return {
+    httpAddress: { host: address.address, port: address.port },
+    async stop() {
+      clearInterval(evaluator);
+      await transport.stop(1000);
+      await sampler.stop();
+      http.closeAllConnections();
+      await new Promise<void>((resolve) => http.close(() => resolve()));
+    },
+  };
+}

@@ -1,0 +1,116 @@
+import { CATALOG } from "./catalog.js";
+import { Family, type FamilyWriter } from "./family.js";
+import { labelString } from "./format.js";
+import { BOT_STATUSES, isUp, lastSignOfLife, type Bot, type BotStatus } from "../registry/bot.js";
+import type { LlmSeries } from "../usage/usage-book.js";
+import type { LabelLimiter } from "../usage/label-limiter.js";
+import { LATENCY_BUCKETS_SECONDS } from "../usage/latency-buckets.js";
+import type { CounterMap } from "../util/counter-map.js";
+import type { Clock } from "../util/clock.js";
+
+/** What the metrics read at scrape time. Each stage exposes its own counters; nothing here writes. */
+export interface MetricSources {
+  clock: Clock;
+  version: string;
+  bots: { all(): Iterable<Bot> };
+  usage: {
+    llmSeries(): Iterable<[string, LlmSeries]>;
+    customValues(): Iterable<[string, string, number]>;
+    limiters: Record<string, LabelLimiter>;
+  };
+  transport: { connectionsAccepted: number; openConnections: number; dropped: CounterMap };
+  ingest: { accepted: CounterMap; rejected: CounterMap; ignored: CounterMap };
+  sampler: { errors: number; overruns: number };
+  collectorErrors: CounterMap;
+}
+
+const seconds = (ms: number) => ms / 1000;
+
+function byLabel(out: FamilyWriter, label: string, counts: CounterMap): void {
+  for (const [key, n] of counts.entries()) out.sample(labelString({ [label]: key }), n);
+}
+
+export function bridgeFamilies(s: MetricSources): Family[] {
+  const bot = (b: Bot) => labelString({ channel: b.channel });
+  const proc = (b: Bot) => labelString({ channel: b.channel, pid: String(b.pid) });
+  const cpuRatio = (b: Bot) => (b.visibility === "hidden" ? b.selfReportedCpuRatio : b.cpuRatio);
+  const rss = (b: Bot) => (b.visibility === "hidden" ? b.selfReportedRssBytes : b.rssBytes);
+  const perBot = (fn: (b: Bot, out: FamilyWriter) => void) => (out: FamilyWriter) => {
+    for (const b of s.bots.all()) fn(b, out);
+  };
+  // The label string of a usage series is built once per family and reused for all its lines.
+  const llm = (fn: (labels: string, x: LlmSeries, out: FamilyWriter) => void) => (out: FamilyWriter) => {
+    for (const [channel, x] of s.usage.llmSeries()) fn(labelString({ channel, model: x.model, feature: x.feature }), x, out);
+  };
+
+  return [
+    new Family(CATALOG.botUp, perBot((b, out) => out.sample(bot(b), isUp(b) ? 1 : 0))),
+    new Family(CATALOG.botHeartbeatAge, perBot((b, out) => out.sample(bot(b), Math.max(0, seconds(s.clock.now() - lastSignOfLife(b)))))),
+    new Family(CATALOG.botLastHeartbeat, perBot((b, out) => out.sample(bot(b), seconds(lastSignOfLife(b))))),
+    new Family(
+      CATALOG.botStatus,
+      perBot((b, out) => {
+        for (const st of BOT_STATUSES) out.sample(labelString({ channel: b.channel, status: st }), b.status === st ? 1 : 0);
+      }),
+    ),
+    new Family(CATALOG.botInfo, perBot((b, out) => out.sample(proc(b), 1))),
+    new Family(
+      CATALOG.botFeature,
+      perBot((b, out) => {
+        for (const [feature, on] of Object.entries(b.features ?? {})) {
+          out.sample(labelString({ channel: b.channel, feature }), on ? 1 : 0);
+        }
+      }),
+    ),
+    new Family(CATALOG.botRegistered, perBot((b, out) => out.sample(bot(b), seconds(b.registeredAt)))),
+    new Family(CATALOG.processCpu, perBot((b, out) => b.cpuSeconds !== null && out.sample(proc(b), b.cpuSeconds))),
+    new Family(
+      CATALOG.processCpuRatio,
+      perBot((b, out) => {
+        const r = cpuRatio(b);
+        if (r !== null && b.status !== "dead") out.sample(proc(b), r);
+      }),
+    ),
+    new Family(
+      CATALOG.processRss,
+      perBot((b, out) => {
+        const r = rss(b);
+        if (r !== null && b.status !== "dead") out.sample(proc(b), r);
+      }),
+    ),
+    new Family(CATALOG.llmRequests, llm((l, x, out) => out.sample(l, x.requests))),
+    new Family(
+      CATALOG.llmTokens,
+      llm((l, x, out) => {
+        out.sample(`${l},token_type="input"`, x.tokensIn);
+        out.sample(`${l},token_type="output"`, x.tokensOut);
+      }),
+    ),
+    new Family(
+      CATALOG.llmLatency,
+      llm((l, x, out) => x.latencyCount > 0 && out.histogram(l, LATENCY_BUCKETS_SECONDS, x.latencyCounts, x.latencySumSeconds, x.latencyCount)),
+    ),
+    new Family(CATALOG.llmCost, llm((l, x, out) => x.costUsd !== null && out.sample(l, x.costUsd))),
+    new Family(CATALOG.customMetric, (out) => {
+      for (const [channel, name, v] of s.usage.customValues()) out.sample(labelString({ channel, name }), v);
+    }),
+    new Family(CATALOG.messages, (out) => byLabel(out, "message_type", s.ingest.accepted)),
+    new Family(CATALOG.rejectedLines, (out) => byLabel(out, "reason", s.ingest.rejected)),
+    new Family(CATALOG.ignoredMessages, (out) => byLabel(out, "reason", s.ingest.ignored)),
+    new Family(CATALOG.labelValuesRefused, (out) => {
+      for (const l of Object.values(s.usage.limiters)) out.sample(labelString({ label: l.label }), l.refused);
+    }),
+    new Family(CATALOG.connections, (out) => out.sample("", s.transport.connectionsAccepted)),
+    new Family(CATALOG.openConnections, (out) => out.sample("", s.transport.openConnections)),
+    new Family(CATALOG.droppedConnections, (out) => byLabel(out, "reason", s.transport.dropped)),
+    new Family(CATALOG.bots, (out) => {
+      const counts: Record<BotStatus, number> = { online: 0, stale: 0, dead: 0 };
+      for (const b of s.bots.all()) counts[b.status]++;
+      for (const st of BOT_STATUSES) out.sample(labelString({ status: st }), counts[st]);
+    }),
+    new Family(CATALOG.sampleErrors, (out) => out.sample("", s.sampler.errors)),
+    new Family(CATALOG.samplerOverruns, (out) => out.sample("", s.sampler.overruns)),
+    new Family(CATALOG.collectorErrors, (out) => byLabel(out, "collector", s.collectorErrors)),
+    new Family(CATALOG.buildInfo, (out) => out.sample(labelString({ version: s.version }), 1)),
+  ];
+}

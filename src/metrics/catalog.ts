@@ -1,0 +1,55 @@
+/**
+ * Every metric the bridge exports, in one place. Names, labels and units are public API:
+ * dashboards, alert rules and users' queries depend on them. Change none without a note in
+ * CHANGELOG.md. The README's catalog is generated from this list (npm run docs).
+ */
+export type MetricType = "gauge" | "counter" | "histogram";
+
+export interface MetricSpec {
+  readonly name: string;
+  readonly type: MetricType;
+  readonly labels: readonly string[];
+  readonly help: string;
+}
+
+const spec = (name: string, type: MetricType, labels: readonly string[], help: string): MetricSpec => ({
+  name,
+  type,
+  labels,
+  help,
+});
+
+export const CATALOG = {
+  // One bot per Twitch channel.
+  botUp: spec("kissbot_bot_up", "gauge", ["channel"], "1 while the bot's process runs (for a PID not visible here: while its heartbeats are fresh), 0 once it died without unregistering."),
+  botHeartbeatAge: spec("kissbot_bot_heartbeat_age_seconds", "gauge", ["channel"], "Seconds since the bot's last heartbeat (since registration before the first one)."),
+  botLastHeartbeat: spec("kissbot_bot_last_heartbeat_timestamp_seconds", "gauge", ["channel"], "Unix time of the bot's last heartbeat (its registration before the first one)."),
+  botStatus: spec("kissbot_bot_status", "gauge", ["channel", "status"], "1 for the bot's current status (online, stale or dead), 0 for the others."),
+  botInfo: spec("kissbot_bot_info", "gauge", ["channel", "pid"], "Always 1; carries the PID the bot registered with."),
+  botFeature: spec("kissbot_bot_feature_enabled", "gauge", ["channel", "feature"], "1 if the bot registered the feature as enabled, 0 if disabled."),
+  botRegistered: spec("kissbot_bot_registered_timestamp_seconds", "gauge", ["channel"], "Unix time at which the bot registered."),
+  processCpu: spec("kissbot_process_cpu_seconds_total", "counter", ["channel", "pid"], "User and system CPU time used by the bot's process, in seconds."),
+  processCpuRatio: spec("kissbot_process_cpu_usage_ratio", "gauge", ["channel", "pid"], "CPU used by the bot's process over the last sample interval; 1.0 is one core. Self-reported when the PID is not visible here."),
+  processRss: spec("kissbot_process_resident_memory_bytes", "gauge", ["channel", "pid"], "Resident memory of the bot's process in bytes. Self-reported when the PID is not visible here."),
+  // LLM usage, from llm_usage messages.
+  llmRequests: spec("kissbot_llm_requests_total", "counter", ["channel", "model", "feature"], "LLM calls reported by the bot."),
+  llmTokens: spec("kissbot_llm_tokens_total", "counter", ["channel", "model", "feature", "token_type"], "LLM tokens used, by token_type (input or output)."),
+  llmLatency: spec("kissbot_llm_latency_seconds", "histogram", ["channel", "model", "feature"], "Latency of LLM calls that reported one, in seconds."),
+  llmCost: spec("kissbot_llm_cost_usd_total", "counter", ["channel", "model", "feature"], "Estimated cost of LLM calls in US dollars, for calls that reported one."),
+  customMetric: spec("kissbot_custom_metric", "gauge", ["channel", "name"], "Last value of a custom_metric message."),
+  // The bridge itself.
+  messages: spec("kissbot_bridge_messages_total", "counter", ["message_type"], "Valid messages received, by type."),
+  rejectedLines: spec("kissbot_bridge_rejected_lines_total", "counter", ["reason"], "Lines dropped as invalid, by reason."),
+  ignoredMessages: spec("kissbot_bridge_ignored_messages_total", "counter", ["reason"], "Valid messages that changed nothing (PID mismatch, unknown bot, a bound reached), by reason."),
+  labelValuesRefused: spec("kissbot_bridge_label_values_refused_total", "counter", ["label"], "Distinct label values refused because the label reached its bound."),
+  connections: spec("kissbot_bridge_connections_total", "counter", [], "Connections accepted on the Monitor socket."),
+  openConnections: spec("kissbot_bridge_open_connections", "gauge", [], "Connections open on the Monitor socket."),
+  droppedConnections: spec("kissbot_bridge_dropped_connections_total", "counter", ["reason"], "Connections closed by the bridge (max_connections reached, idle_timeout)."),
+  bots: spec("kissbot_bridge_bots", "gauge", ["status"], "Bots known to the bridge, by status."),
+  sampleErrors: spec("kissbot_bridge_process_sample_errors_total", "counter", [], "Reads of a bot's process that failed for a reason other than the process being gone."),
+  samplerOverruns: spec("kissbot_bridge_process_sampler_overruns_total", "counter", [], "Sampling rounds skipped because the previous one was still running."),
+  collectorErrors: spec("kissbot_bridge_collector_errors_total", "counter", ["collector"], "Metric families that failed to collect during a scrape; the rest of the scrape was served."),
+  buildInfo: spec("kissbot_bridge_build_info", "gauge", ["version"], "Always 1; carries the bridge's version."),
+} as const satisfies Record<string, MetricSpec>;
+
+export type CatalogKey = keyof typeof CATALOG;

@@ -1,0 +1,81 @@
+import { Registry, type Metric, type RegistryContentType } from "prom-client";
+import type { Family } from "./family.js";
+import { CONTENT_TYPES, type ExpositionFormat } from "./format.js";
+import type { CounterMap } from "../util/counter-map.js";
+
+/** prom-client's typings omit the runtime fields every metric object has. */
+type PromMetric = Metric & { name: string; help: string; type: string; aggregator: string; get(): Promise<Record<string, unknown>> };
+
+export interface Rendered {
+  contentType: string;
+  body: string;
+}
+
+/**
+ * Renders the bridge's families and prom-client's registry (default process_* and nodejs_*
+ * metrics) in the format asked for. A family or metric whose collection fails is left out and
+ * counted in `collectorErrors`; the rest of the scrape is served.
+ *
+ * prom-client fixes one content type per registry, and rendering OpenMetrics renames the
+ * registered counters in place (it strips `_total`), so each format gets its own registry of
+ * thin proxies over the same metric objects instead of sharing them.
+ */
+export class Exposition {
+  private views: Partial<Record<ExpositionFormat, { registry: Registry<RegistryContentType>; size: number }>> = {};
+
+  constructor(
+    private readonly families: readonly Family[],
+    private readonly promRegistry: Registry,
+    private readonly collectorErrors: CounterMap,
+    /** Runs before each scrape, e.g. to bring bot statuses up to date. */
+    private readonly prepare: () => void = () => {},
+  ) {}
+
+  async render(format: ExpositionFormat): Promise<Rendered> {
+    this.prepare();
+    const out: string[] = [];
+    for (const f of this.families) {
+      try {
+        f.render(format, out);
+      } catch {
+        this.collectorErrors.inc(f.spec.name);
+      }
+    }
+    let prom = await this.view(format).metrics();
+    if (format === "openmetrics") prom = prom.replace(/# EOF\n$/, "");
+    const body = `${out.join("\n")}\n${prom}${format === "openmetrics" ? "# EOF\n" : ""}`;
+    return { contentType: CONTENT_TYPES[format], body };
+  }
+
+  private view(format: ExpositionFormat): Registry<RegistryContentType> {
+    const metrics = this.promRegistry.getMetricsAsArray() as unknown as PromMetric[];
+    const cached = this.views[format];
+    if (cached !== undefined && cached.size === metrics.length) return cached.registry;
+    const registry = new Registry<RegistryContentType>();
+    registry.setContentType(format === "openmetrics" ? Registry.OPENMETRICS_CONTENT_TYPE : Registry.PROMETHEUS_CONTENT_TYPE);
+    for (const m of metrics) registry.registerMetric(this.guarded(m, format) as Metric);
+    this.views[format] = { registry, size: metrics.length };
+    return registry;
+  }
+
+  private guarded(metric: PromMetric, format: ExpositionFormat): PromMetric {
+    const name = format === "openmetrics" && metric.type === "counter" ? metric.name.replace(/_total$/, "") : metric.name;
+    const errors = this.collectorErrors;
+    const proxy = {
+      name,
+      help: metric.help,
+      type: metric.type,
+      aggregator: metric.aggregator,
+      async get() {
+        try {
+          return { ...(await metric.get()), name };
+        } catch {
+          errors.inc(metric.name);
+          return { name, help: metric.help, type: metric.type, aggregator: metric.aggregator, values: [] };
+        }
+      },
+      reset() {},
+    };
+    return proxy as unknown as PromMetric;
+  }
+}

@@ -1,0 +1,185 @@
+import type { Clock } from "../util/clock.js";
+import type { HeartbeatMessage, RegisterMessage, UnregisterMessage } from "../protocol/messages.js";
+import type { ProcessSnapshot } from "./process-source.js";
+import { lastSignOfLife, type Bot, type BotStatus } from "./bot.js";
+
+/** Told about every change of a bot; logs, the usage book, the sampler and persistence listen. */
+export interface RegistryObserver {
+  registered?(bot: Bot, replacedPid: number | null, implicit: boolean): void;
+  statusChanged?(bot: Bot, from: BotStatus, why: string): void;
+  unregistered?(bot: Bot): void;
+}
+
+export type RegistryOptions = {
+  staleAfterMs: number;
+  /** Bots beyond this many are refused, so label sets stay bounded. */
+  maxBots: number;
+};
+
+export type RegisterOutcome = "registered" | "bot_limit";
+export type HeartbeatOutcome = "ok" | "implicit" | "pid_mismatch" | "bot_limit";
+export type UnregisterOutcome = "ok" | "unknown_bot" | "pid_mismatch";
+
+/** What the sampler wants to look at. */
+export interface SampleTarget {
+  channel: string;
+  pid: number;
+  generation: number;
+}
+
+const MIB = 1024 * 1024;
+
+/**
+ * The bots this bridge knows, by channel, and their state machine:
+ * online ⇄ stale (heartbeat freshness), → dead (process gone, zombie, or PID reused);
+ * unregister removes a bot outright. Every transition is reported once to the observers.
+ */
+export class BotRegistry {
+  private readonly bots = new Map<string, Bot>();
+  private readonly observers: RegistryObserver[] = [];
+  private nextGeneration = 1;
+
+  constructor(
+    private readonly clock: Clock,
+    private readonly options: RegistryOptions,
+  ) {}
+
+  observe(observer: RegistryObserver): void {
+    this.observers.push(observer);
+  }
+
+  get size(): number {
+    return this.bots.size;
+  }
+
+  get(channel: string): Bot | undefined {
+    return this.bots.get(channel);
+  }
+
+  all(): IterableIterator<Bot> {
+    return this.bots.values();
+  }
+
+  register(msg: RegisterMessage): RegisterOutcome {
+    const bot = this.admit(msg.channel, msg.pid, msg.features, false);
+    return bot === undefined ? "bot_limit" : "registered";
+  }
+
+  heartbeat(msg: HeartbeatMessage): HeartbeatOutcome {
+    let bot = this.bots.get(msg.channel);
+    let outcome: HeartbeatOutcome = "ok";
+    if (bot === undefined) {
+      // The bridge may have restarted under a running bot: keep it visible without a re-register.
+      bot = this.admit(msg.channel, msg.pid, null, true);
+      if (bot === undefined) return "bot_limit";
+      outcome = "implicit";
+    } else if (bot.pid !== msg.pid) {
+      return "pid_mismatch";
+    }
+    const now = this.clock.now();
+    bot.lastHeartbeatAt = now;
+    if (msg.rssMb !== null) bot.selfReportedRssBytes = msg.rssMb * MIB;
+    if (msg.cpuPct !== null) bot.selfReportedCpuRatio = msg.cpuPct / 100;
+    if (bot.status === "stale") this.setStatus(bot, "online", "heartbeat received");
+    return outcome;
+  }
+
+  unregister(msg: UnregisterMessage): UnregisterOutcome {
+    const bot = this.bots.get(msg.channel);
+    if (bot === undefined) return "unknown_bot";
+    // An old process saying goodbye after its replacement registered must not remove the new one.
+    if (bot.pid !== msg.pid) return "pid_mismatch";
+    this.bots.delete(msg.channel);
+    for (const o of this.observers) o.unregistered?.(bot);
+    return "ok";
+  }
+
+  /** Moves bots between online and stale by heartbeat age. Called on a tick and before every scrape. */
+  evaluate(): void {
+    const now = this.clock.now();
+    for (const bot of this.bots.values()) {
+      if (bot.status === "dead") continue;
+      const fresh = now - lastSignOfLife(bot) <= this.options.staleAfterMs;
+      if (fresh && bot.status === "stale") this.setStatus(bot, "online", "heartbeat received");
+      if (!fresh && bot.status === "online") {
+        this.setStatus(bot, "stale", `no heartbeat for ${Math.round((now - lastSignOfLife(bot)) / 1000)} s`);
+      }
+    }
+  }
+
+  /** Bots whose process can be watched from here. */
+  sampleTargets(): SampleTarget[] {
+    const targets: SampleTarget[] = [];
+    for (const b of this.bots.values()) {
+      if (b.visibility === "visible" && b.status !== "dead") {
+        targets.push({ channel: b.channel, pid: b.pid, generation: b.generation });
+      }
+    }
+    return targets;
+  }
+
+  /**
+   * Records a look at a bot's process. The first look after registration decides whether the
+   * PID is visible here and sets the baseline; later ones detect exit, zombies and PID reuse.
+   */
+  applySample(target: SampleTarget, snap: ProcessSnapshot | null): void {
+    const bot = this.bots.get(target.channel);
+    if (bot === undefined || bot.generation !== target.generation || bot.status === "dead") return;
+    const now = this.clock.now();
+    if (bot.visibility === "pending") {
+      if (snap === null) {
+        bot.visibility = "hidden";
+        return;
+      }
+      bot.visibility = "visible";
+      bot.startTime = snap.startTime;
+    }
+    if (snap === null) return this.die(bot, "process exited without unregistering");
+    if (snap.zombie) return this.die(bot, "process exited (zombie) without unregistering");
+    if (snap.startTime !== bot.startTime) return this.die(bot, "PID now belongs to another process");
+    if (bot.cpuSeconds !== null && bot.cpuSampledAt !== null && now > bot.cpuSampledAt && snap.cpuSeconds >= bot.cpuSeconds) {
+      bot.cpuRatio = (snap.cpuSeconds - bot.cpuSeconds) / ((now - bot.cpuSampledAt) / 1000);
+    }
+    bot.cpuSeconds = snap.cpuSeconds;
+    bot.cpuSampledAt = now;
+    bot.rssBytes = snap.rssBytes;
+  }
+
+  private die(bot: Bot, why: string): void {
+    bot.cpuSeconds = bot.cpuSampledAt = bot.cpuRatio = bot.rssBytes = null;
+    this.setStatus(bot, "dead", why);
+  }
+
+  private admit(channel: string, pid: number, features: Bot["features"], implicit: boolean): Bot | undefined {
+    const previous = this.bots.get(channel);
+    if (previous === undefined && this.bots.size >= this.options.maxBots) return undefined;
+    const bot: Bot = {
+      channel,
+      pid,
+      features,
+      registeredAt: this.clock.now(),
+      lastHeartbeatAt: null,
+      status: "online",
+      visibility: "pending",
+      generation: this.nextGeneration++,
+      startTime: null,
+      cpuSeconds: null,
+      cpuSampledAt: null,
+      cpuRatio: null,
+      rssBytes: null,
+      selfReportedRssBytes: null,
+      selfReportedCpuRatio: null,
+    };
+    this.bots.set(channel, bot);
+    const replacedPid = previous !== undefined && previous.pid !== pid ? previous.pid : null;
+    for (const o of this.observers) o.registered?.(bot, replacedPid, implicit);
+    return bot;
+  }
+
+  private setStatus(bot: Bot, to: BotStatus, why: string): void {
+    const from = bot.status;
+    if (from === to) return;
+    bot.status = to;
+    for (const o of this.observers) o.statusChanged?.(bot, from, why);
+  }
+}

@@ -1,0 +1,83 @@
+/** What the splitter hands on: a complete line, or notice that one was too long and discarded. */
+export interface LineSink {
+  line(line: Buffer): void;
+  tooLong(): void;
+}
+
+const NEWLINE = 0x0a;
+const CR = 0x0d;
+
+/**
+ * Splits a byte stream into lines of at most `maxLineBytes` (newline excluded). An over-long
+ * line is discarded up to its newline and reported once; the stream carries on, so the next
+ * line on the same connection still lands. Memory held per connection never exceeds the bound.
+ */
+export class LineSplitter {
+  private pending: Buffer[] = [];
+  private pendingBytes = 0;
+  private discarding = false;
+
+  constructor(
+    private readonly maxLineBytes: number,
+    private readonly sink: LineSink,
+  ) {}
+
+  push(chunk: Buffer): void {
+    let start = 0;
+    for (;;) {
+      const nl = chunk.indexOf(NEWLINE, start);
+      if (nl === -1) break;
+      if (this.discarding) {
+        this.discarding = false;
+      } else if (this.pendingBytes + (nl - start) > this.maxLineBytes + 1) {
+        // +1 leaves room for a trailing \r, which is stripped below.
+        this.reset();
+        this.sink.tooLong();
+      } else {
+        this.emit(this.take(chunk.subarray(start, nl)));
+      }
+      start = nl + 1;
+    }
+    if (start < chunk.length) this.hold(chunk.subarray(start));
+  }
+
+  /** The stream ended: a last line without a newline is still a line. */
+  end(): void {
+    if (!this.discarding && this.pendingBytes > 0) this.emit(this.take(Buffer.alloc(0)));
+    this.reset();
+  }
+
+  private hold(rest: Buffer): void {
+    if (this.discarding) return;
+    if (this.pendingBytes + rest.length > this.maxLineBytes + 1) {
+      this.reset();
+      this.discarding = true;
+      this.sink.tooLong();
+      return;
+    }
+    // Copy: the socket may reuse the chunk's memory.
+    this.pending.push(Buffer.from(rest));
+    this.pendingBytes += rest.length;
+  }
+
+  private take(tail: Buffer): Buffer {
+    if (this.pendingBytes === 0) return tail;
+    const line = Buffer.concat([...this.pending, tail], this.pendingBytes + tail.length);
+    this.reset();
+    return line;
+  }
+
+  private emit(line: Buffer): void {
+    const end = line.length > 0 && line[line.length - 1] === CR ? line.length - 1 : line.length;
+    if (end > this.maxLineBytes) {
+      this.sink.tooLong();
+      return;
+    }
+    this.sink.line(end === line.length ? line : line.subarray(0, end));
+  }
+
+  private reset(): void {
+    this.pending = [];
+    this.pendingBytes = 0;
+  }
+}

@@ -1,0 +1,94 @@
+import type { CustomMetricMessage, LlmUsageMessage } from "../protocol/messages.js";
+import { LabelLimiter } from "./label-limiter.js";
+import { bucketIndex, LATENCY_BUCKETS_SECONDS } from "./latency-buckets.js";
+
+export interface LlmSeries {
+  readonly model: string;
+  readonly feature: string;
+  requests: number;
+  tokensIn: number;
+  tokensOut: number;
+  /** null until a message of this series carries estimated_cost. */
+  costUsd: number | null;
+  /** Per-bucket (not cumulative) latency counts; the last slot is +Inf. */
+  readonly latencyCounts: number[];
+  latencySumSeconds: number;
+  latencyCount: number;
+}
+
+export type UsageBookOptions = { maxLabelValues: number };
+
+export type RecordOutcome = "ok" | "label_limit";
+
+/**
+ * LLM usage and custom metrics per channel, kept as plain numbers so that recording a message
+ * is a map lookup and some additions; the metrics sink reads them when Prometheus scrapes.
+ */
+export class UsageBook {
+  readonly limiters: { model: LabelLimiter; feature: LabelLimiter; name: LabelLimiter };
+  private readonly llm = new Map<string, Map<string, LlmSeries>>();
+  private readonly custom = new Map<string, Map<string, number>>();
+
+  constructor(options: UsageBookOptions) {
+    this.limiters = {
+      model: new LabelLimiter("model", options.maxLabelValues),
+      feature: new LabelLimiter("feature", options.maxLabelValues),
+      name: new LabelLimiter("name", options.maxLabelValues),
+    };
+  }
+
+  recordLlm(msg: LlmUsageMessage): RecordOutcome {
+    let byKey = this.llm.get(msg.channel);
+    const key = `${msg.model}\u0000${msg.feature}`;
+    let s = byKey?.get(key);
+    if (s === undefined) {
+      if (!this.limiters.model.admit(msg.model) || !this.limiters.feature.admit(msg.feature)) return "label_limit";
+      s = {
+        model: msg.model,
+        feature: msg.feature,
+        requests: 0,
+        tokensIn: 0,
+        tokensOut: 0,
+        costUsd: null,
+        latencyCounts: new Array<number>(LATENCY_BUCKETS_SECONDS.length + 1).fill(0),
+        latencySumSeconds: 0,
+        latencyCount: 0,
+      };
+      if (byKey === undefined) this.llm.set(msg.channel, (byKey = new Map()));
+      byKey.set(key, s);
+    }
+    s.requests++;
+    s.tokensIn += msg.tokensIn;
+    s.tokensOut += msg.tokensOut;
+    if (msg.estimatedCostUsd !== null) s.costUsd = (s.costUsd ?? 0) + msg.estimatedCostUsd;
+    if (msg.latencyMs !== null) {
+      const seconds = msg.latencyMs / 1000;
+      s.latencyCounts[bucketIndex(seconds)]!++;
+      s.latencySumSeconds += seconds;
+      s.latencyCount++;
+    }
+    return "ok";
+  }
+
+  recordCustom(msg: CustomMetricMessage): RecordOutcome {
+    let byName = this.custom.get(msg.channel);
+    if (byName?.has(msg.metricName) !== true && !this.limiters.name.admit(msg.metricName)) return "label_limit";
+    if (byName === undefined) this.custom.set(msg.channel, (byName = new Map()));
+    byName.set(msg.metricName, msg.value);
+    return "ok";
+  }
+
+  /** A bot left gracefully: its series go with it. */
+  forget(channel: string): void {
+    this.llm.delete(channel);
+    this.custom.delete(channel);
+  }
+
+  *llmSeries(): Generator<[channel: string, series: LlmSeries]> {
+    for (const [channel, byKey] of this.llm) for (const s of byKey.values()) yield [channel, s];
+  }
+
+  *customValues(): Generator<[channel: string, name: string, value: number]> {
+    for (const [channel, byName] of this.custom) for (const [name, v] of byName) yield [channel, name, v];
+  }
+}
