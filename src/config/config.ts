@@ -17,7 +17,8 @@ export function parseCommandLine(argv: readonly string[], env: NodeJS.ProcessEnv
   try {
     ({ values } = parseArgs({ args: [...argv], options, strict: true, allowPositionals: false }));
   } catch (err) {
-    return { kind: "error", message: (err as Error).message };
+    // parseArgs explains over several lines; the first names the flag, which is what a user needs.
+    return { kind: "error", message: (err as Error).message.split("\n")[0]! };
   }
   if (values["help"] === true) return { kind: "help" };
   if (values["version"] === true) return { kind: "version" };

@@ -88,7 +88,7 @@ export function bridgeFamilies(s: MetricSources): Family[] {
     ),
     new Family(
       CATALOG.llmLatency,
-      llm((l, x, out) => x.latencyCount > 0 && out.histogram(l, LATENCY_BUCKETS_SECONDS, x.latencyCounts, x.latencySumSeconds, x.latencyCount)),
+      llm((l, x, out) => x.latencyCount > 0 && out.histogram(l, LATENCY_BUCKETS_SECONDS, x.latencyCounts, x.latencySumMs / 1000, x.latencyCount)),
     ),
     new Family(CATALOG.llmCost, llm((l, x, out) => x.costUsd !== null && out.sample(l, x.costUsd))),
     new Family(CATALOG.customMetric, (out) => {

@@ -12,7 +12,8 @@ export interface LlmSeries {
   costUsd: number | null;
   /** Per-bucket (not cumulative) latency counts; the last slot is +Inf. */
   readonly latencyCounts: number[];
-  latencySumSeconds: number;
+  /** Summed in milliseconds (what bots send) so sums stay exact; seconds only at render time. */
+  latencySumMs: number;
   latencyCount: number;
 }
 
@@ -51,7 +52,7 @@ export class UsageBook {
         tokensOut: 0,
         costUsd: null,
         latencyCounts: new Array<number>(LATENCY_BUCKETS_SECONDS.length + 1).fill(0),
-        latencySumSeconds: 0,
+        latencySumMs: 0,
         latencyCount: 0,
       };
       if (byKey === undefined) this.llm.set(msg.channel, (byKey = new Map()));
@@ -64,7 +65,7 @@ export class UsageBook {
     if (msg.latencyMs !== null) {
       const seconds = msg.latencyMs / 1000;
       s.latencyCounts[bucketIndex(seconds)]!++;
-      s.latencySumSeconds += seconds;
+      s.latencySumMs += msg.latencyMs;
       s.latencyCount++;
     }
     return "ok";

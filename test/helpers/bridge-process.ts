@@ -1,0 +1,71 @@
+import { spawn, type ChildProcess } from "node:child_process";
+import { mkdtempSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { createInterface } from "node:readline";
+import { CLI } from "./paths.js";
+import { Samples } from "./samples.js";
+import { waitFor } from "./wait.js";
+
+export interface BridgeProcess {
+  proc: ChildProcess;
+  socket: string;
+  dir: string;
+  url: string;
+  /** Every log line so far, parsed. */
+  logs: Record<string, unknown>[];
+  scrape(accept?: string): Promise<{ status: number; contentType: string; body: string }>;
+  samples(): Promise<Samples>;
+  /** Sends SIGTERM (or the given signal) and resolves with the exit code. */
+  stop(signal?: NodeJS.Signals): Promise<number | null>;
+  exited: Promise<number | null>;
+}
+
+/** Starts the compiled CLI on a fresh socket in a temp dir and an ephemeral HTTP port. */
+export async function startBridgeProcess(args: string[] = [], opts: { dir?: string; socket?: string } = {}): Promise<BridgeProcess> {
+  const dir = opts.dir ?? mkdtempSync(join(tmpdir(), "kb-test-"));
+  const socket = opts.socket ?? join(dir, "monitor.sock");
+  const proc = spawn(process.execPath, [CLI, "--socket", socket, "--listen", "127.0.0.1:0", "--log-level", "debug", ...args], {
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  const logs: Record<string, unknown>[] = [];
+  let stderr = "";
+  proc.stderr!.on("data", (d: Buffer) => (stderr += d.toString()));
+  createInterface({ input: proc.stdout! }).on("line", (line) => {
+    try {
+      logs.push(JSON.parse(line) as Record<string, unknown>);
+    } catch {
+      logs.push({ raw: line });
+    }
+  });
+  const exited = new Promise<number | null>((resolve) => proc.once("exit", (code) => resolve(code)));
+  let exitCode: number | null | undefined;
+  void exited.then((c) => (exitCode = c));
+  // Needs the info-level "ready" line: callers must not raise --log-level above info.
+  const ready = await waitFor("the bridge to be ready", () => {
+    if (exitCode !== undefined) throw new Error(`bridge exited with ${exitCode}: ${stderr}`);
+    return logs.find((l) => l["msg"] === "kissbot-bridge ready");
+  }).catch((err: unknown) => {
+    proc.kill("SIGKILL"); // never leave a child behind to hang the test run
+    throw err;
+  });
+  const url = `http://${String(ready["http"])}`;
+  const scrape = async (accept?: string) => {
+    const res = await fetch(`${url}/metrics`, { headers: accept ? { accept } : {} });
+    return { status: res.status, contentType: res.headers.get("content-type") ?? "", body: await res.text() };
+  };
+  return {
+    proc,
+    socket,
+    dir,
+    url,
+    logs,
+    scrape,
+    samples: async () => new Samples((await scrape()).body),
+    async stop(signal: NodeJS.Signals = "SIGTERM") {
+      if (exitCode === undefined) proc.kill(signal);
+      return exited;
+    },
+    exited,
+  };
+}

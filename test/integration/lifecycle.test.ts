@@ -1,0 +1,131 @@
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { spawn } from "node:child_process";
+import { createInterface } from "node:readline";
+import { startBridgeProcess, type BridgeProcess } from "../helpers/bridge-process.js";
+import { PythonBot } from "../helpers/python-bot.js";
+import { waitFor } from "../helpers/wait.js";
+import type { Samples } from "../helpers/samples.js";
+
+async function until(bridge: BridgeProcess, what: string, ok: (s: Samples) => boolean, timeoutMs = 10_000): Promise<Samples> {
+  return waitFor(what, async () => {
+    const s = await bridge.samples();
+    return ok(s) ? s : undefined;
+  }, timeoutMs);
+}
+
+const status = (s: Samples, channel: string) => ["online", "stale", "dead"].find((st) => s.get("kissbot_bot_status", { channel, status: st }) === 1);
+
+test("a bot without heartbeats goes stale after --stale-after, and a heartbeat brings it back", async (t) => {
+  const bridge = await startBridgeProcess(["--stale-after", "1", "--sample-interval", "0.2"]);
+  t.after(() => bridge.stop());
+  const bot = await PythonBot.start("quiet_bot", bridge.socket);
+  t.after(() => bot.exit());
+  await bot.send("register");
+  let s = await until(bridge, "online", (x) => status(x, "quiet_bot") === "online");
+  s = await until(bridge, "stale", (x) => status(x, "quiet_bot") === "stale");
+  assert.equal(s.get("kissbot_bot_up", { channel: "quiet_bot" }), 1, "stale but the process runs: still up");
+  assert.ok(s.get("kissbot_bot_heartbeat_age_seconds", { channel: "quiet_bot" })! > 1);
+  assert.equal(s.get("kissbot_bridge_bots", { status: "stale" }), 1);
+  await bot.send("heartbeat");
+  s = await until(bridge, "online again", (x) => status(x, "quiet_bot") === "online");
+  assert.ok(s.get("kissbot_bot_heartbeat_age_seconds", { channel: "quiet_bot" })! < 1);
+  const transitions = bridge.logs.filter((l) => l["channel"] === "quiet_bot" && typeof l["to"] === "string").map((l) => l["to"]);
+  assert.deepEqual(transitions, ["stale", "online"], "each transition logged exactly once");
+});
+
+test("a bot killed with SIGKILL is dead at the next sample and stays exported with up 0", async (t) => {
+  const bridge = await startBridgeProcess(["--sample-interval", "0.2"]);
+  t.after(() => bridge.stop());
+  const bot = await PythonBot.start("doomed", bridge.socket);
+  await bot.send("register");
+  await until(bridge, "visible process", (x) => x.get("kissbot_process_resident_memory_bytes", { channel: "doomed", pid: String(bot.pid) }) !== undefined);
+  await bot.kill();
+  const s = await until(bridge, "dead", (x) => status(x, "doomed") === "dead");
+  assert.equal(s.get("kissbot_bot_up", { channel: "doomed" }), 0);
+  assert.equal(s.get("kissbot_bot_info", { channel: "doomed", pid: String(bot.pid) }), 1);
+  assert.equal(s.get("kissbot_process_resident_memory_bytes", { channel: "doomed", pid: String(bot.pid) }), undefined, "a gone process has no RSS");
+  // Still there a while later: alerts keep firing until it registers again or unregisters.
+  await new Promise((r) => setTimeout(r, 600));
+  assert.equal((await bridge.samples()).get("kissbot_bot_up", { channel: "doomed" }), 0);
+});
+
+test("a zombie (killed, never reaped by its parent) counts as dead", async (t) => {
+  const bridge = await startBridgeProcess(["--sample-interval", "0.2"]);
+  t.after(() => bridge.stop());
+  // A parent that starts a child and never waits for it.
+  const parent = spawn("python3", ["-c", "import subprocess,time,sys; p=subprocess.Popen(['sleep','300']); print(p.pid, flush=True); time.sleep(300)"], { stdio: ["ignore", "pipe", "inherit"] });
+  t.after(() => parent.kill("SIGKILL"));
+  const pid = Number(await new Promise<string>((r) => createInterface({ input: parent.stdout! }).once("line", r)));
+  const bot = await PythonBot.start("zombie_bot", bridge.socket);
+  t.after(() => bot.exit());
+  await bot.send(`raw {"type":"register","channel":"zombie_bot","pid":${pid}}`);
+  await until(bridge, "visible process", (x) => x.get("kissbot_process_resident_memory_bytes", { channel: "zombie_bot", pid: String(pid) }) !== undefined);
+  process.kill(pid, "SIGKILL");
+  const s = await until(bridge, "dead", (x) => status(x, "zombie_bot") === "dead");
+  assert.equal(s.get("kissbot_bot_up", { channel: "zombie_bot" }), 0);
+});
+
+test("a heartbeat from an unknown channel registers it implicitly, with its PID watched", async (t) => {
+  const bridge = await startBridgeProcess(["--sample-interval", "0.2"]);
+  t.after(() => bridge.stop());
+  const bot = await PythonBot.start("kept_beating", bridge.socket);
+  t.after(() => bot.exit());
+  await bot.send("heartbeat");
+  const s = await until(bridge, "implicit registration", (x) => x.get("kissbot_process_resident_memory_bytes", { channel: "kept_beating", pid: String(bot.pid) }) !== undefined);
+  assert.equal(s.get("kissbot_bot_up", { channel: "kept_beating" }), 1);
+  assert.equal(s.get("kissbot_bot_info", { channel: "kept_beating", pid: String(bot.pid) }), 1);
+  assert.deepEqual(s.series("kissbot_bot_feature_enabled"), [], "features unknown");
+  assert.ok(bridge.logs.some((l) => l["channel"] === "kept_beating" && l["implicit"] === true));
+});
+
+test("a heartbeat or unregister with another PID than registered is counted and ignored", async (t) => {
+  const bridge = await startBridgeProcess(["--stale-after", "1", "--sample-interval", "0.2"]);
+  t.after(() => bridge.stop());
+  const bot = await PythonBot.start("pid_check", bridge.socket);
+  t.after(() => bot.exit());
+  await bot.send("register");
+  await until(bridge, "online", (x) => status(x, "pid_check") === "online");
+  await bot.send(`raw {"type":"heartbeat","channel":"pid_check","pid":${bot.pid + 100000}}`);
+  await bot.send(`raw {"type":"unregister","channel":"pid_check","pid":${bot.pid + 100000}}`);
+  const s = await until(bridge, "stale despite the foreign heartbeat", (x) => status(x, "pid_check") === "stale");
+  assert.equal(s.get("kissbot_bridge_ignored_messages_total", { reason: "pid_mismatch" }), 2);
+  assert.equal(s.get("kissbot_bot_info", { channel: "pid_check", pid: String(bot.pid) }), 1, "the bot was not unregistered");
+});
+
+test("a quick restart (new PID, same channel) replaces the old PID's series and the old goodbye is ignored", async (t) => {
+  const bridge = await startBridgeProcess(["--sample-interval", "0.2"]);
+  t.after(() => bridge.stop());
+  const first = await PythonBot.start("restarting", bridge.socket);
+  const second = await PythonBot.start("restarting", bridge.socket);
+  t.after(() => second.exit());
+  await first.send("register");
+  await until(bridge, "first visible", (x) => x.get("kissbot_process_resident_memory_bytes", { channel: "restarting", pid: String(first.pid) }) !== undefined);
+  await second.send("register");
+  await first.send("unregister"); // the old process's goodbye arrives after its successor registered
+  await first.exit();
+  const s = await until(bridge, "second visible", (x) => x.get("kissbot_process_resident_memory_bytes", { channel: "restarting", pid: String(second.pid) }) !== undefined);
+  assert.deepEqual(s.series("kissbot_bot_info"), [{ channel: "restarting", pid: String(second.pid) }]);
+  assert.deepEqual(s.series("kissbot_process_resident_memory_bytes").map((l) => l["pid"]), [String(second.pid)]);
+  assert.equal(s.get("kissbot_bot_up", { channel: "restarting" }), 1);
+  assert.equal(s.get("kissbot_bridge_ignored_messages_total", { reason: "pid_mismatch" }), 1);
+  // And it stays up: the old PID is no longer watched, so its exit does not kill the new bot.
+  await new Promise((r) => setTimeout(r, 600));
+  assert.equal(status(await bridge.samples(), "restarting"), "online");
+});
+
+test("a PID this host cannot see is accepted; its liveness then follows heartbeats and self-reports fill in", async (t) => {
+  const bridge = await startBridgeProcess(["--stale-after", "1", "--sample-interval", "0.2"]);
+  t.after(() => bridge.stop());
+  const bot = await PythonBot.start("elsewhere", bridge.socket);
+  t.after(() => bot.exit());
+  const hiddenPid = 4_000_000 + (process.pid % 100_000); // above any real pid_max default: not visible here
+  await bot.send(`raw {"type":"register","channel":"elsewhere","pid":${hiddenPid}}`);
+  await bot.send(`raw {"type":"heartbeat","channel":"elsewhere","pid":${hiddenPid},"rss_mb":64,"cpu_pct":12.5}`);
+  let s = await until(bridge, "self-reported usage", (x) => x.get("kissbot_process_resident_memory_bytes", { channel: "elsewhere", pid: String(hiddenPid) }) !== undefined);
+  assert.equal(s.get("kissbot_process_resident_memory_bytes", { channel: "elsewhere", pid: String(hiddenPid) }), 64 * 1024 * 1024);
+  assert.equal(s.get("kissbot_process_cpu_usage_ratio", { channel: "elsewhere", pid: String(hiddenPid) }), 0.125);
+  assert.equal(s.get("kissbot_bot_up", { channel: "elsewhere" }), 1);
+  s = await until(bridge, "stale and down", (x) => status(x, "elsewhere") === "stale");
+  assert.equal(s.get("kissbot_bot_up", { channel: "elsewhere" }), 0, "no process to see and no fresh heartbeat: not known to be up");
+});
