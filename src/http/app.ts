@@ -3,7 +3,7 @@ import { negotiateFormat, type ExpositionFormat } from "../metrics/format.js";
 
 /** What the HTTP layer needs from the rest of the bridge. */
 export interface HttpSources {
-  metrics: { render(format: ExpositionFormat): Promise<{ contentType: string; body: string }> };
+  metrics: { render(format: ExpositionFormat): Promise<{ contentType: string; body: Buffer }> };
   /** Ready once the Monitor socket is accepting connections. */
   ready(): boolean;
   version: string;
@@ -25,6 +25,8 @@ const landing = (s: HttpSources) => `<!doctype html>
 export function createApp(s: HttpSources): Express {
   const app = express();
   app.disable("x-powered-by");
+  // Express would hash every response body for an ETag: tens of MB per scrape for many bots.
+  app.set("etag", false);
 
   app.get("/metrics", async (req, res) => {
     const { contentType, body } = await s.metrics.render(negotiateFormat(req.get("accept")));

@@ -1,6 +1,7 @@
 import { Registry, type Metric, type RegistryContentType } from "prom-client";
 import type { Family } from "./family.js";
 import { CONTENT_TYPES, type ExpositionFormat } from "./format.js";
+import { ByteWriter } from "./byte-writer.js";
 import type { CounterMap } from "../util/counter-map.js";
 
 /** prom-client's typings omit the runtime fields every metric object has. */
@@ -8,7 +9,7 @@ type PromMetric = Metric & { name: string; help: string; type: string; aggregato
 
 export interface Rendered {
   contentType: string;
-  body: string;
+  body: Buffer;
 }
 
 /**
@@ -21,6 +22,7 @@ export interface Rendered {
  * thin proxies over the same metric objects instead of sharing them.
  */
 export class Exposition {
+  private lastSize = 0;
   private views: Partial<Record<ExpositionFormat, { registry: Registry<RegistryContentType>; size: number }>> = {};
 
   constructor(
@@ -33,17 +35,21 @@ export class Exposition {
 
   async render(format: ExpositionFormat): Promise<Rendered> {
     this.prepare();
-    const out: string[] = [];
+    const out = new ByteWriter(this.lastSize + 4096);
     for (const f of this.families) {
+      const start = out.mark();
       try {
         f.render(format, out);
       } catch {
+        out.rewind(start);
         this.collectorErrors.inc(f.spec.name);
       }
     }
-    let prom = await this.view(format).metrics();
-    if (format === "openmetrics") prom = prom.replace(/# EOF\n$/, "");
-    const body = `${out.join("\n")}\n${prom}${format === "openmetrics" ? "# EOF\n" : ""}`;
+    const prom = await this.view(format).metrics();
+    // prom-client closes OpenMetrics with "# EOF", which stays last as it must.
+    out.write(prom);
+    const body = out.toBuffer();
+    this.lastSize = body.length;
     return { contentType: CONTENT_TYPES[format], body };
   }
 

@@ -1,0 +1,66 @@
+import { Counter, Histogram, Registry } from "prom-client";
+import { BotRegistry } from "../src/registry/bot-registry.js";
+import { UsageBook } from "../src/usage/usage-book.js";
+import { bridgeFamilies } from "../src/metrics/bridge-families.js";
+import { Exposition } from "../src/metrics/exposition.js";
+import { LATENCY_BUCKETS_SECONDS } from "../src/usage/latency-buckets.js";
+import { CounterMap } from "../src/util/counter-map.js";
+import { ManualClock } from "../src/util/clock.js";
+
+const median = (xs: number[]) => xs.sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+
+async function time(fn: () => Promise<unknown>, runs = 7): Promise<number> {
+  await fn();
+  const xs: number[] = [];
+  for (let i = 0; i < runs; i++) {
+    const t = performance.now();
+    await fn();
+    xs.push(performance.now() - t);
+  }
+  return median(xs);
+}
+
+/**
+ * /metrics for `bots` bots × `models` × `features` LLM series, rendered by the bridge, and the
+ * same data held in prom-client Counters and Histograms and rendered by prom-client (the baseline).
+ */
+export async function benchRender(bots = 1000, models = 5, features = 5) {
+  const clock = new ManualClock();
+  const registry = new BotRegistry(clock, { staleAfterMs: 120_000, maxBots: bots });
+  const usage = new UsageBook({ maxLabelValues: 1000 });
+  const prom = new Registry();
+  const labels = ["channel", "model", "feature"];
+  const requests = new Counter({ name: "kissbot_llm_requests_total", help: "h", labelNames: labels, registers: [prom] });
+  const tokens = new Counter({ name: "kissbot_llm_tokens_total", help: "h", labelNames: [...labels, "token_type"], registers: [prom] });
+  const latency = new Histogram({ name: "kissbot_llm_latency_seconds", help: "h", labelNames: labels, buckets: [...LATENCY_BUCKETS_SECONDS], registers: [prom] });
+  for (let b = 0; b < bots; b++) {
+    const channel = `channel_${b}`;
+    registry.register({ type: "register", channel, pid: 100_000 + b, features: { llm: true, music: false } });
+    for (let m = 0; m < models; m++) {
+      for (let f = 0; f < features; f++) {
+        const msg = { type: "llm_usage" as const, channel, model: `model_${m}`, feature: `feature_${f}`, tokensIn: 100, tokensOut: 50, latencyMs: 300 + m * 100, estimatedCostUsd: 0.001 };
+        usage.recordLlm(msg);
+        const l = { channel, model: msg.model, feature: msg.feature };
+        requests.inc(l);
+        tokens.inc({ ...l, token_type: "input" }, 100);
+        tokens.inc({ ...l, token_type: "output" }, 50);
+        latency.observe(l, msg.latencyMs / 1000);
+      }
+    }
+  }
+  const families = bridgeFamilies({
+    clock,
+    version: "bench",
+    bots: registry,
+    usage,
+    transport: { connectionsAccepted: 0, openConnections: 0, dropped: new CounterMap() },
+    ingest: { accepted: new CounterMap(), rejected: new CounterMap(), ignored: new CounterMap() },
+    sampler: { errors: 0, overruns: 0 },
+    collectorErrors: new CounterMap(),
+  });
+  const exposition = new Exposition(families, new Registry(), new CounterMap());
+  let bytes = 0;
+  const bridgeMs = await time(async () => (bytes = (await exposition.render("prometheus")).body.length));
+  const baselineMs = await time(() => prom.metrics());
+  return { series: bots * models * features, bytes, bridgeMs, baselineMs };
+}

@@ -1,0 +1,92 @@
+import { fork, spawn, type ChildProcess } from "node:child_process";
+import { mkdtempSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join, dirname } from "node:path";
+import { fileURLToPath } from "node:url";
+import { createInterface } from "node:readline";
+import { benchRender } from "./render.js";
+
+/**
+ * npm run bench: ingest throughput of the bridge next to a bare line-splitting JSON server
+ * measured in the same run, in both client styles, and the /metrics render time. Prints ratios;
+ * asserts nothing (budgets live in docs/BENCHMARKS.md).
+ */
+const here = dirname(fileURLToPath(import.meta.url));
+const CLI = join(here, "..", "src", "cli.js");
+const dir = mkdtempSync(join(tmpdir(), "kb-bench-"));
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+interface Target {
+  socket: string;
+  count(): Promise<number>;
+  stop(): void;
+}
+
+async function baseline(): Promise<Target> {
+  const socket = join(dir, "baseline.sock");
+  const child = fork(join(here, "baseline-server.js"), [socket], { stdio: "inherit" });
+  await new Promise((r) => child.once("message", r));
+  return {
+    socket,
+    count: () => new Promise((r) => {
+      child.once("message", (m: { count: number }) => r(m.count));
+      child.send("count");
+    }),
+    stop: () => child.kill(),
+  };
+}
+
+async function bridge(): Promise<Target> {
+  const socket = join(dir, "bridge.sock");
+  const child: ChildProcess = spawn(process.execPath, [CLI, "--socket", socket, "--listen", "127.0.0.1:0", "--log-level", "info"], { stdio: ["ignore", "pipe", "inherit"] });
+  const url = await new Promise<string>((resolve) => {
+    createInterface({ input: child.stdout! }).on("line", (l) => {
+      const j = JSON.parse(l) as { msg?: string; http?: string };
+      if (j.msg === "kissbot-bridge ready") resolve(`http://${j.http}/metrics`);
+    });
+  });
+  return {
+    socket,
+    async count() {
+      const body = await (await fetch(url)).text();
+      return Number(/^kissbot_bridge_messages_total\{message_type="llm_usage"\} (\d+)/m.exec(body)?.[1] ?? 0);
+    },
+    stop: () => child.kill("SIGTERM"),
+  };
+}
+
+/** Messages per second the target processed, from the first byte sent until it counted them all. */
+async function ingest(target: Target, mode: "connections" | "stream", total: number): Promise<number> {
+  const before = await target.count();
+  const start = performance.now();
+  const client = fork(join(here, "load-client.js"), [target.socket, mode, String(total)], { stdio: "inherit" });
+  const clientDone = new Promise((r) => client.once("exit", r));
+  while ((await target.count()) - before < total) {
+    if (performance.now() - start > 120_000) throw new Error(`${mode}: only ${(await target.count()) - before} of ${total} arrived`);
+    await sleep(mode === "stream" ? 10 : 25);
+  }
+  const seconds = (performance.now() - start) / 1000;
+  await clientDone;
+  return total / seconds;
+}
+
+const fmt = (n: number) => Math.round(n).toLocaleString("en-US");
+const rows: string[][] = [];
+for (const [mode, total] of [["connections", 40_000], ["stream", 2_000_000]] as const) {
+  const base = await baseline();
+  await ingest(base, mode, Math.min(total / 10, 20_000)); // warm-up
+  const baseRate = await ingest(base, mode, total);
+  base.stop();
+  const br = await bridge();
+  await ingest(br, mode, Math.min(total / 10, 20_000));
+  const brRate = await ingest(br, mode, total);
+  br.stop();
+  rows.push([mode === "connections" ? "one connection per message" : "streamed on one connection", `${fmt(baseRate)}/s`, `${fmt(brRate)}/s`, `${Math.round((brRate / baseRate) * 100)}%`]);
+}
+const r = await benchRender();
+console.log("ingest of llm_usage messages over the Unix socket (client in its own process)");
+console.log(["client style", "bare split+parse server", "bridge", "bridge / baseline"].join(" | "));
+for (const row of rows) console.log(row.join(" | "));
+console.log();
+console.log(`/metrics render, ${fmt(r.series)} LLM series (${(r.bytes / 1e6).toFixed(1)} MB): bridge ${r.bridgeMs.toFixed(0)} ms, same data in prom-client ${r.baselineMs.toFixed(0)} ms (bridge ${(r.baselineMs / r.bridgeMs).toFixed(1)}x faster)`);
+process.exit(0);
