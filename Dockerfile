@@ -1,0 +1,23 @@
+# syntax=docker/dockerfile:1
+# kissbot-bridge: build with the dev dependencies, run with the production ones only.
+
+FROM node:20-bookworm-slim AS build
+WORKDIR /app
+COPY package.json package-lock.json tsconfig.json ./
+RUN npm ci --no-audit --no-fund
+COPY src ./src
+RUN npx tsc -p tsconfig.json
+
+FROM node:20-bookworm-slim
+ENV NODE_ENV=production
+WORKDIR /app
+COPY package.json package-lock.json ./
+RUN npm ci --omit=dev --no-audit --no-fund && npm cache clean --force
+COPY --from=build /app/dist/src ./dist/src
+# The image's unprivileged user; docker-compose.yml may run it as the bots' uid:gid instead.
+USER node
+EXPOSE 9877
+HEALTHCHECK --interval=30s --timeout=3s --start-period=10s --retries=3 \
+  CMD ["node", "-e", "fetch('http://127.0.0.1:9877/-/healthy').then(r => process.exit(r.ok ? 0 : 1), () => process.exit(1))"]
+ENTRYPOINT ["node", "dist/src/cli.js"]
+CMD ["--listen", "0.0.0.0:9877"]

@@ -1,0 +1,88 @@
+import { spawn, type ChildProcess } from "node:child_process";
+import { createServer as createHttpServer, type Server } from "node:http";
+import { createServer } from "node:net";
+import { waitFor } from "./wait.js";
+
+export async function freePort(): Promise<number> {
+  const s = createServer();
+  await new Promise<void>((r) => s.listen(0, "127.0.0.1", r));
+  const port = (s.address() as { port: number }).port;
+  await new Promise((r) => s.close(r));
+  return port;
+}
+
+export interface Service {
+  proc: ChildProcess;
+  url: string;
+  output: () => string;
+  stop(): Promise<void>;
+}
+
+/** Starts a real program (Prometheus, Alertmanager) and waits until its /-/ready answers 200. */
+export async function startService(name: string, command: string, args: string[], url: string): Promise<Service> {
+  const proc = spawn(command, args, { stdio: ["ignore", "pipe", "pipe"] });
+  let out = "";
+  proc.stdout!.on("data", (d: Buffer) => (out += d.toString()));
+  proc.stderr!.on("data", (d: Buffer) => (out += d.toString()));
+  const exited = new Promise((r) => proc.once("exit", r));
+  const stop = async () => {
+    if (proc.exitCode === null && proc.signalCode === null) {
+      proc.kill("SIGTERM");
+      await exited;
+    }
+  };
+  try {
+    await waitFor(`${name} to be ready`, async () => {
+      if (proc.exitCode !== null) throw new Error(`${name} exited: ${out.slice(-2000)}`);
+      const res = await fetch(`${url}/-/ready`).catch(() => undefined);
+      return res?.ok ? true : undefined;
+    }, 30_000, 100);
+  } catch (err) {
+    proc.kill("SIGKILL");
+    throw err;
+  }
+  return { proc, url, output: () => out, stop };
+}
+
+export interface Notification {
+  path: string;
+  receivedAt: number;
+  status: string;
+  alerts: { status: string; labels: Record<string, string>; annotations: Record<string, string> }[];
+}
+
+/** An HTTP server standing in for the pager and the ticket system: records Alertmanager's webhooks. */
+export class WebhookRecorder {
+  readonly notifications: Notification[] = [];
+  private server: Server | undefined;
+  port = 0;
+
+  async start(): Promise<void> {
+    this.server = createHttpServer((req, res) => {
+      let body = "";
+      req.on("data", (d: Buffer) => (body += d.toString()));
+      req.on("end", () => {
+        try {
+          const parsed = JSON.parse(body) as Omit<Notification, "path" | "receivedAt">;
+          this.notifications.push({ path: req.url ?? "", receivedAt: Date.now(), status: parsed.status, alerts: parsed.alerts });
+        } catch {}
+        res.end("ok");
+      });
+    });
+    await new Promise<void>((r) => this.server!.listen(0, "127.0.0.1", r));
+    this.port = (this.server!.address() as { port: number }).port;
+  }
+
+  /** Firing alerts received on `path` that match every given label. */
+  firing(path: string, labels: Record<string, string>) {
+    return this.notifications
+      .filter((n) => n.path === path)
+      .flatMap((n) => n.alerts.map((a) => ({ ...a, receivedAt: n.receivedAt })))
+      .filter((a) => a.status === "firing" && Object.entries(labels).every(([k, v]) => a.labels[k] === v));
+  }
+
+  async stop(): Promise<void> {
+    this.server?.closeAllConnections();
+    await new Promise((r) => this.server?.close(r));
+  }
+}
