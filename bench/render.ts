@@ -38,7 +38,7 @@ export async function benchRender(bots = 1000, models = 5, features = 5) {
     registry.register({ type: "register", channel, pid: 100_000 + b, features: { llm: true, music: false } });
     for (let m = 0; m < models; m++) {
       for (let f = 0; f < features; f++) {
-        const msg = { type: "llm_usage" as const, channel, model: `model_${m}`, feature: `feature_${f}`, tokensIn: 100, tokensOut: 50, latencyMs: 300 + m * 100, estimatedCostUsd: 0.001 };
+        const msg = { type: "llm_usage" as const, channel, model: `model_${m}`, feature: `feature_${f}`, tokensIn: 100, tokensOut: 50, latencyMs: 300 + m * 100, estimatedCostUsd: 0.001, operation: null };
         usage.recordLlm(msg);
         const l = { channel, model: msg.model, feature: msg.feature };
         requests.inc(l);

@@ -10,7 +10,7 @@ export const SECTIONS: Record<string, () => string> = {
     [
       "| Flag | Environment variable | Default | Meaning |",
       "| --- | --- | --- | --- |",
-      ...Object.values(FLAGS).map((f) => `| \`--${f.name} ${f.metavar}\` | \`${f.env}\` | \`${f.default}\` | ${f.help} |`),
+      ...Object.values(FLAGS).map((f) => `| \`--${f.name}${f.metavar === "" ? "" : ` ${f.metavar}`}\` | \`${f.env}\` | \`${f.default}\` | ${f.help} |`),
     ].join("\n"),
   metrics: () =>
     [

@@ -15,6 +15,8 @@ import { UsageBook } from "./usage/usage-book.js";
 import { bridgeFamilies } from "./metrics/bridge-families.js";
 import { Exposition } from "./metrics/exposition.js";
 import { createApp } from "./http/app.js";
+import { OtelSink } from "./otel/otel-sink.js";
+import { otelEnabled } from "./otel/otel-config.js";
 import { CounterMap } from "./util/counter-map.js";
 import { systemClock, type Clock } from "./util/clock.js";
 import { VERSION } from "./version.js";
@@ -26,6 +28,8 @@ export type BridgeDeps = {
 };
 
 export interface RunningBridge {
+  /** The OpenTelemetry sink, when one was asked for. */
+  otel: OtelSink | undefined;
   /** Where the HTTP server listens (the real port when 0 was asked for). */
   httpAddress: { host: string; port: number };
   /** Stop accepting, finish what is queued, remove the socket file, close HTTP. */
@@ -37,12 +41,16 @@ export async function startBridge(config: Config, log: Logger, deps: BridgeDeps 
   const clock = deps.clock ?? systemClock;
   const registry = new BotRegistry(clock, { staleAfterMs: config.staleAfter, maxBots: config.maxBots });
   const usage = new UsageBook({ maxLabelValues: config.maxLabelValues });
-  const ingest = new Ingest(registry, usage, usage.limiters.feature, new RateLimitedLog(log, clock));
+  const limitedLog = new RateLimitedLog(log, clock);
+  const ingest = new Ingest(registry, usage, usage.limiters.feature, limitedLog);
   // pidusage's history must outlive the gap between two samples, and expire soon after a PID is forgotten.
   const source = deps.processSource ?? new ProcSource(config.sampleInterval * 2 + 1000);
   const sampler = new ProcessSampler(registry, source, log, { intervalMs: config.sampleInterval });
   registry.observe(lifecycleLog(log));
   registry.observe(sampler);
+  // Built only when asked for: with OTel off, no provider, reader or timer exists.
+  const otel = otelEnabled(config.otel) ? new OtelSink(config.otel, { clock, bots: registry, ingest }, limitedLog, VERSION) : undefined;
+  if (otel !== undefined) ingest.observeLlmUsage(otel);
 
   const transport = new SocketServer(
     {
@@ -66,10 +74,11 @@ export async function startBridge(config: Config, log: Logger, deps: BridgeDeps 
     transport,
     ingest,
     sampler,
+    otlp: otel?.otlp,
     collectorErrors,
   });
   const exposition = new Exposition(families, promRegistry, collectorErrors, () => registry.evaluate());
-  const app = createApp({ metrics: exposition, ready: () => transport.listening, version: VERSION, socketPath: config.socket });
+  const app = createApp({ metrics: exposition, ready: () => transport.listening, version: VERSION, socketPath: config.socket, otelMetrics: otel?.prometheusHandler });
 
   const http: Server = createServer(app);
   await new Promise<void>((resolve, reject) => {
@@ -91,14 +100,17 @@ export async function startBridge(config: Config, log: Logger, deps: BridgeDeps 
   evaluator.unref();
 
   const address = http.address() as AddressInfo;
-  log.info({ socket: config.socket, http: `${address.address}:${address.port}`, version: VERSION }, "kissbot-bridge ready");
+  log.info({ socket: config.socket, http: `${address.address}:${address.port}`, version: VERSION, otlp: config.otel.otlp?.protocol ?? "off", otelPrometheus: config.otel.prometheus }, "kissbot-bridge ready");
 
   return {
     httpAddress: { host: address.address, port: address.port },
+    otel,
     async stop() {
       clearInterval(evaluator);
       await transport.stop(1000);
       await sampler.stop();
+      // The last interval's data goes out before exit.
+      await otel?.shutdown();
       http.closeAllConnections();
       await new Promise<void>((resolve) => http.close(() => resolve()));
     },

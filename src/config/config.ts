@@ -1,7 +1,8 @@
 import { parseArgs } from "node:util";
 import { FLAGS, type FlagValues } from "./flags.js";
+import { otelConfigFromEnv, type OtelConfig } from "../otel/otel-config.js";
 
-export type Config = FlagValues;
+export type Config = FlagValues & { otel: OtelConfig };
 
 export type ParsedCommandLine =
   | { kind: "run"; config: Config }
@@ -12,7 +13,7 @@ export type ParsedCommandLine =
 /** Flags win over environment variables, which win over defaults. Never throws. */
 export function parseCommandLine(argv: readonly string[], env: NodeJS.ProcessEnv): ParsedCommandLine {
   const options: Record<string, { type: "string" | "boolean" }> = { help: { type: "boolean" }, version: { type: "boolean" } };
-  for (const f of Object.values(FLAGS)) options[f.name] = { type: "string" };
+  for (const f of Object.values(FLAGS)) options[f.name] = { type: "boolean" in f ? "boolean" : "string" };
   let values: Record<string, string | boolean | undefined>;
   try {
     ({ values } = parseArgs({ args: [...argv], options, strict: true, allowPositionals: false }));
@@ -24,7 +25,8 @@ export function parseCommandLine(argv: readonly string[], env: NodeJS.ProcessEnv
   if (values["version"] === true) return { kind: "version" };
   const config: Record<string, unknown> = {};
   for (const [key, f] of Object.entries(FLAGS)) {
-    const fromFlag = values[f.name];
+    const given = values[f.name];
+    const fromFlag = given === true ? "true" : given;
     const raw = typeof fromFlag === "string" ? fromFlag : (env[f.env] ?? f.default);
     const source = typeof fromFlag === "string" ? `--${f.name}` : env[f.env] !== undefined ? `${f.env} (--${f.name})` : `--${f.name}`;
     try {
@@ -33,12 +35,15 @@ export function parseCommandLine(argv: readonly string[], env: NodeJS.ProcessEnv
       return { kind: "error", message: `invalid ${source}: ${(err as Error).message}` };
     }
   }
-  return { kind: "run", config: config as Config };
+  const flags = config as FlagValues;
+  const otel = otelConfigFromEnv(env, flags);
+  if (!otel.ok) return { kind: "error", message: otel.message };
+  return { kind: "run", config: { ...flags, otel: otel.config } };
 }
 
 export function helpText(): string {
   const rows = Object.values(FLAGS).map((f) => {
-    const left = `  --${f.name} ${f.metavar}`;
+    const left = `  --${f.name}${f.metavar === "" ? "" : ` ${f.metavar}`}`;
     return `${left.padEnd(32)}${f.help}\n${"".padEnd(32)}(env ${f.env}, default ${f.default})`;
   });
   return [

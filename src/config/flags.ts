@@ -1,5 +1,5 @@
 import { LOG_LEVELS, type LogLevel } from "../log/logger.js";
-import { fileMode, hostPort, integer, nonEmpty, oneOf, seconds } from "./parsers.js";
+import { bool, fileMode, hostPort, integer, nonEmpty, oneOf, prefixPairs, seconds } from "./parsers.js";
 
 export interface Flag<T> {
   readonly name: string;
@@ -9,6 +9,8 @@ export interface Flag<T> {
   readonly default: string;
   readonly help: string;
   readonly parse: (raw: string) => T;
+  /** A switch: `--name` alone means true. */
+  readonly boolean?: true;
 }
 
 const flag = <T>(name: string, metavar: string, env: string, def: string, help: string, parse: (raw: string) => T): Flag<T> => ({
@@ -36,6 +38,8 @@ export const FLAGS = {
   maxConnections: flag("max-connections", "N", "KISSBOT_BRIDGE_MAX_CONNECTIONS", "1024", "open connections at most; further ones are closed and counted", integer(1, 1_000_000)),
   maxBots: flag("max-bots", "N", "KISSBOT_BRIDGE_MAX_BOTS", "10000", "bots (channels) tracked at most; registrations past it are ignored and counted", integer(1, 1_000_000)),
   maxLabelValues: flag("max-label-values", "N", "KISSBOT_BRIDGE_MAX_LABEL_VALUES", "500", "distinct values at most per bot-chosen label (model, feature, name)", integer(1, 1_000_000)),
+  otelPrometheus: { ...flag("otel-prometheus", "", "KISSBOT_BRIDGE_OTEL_PROMETHEUS", "false", "also serve OpenTelemetry-named metrics at /otel/metrics", bool), boolean: true },
+  genaiProviders: flag("genai-providers", "PREFIX=NAME,…", "KISSBOT_BRIDGE_GENAI_PROVIDERS", "", "gen_ai.provider.name for models whose name starts with PREFIX, before the built-in table (OpenTelemetry only)", prefixPairs),
 } as const;
 
 export type FlagValues = { [K in keyof typeof FLAGS]: ReturnType<(typeof FLAGS)[K]["parse"]> };

@@ -43,3 +43,20 @@ export function nonEmpty(raw: string): string {
   if (raw === "") throw new Error("must not be empty");
   return raw;
 }
+
+/** For boolean flags: given on the command line they are "true"; in the environment, any of these. */
+export function bool(raw: string): boolean {
+  if (/^(1|true|yes|on)$/i.test(raw)) return true;
+  if (/^(0|false|no|off|)$/i.test(raw)) return false;
+  throw new Error(`expected true or false, got ${JSON.stringify(raw)}`);
+}
+
+/** `prefix=provider,prefix=provider`, e.g. `llama=meta,qwen=alibaba`. */
+export function prefixPairs(raw: string): [string, string][] {
+  if (raw.trim() === "") return [];
+  return raw.split(",").map((pair) => {
+    const m = /^\s*([^=\s]+)\s*=\s*([a-z0-9_.]+)\s*$/.exec(pair);
+    if (m === null) throw new Error(`expected MODEL_PREFIX=provider pairs separated by commas, got ${JSON.stringify(pair)}`);
+    return [m[1]!, m[2]!] as [string, string];
+  });
+}

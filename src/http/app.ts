@@ -1,4 +1,5 @@
 import express, { type Express } from "express";
+import type { IncomingMessage, ServerResponse } from "node:http";
 import { negotiateFormat, type ExpositionFormat } from "../metrics/format.js";
 
 /** What the HTTP layer needs from the rest of the bridge. */
@@ -8,6 +9,8 @@ export interface HttpSources {
   ready(): boolean;
   version: string;
   socketPath: string;
+  /** /otel/metrics, served by the OpenTelemetry Prometheus exporter when --otel-prometheus is on. */
+  otelMetrics?: ((req: IncomingMessage, res: ServerResponse) => void) | undefined;
 }
 
 const landing = (s: HttpSources) => `<!doctype html>
@@ -17,7 +20,7 @@ const landing = (s: HttpSources) => `<!doctype html>
 <p>Listening for KissBot bots on <code>${s.socketPath.replace(/[&<>"]/g, (c) => `&#${c.charCodeAt(0)};`)}</code>.</p>
 <ul>
 <li><a href="metrics">/metrics</a>: Prometheus metrics (OpenMetrics when asked for)</li>
-<li><a href="-/healthy">/-/healthy</a>, <a href="-/ready">/-/ready</a></li>
+${s.otelMetrics ? '<li><a href="otel/metrics">/otel/metrics</a>: the same data with OpenTelemetry names</li>\n' : ""}<li><a href="-/healthy">/-/healthy</a>, <a href="-/ready">/-/ready</a></li>
 </ul>
 </body></html>
 `;
@@ -32,6 +35,8 @@ export function createApp(s: HttpSources): Express {
     const { contentType, body } = await s.metrics.render(negotiateFormat(req.get("accept")));
     res.set("Content-Type", contentType).set("Cache-Control", "no-store").send(body);
   });
+  const otel = s.otelMetrics;
+  if (otel !== undefined) app.get("/otel/metrics", (req, res) => otel(req, res));
   app.get("/-/healthy", (_req, res) => {
     res.type("text/plain").send("OK\n");
   });

@@ -1,8 +1,8 @@
 import { decodeLine } from "../protocol/decode.js";
-import { MESSAGE_TYPES, type Features, type Message, type MessageType, type RegisterMessage } from "../protocol/messages.js";
+import { MESSAGE_TYPES, type Features, type Message, type MessageType } from "../protocol/messages.js";
 import { REJECT_REASONS, type RejectReason } from "../protocol/reasons.js";
 import type { HeartbeatOutcome, RegisterOutcome, UnregisterOutcome } from "../registry/bot-registry.js";
-import type { HeartbeatMessage, UnregisterMessage, LlmUsageMessage, CustomMetricMessage } from "../protocol/messages.js";
+import type { CustomMetricMessage, HeartbeatMessage, LlmUsageMessage, RegisterMessage, UnregisterMessage } from "../protocol/messages.js";
 import type { RateLimitedLog } from "../log/rate-limited-log.js";
 import type { RecordOutcome } from "../usage/usage-book.js";
 import type { LabelLimiter } from "../usage/label-limiter.js";
@@ -22,6 +22,11 @@ export interface UsageSink {
   forget(channel: string): void;
 }
 
+/** Told about each llm_usage message the usage book accepted (the OpenTelemetry sink). */
+export interface LlmUsageObserver {
+  llmUsage(msg: LlmUsageMessage): void;
+}
+
 /** Valid messages that changed nothing: the values of `kissbot_bridge_ignored_messages_total{reason}`. */
 export const IGNORE_REASONS = ["pid_mismatch", "unknown_bot", "bot_limit", "label_limit"] as const;
 export type IgnoreReason = (typeof IGNORE_REASONS)[number];
@@ -35,6 +40,7 @@ export class Ingest {
   readonly accepted = new CounterMap<MessageType>(MESSAGE_TYPES);
   readonly rejected = new CounterMap<RejectReason>(REJECT_REASONS);
   readonly ignored = new CounterMap<IgnoreReason>(IGNORE_REASONS);
+  private readonly llmObservers: LlmUsageObserver[] = [];
 
   constructor(
     private readonly lifecycle: LifecycleSink,
@@ -42,6 +48,10 @@ export class Ingest {
     private readonly featureLimiter: LabelLimiter,
     private readonly log: RateLimitedLog,
   ) {}
+
+  observeLlmUsage(observer: LlmUsageObserver): void {
+    this.llmObservers.push(observer);
+  }
 
   line(line: Buffer): void {
     const result = decodeLine(line);
@@ -74,6 +84,8 @@ export class Ingest {
         break;
       case "llm_usage":
         outcome = this.usage.recordLlm(m);
+        // Behind the usage book, so both sinks share its label bounds.
+        if (outcome === "ok") for (const o of this.llmObservers) o.llmUsage(m);
         break;
       case "custom_metric":
         outcome = this.usage.recordCustom(m);

@@ -21,6 +21,8 @@ export interface MetricSources {
   transport: { connectionsAccepted: number; openConnections: number; dropped: CounterMap };
   ingest: { accepted: CounterMap; rejected: CounterMap; ignored: CounterMap };
   sampler: { errors: number; overruns: number };
+  /** Absent while OTLP push is off. */
+  otlp?: { successes: number; failures: number } | undefined;
   collectorErrors: CounterMap;
 }
 
@@ -110,6 +112,10 @@ export function bridgeFamilies(s: MetricSources): Family[] {
     }),
     new Family(CATALOG.sampleErrors, (out) => out.sample("", s.sampler.errors)),
     new Family(CATALOG.samplerOverruns, (out) => out.sample("", s.sampler.overruns)),
+    new Family(CATALOG.otlpExports, (out) => {
+      out.sample(labelString({ result: "success" }), s.otlp?.successes ?? 0);
+      out.sample(labelString({ result: "failure" }), s.otlp?.failures ?? 0);
+    }),
     new Family(CATALOG.collectorErrors, (out) => byLabel(out, "collector", s.collectorErrors)),
     new Family(CATALOG.buildInfo, (out) => out.sample(labelString({ version: s.version }), 1)),
   ];

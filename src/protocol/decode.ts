@@ -77,6 +77,7 @@ function toMessage(value: unknown): Message {
         tokensOut: tokensOf(o, "tokens_out"),
         latencyMs: optionalNumber(o, "latency_ms", 0),
         estimatedCostUsd: optionalNumber(o, "estimated_cost", 0),
+        operation: o["operation"] === undefined || o["operation"] === null ? null : operationOf(o),
       };
     case "custom_metric": {
       const v = o["value"];
@@ -113,6 +114,13 @@ function nameOf(o: Record<string, unknown>, field: string): string {
   if (typeof v !== "string" || v.length === 0 || v.length > MAX_NAME_LENGTH) {
     reject("invalid_field", `${field} must be a string of 1 to ${MAX_NAME_LENGTH} characters`);
   }
+  return v;
+}
+
+/** A GenAI operation name: lower-case words joined by underscores, such as text_completion. */
+function operationOf(o: Record<string, unknown>): string {
+  const v = o["operation"];
+  if (typeof v !== "string" || !/^[a-z][a-z0-9_]{0,63}$/.test(v)) reject("invalid_field", "operation must be a name such as chat or embeddings");
   return v;
 }
 

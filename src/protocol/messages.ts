@@ -40,6 +40,8 @@ export interface LlmUsageMessage {
   tokensOut: number;
   latencyMs: number | null;
   estimatedCostUsd: number | null;
+  /** The GenAI operation (chat, text_completion, embeddings, …); null: not sent, taken as chat. */
+  operation: string | null;
 }
 
 export interface CustomMetricMessage {

@@ -22,11 +22,13 @@ export interface BridgeProcess {
 }
 
 /** Starts the compiled CLI on a fresh socket in a temp dir and an ephemeral HTTP port. */
-export async function startBridgeProcess(args: string[] = [], opts: { dir?: string; socket?: string } = {}): Promise<BridgeProcess> {
+export async function startBridgeProcess(args: string[] = [], opts: { dir?: string; socket?: string; env?: Record<string, string> } = {}): Promise<BridgeProcess> {
   const dir = opts.dir ?? mkdtempSync(join(tmpdir(), "kb-test-"));
   const socket = opts.socket ?? join(dir, "monitor.sock");
   const proc = spawn(process.execPath, [CLI, "--socket", socket, "--listen", "127.0.0.1:0", "--log-level", "debug", ...args], {
     stdio: ["ignore", "pipe", "pipe"],
+    // Only what the test says: an OTEL_* or KISSBOT_* variable from the outside must not change the bridge.
+    env: { ...Object.fromEntries(Object.entries(process.env).filter(([k]) => !/^(OTEL_|KISSBOT_)/.test(k))), ...opts.env },
   });
   const logs: Record<string, unknown>[] = [];
   let stderr = "";

@@ -27,6 +27,7 @@ test("decodes each message type into its validated form", () => {
     tokensOut: 87,
     latencyMs: null,
     estimatedCostUsd: 0.01,
+    operation: null,
   });
   assert.deepEqual(ok('{"type":"custom_metric","channel":"a","metric_name":"q","value":-2.5}'), { type: "custom_metric", channel: "a", metricName: "q", value: -2.5 });
 });

@@ -1,0 +1,39 @@
+import { ExportResultCode, type ExportResult } from "@opentelemetry/core";
+import type { AggregationTemporality, InstrumentType, PushMetricExporter, ResourceMetrics } from "@opentelemetry/sdk-metrics";
+
+/**
+ * Wraps an OTLP exporter to count (and report) failed exports, which the SDK otherwise only
+ * hands to its global error handler.
+ */
+export class CountingExporter implements PushMetricExporter {
+  failures = 0;
+  successes = 0;
+
+  constructor(
+    private readonly inner: PushMetricExporter,
+    private readonly onFailure: (error: Error | undefined) => void,
+  ) {}
+
+  export(metrics: ResourceMetrics, resultCallback: (result: ExportResult) => void): void {
+    this.inner.export(metrics, (result) => {
+      if (result.code === ExportResultCode.SUCCESS) this.successes++;
+      else {
+        this.failures++;
+        this.onFailure(result.error);
+      }
+      resultCallback(result);
+    });
+  }
+
+  forceFlush(): Promise<void> {
+    return this.inner.forceFlush();
+  }
+
+  shutdown(): Promise<void> {
+    return this.inner.shutdown();
+  }
+
+  selectAggregationTemporality(instrumentType: InstrumentType): AggregationTemporality {
+    return this.inner.selectAggregationTemporality!(instrumentType);
+  }
+}
