@@ -38,7 +38,8 @@ async function baseline(): Promise<Target> {
 
 async function bridge(): Promise<Target> {
   const socket = join(dir, "bridge.sock");
-  const child: ChildProcess = spawn(process.execPath, [CLI, "--socket", socket, "--listen", "127.0.0.1:0", "--log-level", "info"], { stdio: ["ignore", "pipe", "inherit"] });
+  // As users run it: with the database and per-bot logs on (in a temp dir).
+  const child: ChildProcess = spawn(process.execPath, [CLI, "--socket", socket, "--listen", "127.0.0.1:0", "--log-level", "info", "--db", join(dir, `bench-${Date.now()}.db`), "--channel-log-dir", join(dir, "logs")], { stdio: ["ignore", "pipe", "inherit"] });
   const url = await new Promise<string>((resolve) => {
     createInterface({ input: child.stdout! }).on("line", (l) => {
       const j = JSON.parse(l) as { msg?: string; http?: string };

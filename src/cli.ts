@@ -3,10 +3,23 @@ import { helpText, parseCommandLine } from "./config/config.js";
 import { createLogger } from "./log/logger.js";
 import { startBridge } from "./main.js";
 import { VERSION } from "./version.js";
+import { statusCommand, usageCommand } from "./cli/subcommands.js";
 
 const SHUTDOWN_DEADLINE_MS = 5000;
 
+const SUBCOMMANDS: Record<string, typeof statusCommand> = { status: statusCommand, usage: usageCommand };
+
 async function run(): Promise<void> {
+  const sub = SUBCOMMANDS[process.argv[2] ?? ""];
+  if (sub !== undefined) {
+    try {
+      process.exitCode = await sub(process.argv.slice(3), process.env, { stdout: process.stdout, stderr: process.stderr });
+    } catch (err) {
+      process.stderr.write(`kissbot-bridge: ${(err as Error).message.split("\n")[0]}\n`);
+      process.exitCode = 2;
+    }
+    return;
+  }
   const parsed = parseCommandLine(process.argv.slice(2), process.env);
   switch (parsed.kind) {
     case "help":

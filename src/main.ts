@@ -16,6 +16,10 @@ import { bridgeFamilies } from "./metrics/bridge-families.js";
 import { Exposition } from "./metrics/exposition.js";
 import { createApp } from "./http/app.js";
 import { OtelSink } from "./otel/otel-sink.js";
+import { StoreWriter } from "./store/store-writer.js";
+import { storeObserver } from "./store/store-observer.js";
+import { restorableBots, usageFromDatabase } from "./store/queries.js";
+import { ChannelLog } from "./channel-log/channel-log.js";
 import { otelEnabled } from "./otel/otel-config.js";
 import { CounterMap } from "./util/counter-map.js";
 import { systemClock, type Clock } from "./util/clock.js";
@@ -48,6 +52,22 @@ export async function startBridge(config: Config, log: Logger, deps: BridgeDeps 
   const sampler = new ProcessSampler(registry, source, log, { intervalMs: config.sampleInterval });
   registry.observe(lifecycleLog(log));
   registry.observe(sampler);
+
+  // Persistence: restore the bots the last run knew, then keep bot_status, llm_usage and
+  // bot_metrics up to date, one commit a second.
+  const store = config.noDb
+    ? undefined
+    : new StoreWriter({ path: config.db, retentionDays: config.retentionDays, usageRetentionDays: config.usageRetentionDays }, limitedLog, clock);
+  const db = store?.open();
+  const restored = db === undefined ? [] : registry.restore(restorableBots(db, clock.now()));
+  if (store !== undefined) {
+    registry.observe(storeObserver(store));
+    ingest.observeLlmUsage(store);
+    store.start();
+  }
+  const channelLog = config.noChannelLogs ? undefined : new ChannelLog({ dir: config.channelLogDir }, clock, limitedLog);
+  if (channelLog !== undefined) registry.observe(channelLog);
+
   // Built only when asked for: with OTel off, no provider, reader or timer exists.
   const otel = otelEnabled(config.otel) ? new OtelSink(config.otel, { clock, bots: registry, ingest }, limitedLog, VERSION) : undefined;
   if (otel !== undefined) ingest.observeLlmUsage(otel);
@@ -75,10 +95,31 @@ export async function startBridge(config: Config, log: Logger, deps: BridgeDeps 
     ingest,
     sampler,
     otlp: otel?.otlp,
+    store,
+    channelLog,
     collectorErrors,
   });
   const exposition = new Exposition(families, promRegistry, collectorErrors, () => registry.evaluate());
-  const app = createApp({ metrics: exposition, ready: () => transport.listening, version: VERSION, socketPath: config.socket, otelMetrics: otel?.prometheusHandler });
+  const app = createApp({
+    metrics: exposition,
+    ready: () => transport.listening,
+    version: VERSION,
+    socketPath: config.socket,
+    otelMetrics: otel?.prometheusHandler,
+    api: {
+      now: () => clock.now(),
+      bots: registry,
+      usage(sinceMs, by) {
+        store?.flush(); // answer with every message received so far
+        const database = store?.database;
+        return database === undefined ? undefined : usageFromDatabase(database, sinceMs, by);
+      },
+    },
+  });
+
+  // Restored bots are checked (alive? same process?) before anyone can scrape them.
+  await sampler.inspectNow(restored);
+  if (restored.length > 0) log.info({ bots: restored.length }, "restored bots from the database");
 
   const http: Server = createServer(app);
   await new Promise<void>((resolve, reject) => {
@@ -111,6 +152,8 @@ export async function startBridge(config: Config, log: Logger, deps: BridgeDeps 
       await sampler.stop();
       // The last interval's data goes out before exit.
       await otel?.shutdown();
+      store?.close();
+      await channelLog?.drain();
       http.closeAllConnections();
       await new Promise<void>((resolve) => http.close(() => resolve()));
     },

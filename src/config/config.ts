@@ -48,6 +48,8 @@ export function helpText(): string {
   });
   return [
     "Usage: kissbot-bridge [flags]",
+    "       kissbot-bridge status [--json]          bots, from the running bridge or the database",
+    "       kissbot-bridge usage [--since 24h] [--by model] [--json]   LLM usage from the database",
     "",
     "Takes the KissBot Monitor's Unix socket and serves every bot's health and LLM usage as",
     "Prometheus metrics.",

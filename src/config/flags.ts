@@ -1,5 +1,5 @@
 import { LOG_LEVELS, type LogLevel } from "../log/logger.js";
-import { bool, fileMode, hostPort, integer, nonEmpty, oneOf, prefixPairs, seconds } from "./parsers.js";
+import { bool, fileMode, hostPort, integer, nonEmpty, oneOf, optionalInteger, prefixPairs, seconds } from "./parsers.js";
 
 export interface Flag<T> {
   readonly name: string;
@@ -38,6 +38,12 @@ export const FLAGS = {
   maxConnections: flag("max-connections", "N", "KISSBOT_BRIDGE_MAX_CONNECTIONS", "1024", "open connections at most; further ones are closed and counted", integer(1, 1_000_000)),
   maxBots: flag("max-bots", "N", "KISSBOT_BRIDGE_MAX_BOTS", "10000", "bots (channels) tracked at most; registrations past it are ignored and counted", integer(1, 1_000_000)),
   maxLabelValues: flag("max-label-values", "N", "KISSBOT_BRIDGE_MAX_LABEL_VALUES", "500", "distinct values at most per bot-chosen label (model, feature, name)", integer(1, 1_000_000)),
+  db: flag("db", "PATH", "KISSBOT_MONITOR_DB", "./kissbot_monitor.db", "SQLite database (the original Monitor's kissbot_monitor.db): bot_status, llm_usage, bot_metrics", nonEmpty),
+  noDb: { ...flag("no-db", "", "KISSBOT_BRIDGE_NO_DB", "false", "keep no database (and restore nothing after a restart)", bool), boolean: true },
+  retentionDays: flag("retention-days", "DAYS", "KISSBOT_BRIDGE_RETENTION_DAYS", "7", "bot_metrics rows older than this are deleted daily", integer(1, 36_500)),
+  usageRetentionDays: flag("usage-retention-days", "DAYS", "KISSBOT_BRIDGE_USAGE_RETENTION_DAYS", "", "llm_usage rows older than this are deleted daily; empty keeps them all", optionalInteger(1, 36_500)),
+  channelLogDir: flag("channel-log-dir", "DIR", "KISSBOT_BRIDGE_CHANNEL_LOG_DIR", "./logs/broadcast", "per-bot logs go to DIR/{channel}/instance.log", nonEmpty),
+  noChannelLogs: { ...flag("no-channel-logs", "", "KISSBOT_BRIDGE_NO_CHANNEL_LOGS", "false", "write no per-bot logs", bool), boolean: true },
   otelPrometheus: { ...flag("otel-prometheus", "", "KISSBOT_BRIDGE_OTEL_PROMETHEUS", "false", "also serve OpenTelemetry-named metrics at /otel/metrics", bool), boolean: true },
   genaiProviders: flag("genai-providers", "PREFIX=NAME,…", "KISSBOT_BRIDGE_GENAI_PROVIDERS", "", "gen_ai.provider.name for models whose name starts with PREFIX, before the built-in table (OpenTelemetry only)", prefixPairs),
 } as const;

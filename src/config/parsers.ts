@@ -60,3 +60,9 @@ export function prefixPairs(raw: string): [string, string][] {
     return [m[1]!, m[2]!] as [string, string];
   });
 }
+
+/** A whole number, or empty for "none". */
+export function optionalInteger(min: number, max: number) {
+  const parse = integer(min, max);
+  return (raw: string): number | null => (raw.trim() === "" ? null : parse(raw));
+}

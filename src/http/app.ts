@@ -1,6 +1,7 @@
 import express, { type Express } from "express";
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { negotiateFormat, type ExpositionFormat } from "../metrics/format.js";
+import { apiRouter, type ApiSources } from "./api.js";
 
 /** What the HTTP layer needs from the rest of the bridge. */
 export interface HttpSources {
@@ -11,6 +12,7 @@ export interface HttpSources {
   socketPath: string;
   /** /otel/metrics, served by the OpenTelemetry Prometheus exporter when --otel-prometheus is on. */
   otelMetrics?: ((req: IncomingMessage, res: ServerResponse) => void) | undefined;
+  api: ApiSources;
 }
 
 const landing = (s: HttpSources) => `<!doctype html>
@@ -20,7 +22,8 @@ const landing = (s: HttpSources) => `<!doctype html>
 <p>Listening for KissBot bots on <code>${s.socketPath.replace(/[&<>"]/g, (c) => `&#${c.charCodeAt(0)};`)}</code>.</p>
 <ul>
 <li><a href="metrics">/metrics</a>: Prometheus metrics (OpenMetrics when asked for)</li>
-${s.otelMetrics ? '<li><a href="otel/metrics">/otel/metrics</a>: the same data with OpenTelemetry names</li>\n' : ""}<li><a href="-/healthy">/-/healthy</a>, <a href="-/ready">/-/ready</a></li>
+${s.otelMetrics ? '<li><a href="otel/metrics">/otel/metrics</a>: the same data with OpenTelemetry names</li>\n' : ""}<li><a href="api/bots">/api/bots</a>, <a href="api/usage?since=24h&amp;by=model">/api/usage</a>: JSON</li>
+<li><a href="-/healthy">/-/healthy</a>, <a href="-/ready">/-/ready</a></li>
 </ul>
 </body></html>
 `;
@@ -35,6 +38,7 @@ export function createApp(s: HttpSources): Express {
     const { contentType, body } = await s.metrics.render(negotiateFormat(req.get("accept")));
     res.set("Content-Type", contentType).set("Cache-Control", "no-store").send(body);
   });
+  app.use(apiRouter(s.api));
   const otel = s.otelMetrics;
   if (otel !== undefined) app.get("/otel/metrics", (req, res) => otel(req, res));
   app.get("/-/healthy", (_req, res) => {

@@ -23,6 +23,9 @@ export interface MetricSources {
   sampler: { errors: number; overruns: number };
   /** Absent while OTLP push is off. */
   otlp?: { successes: number; failures: number } | undefined;
+  /** Absent with --no-db. */
+  store?: { errors: CounterMap; written: CounterMap; dropped: number; queuedRows: number } | undefined;
+  channelLog?: { errors: number } | undefined;
   collectorErrors: CounterMap;
 }
 
@@ -116,6 +119,11 @@ export function bridgeFamilies(s: MetricSources): Family[] {
       out.sample(labelString({ result: "success" }), s.otlp?.successes ?? 0);
       out.sample(labelString({ result: "failure" }), s.otlp?.failures ?? 0);
     }),
+    new Family(CATALOG.dbErrors, (out) => s.store && byLabel(out, "op", s.store.errors)),
+    new Family(CATALOG.dbRows, (out) => s.store && byLabel(out, "table", s.store.written)),
+    new Family(CATALOG.dbDropped, (out) => out.sample("", s.store?.dropped ?? 0)),
+    new Family(CATALOG.dbQueued, (out) => out.sample("", s.store?.queuedRows ?? 0)),
+    new Family(CATALOG.channelLogErrors, (out) => out.sample("", s.channelLog?.errors ?? 0)),
     new Family(CATALOG.collectorErrors, (out) => byLabel(out, "collector", s.collectorErrors)),
     new Family(CATALOG.buildInfo, (out) => out.sample(labelString({ version: s.version }), 1)),
   ];

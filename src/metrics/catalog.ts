@@ -49,6 +49,11 @@ export const CATALOG = {
   sampleErrors: spec("kissbot_bridge_process_sample_errors_total", "counter", [], "Reads of a bot's process that failed for a reason other than the process being gone."),
   samplerOverruns: spec("kissbot_bridge_process_sampler_overruns_total", "counter", [], "Sampling rounds skipped because the previous one was still running."),
   otlpExports: spec("kissbot_bridge_otlp_exports_total", "counter", ["result"], "OTLP metric exports by result (success or failure); 0 while OTLP push is off."),
+  dbErrors: spec("kissbot_bridge_db_errors_total", "counter", ["op"], "Database operations that failed (open, write, retention); the bridge keeps running and retries."),
+  dbRows: spec("kissbot_bridge_db_rows_written_total", "counter", ["table"], "Rows committed to the database, by table."),
+  dbDropped: spec("kissbot_bridge_db_dropped_rows_total", "counter", [], "Rows dropped because the database write queue was full."),
+  dbQueued: spec("kissbot_bridge_db_queued_rows", "gauge", [], "Rows waiting for the next database commit."),
+  channelLogErrors: spec("kissbot_bridge_channel_log_errors_total", "counter", [], "Writes to per-bot log files that failed."),
   collectorErrors: spec("kissbot_bridge_collector_errors_total", "counter", ["collector"], "Metric families that failed to collect during a scrape; the rest of the scrape was served."),
   buildInfo: spec("kissbot_bridge_build_info", "gauge", ["version"], "Always 1; carries the bridge's version."),
 } as const satisfies Record<string, MetricSpec>;

@@ -6,8 +6,24 @@ import { lastSignOfLife, type Bot, type BotStatus } from "./bot.js";
 /** Told about every change of a bot; logs, the usage book, the sampler and persistence listen. */
 export interface RegistryObserver {
   registered?(bot: Bot, replacedPid: number | null, implicit: boolean): void;
+  heartbeat?(bot: Bot): void;
   statusChanged?(bot: Bot, from: BotStatus, why: string): void;
+  /** The first look after registration found the process: its start time is now known. */
+  identified?(bot: Bot): void;
+  /** A periodic look at the bot's process succeeded (the bot is alive, figures updated). */
+  sampled?(bot: Bot): void;
   unregistered?(bot: Bot): void;
+}
+
+/** A bot as persisted, brought back after a restart of the bridge. */
+export interface RestoredBot {
+  channel: string;
+  pid: number;
+  features: Bot["features"];
+  registeredAt: number;
+  lastHeartbeatAt: number | null;
+  /** The process's start time when it was last seen; null if its PID was not visible. */
+  startTime: number | null;
 }
 
 export type RegistryOptions = {
@@ -81,6 +97,7 @@ export class BotRegistry {
     if (msg.rssMb !== null) bot.selfReportedRssBytes = msg.rssMb * MIB;
     if (msg.cpuPct !== null) bot.selfReportedCpuRatio = msg.cpuPct / 100;
     if (bot.status === "stale") this.setStatus(bot, "online", "heartbeat received");
+    for (const o of this.observers) o.heartbeat?.(bot);
     return outcome;
   }
 
@@ -127,12 +144,15 @@ export class BotRegistry {
     if (bot === undefined || bot.generation !== target.generation || bot.status === "dead") return;
     const now = this.clock.now();
     if (bot.visibility === "pending") {
-      if (snap === null) {
+      // A restored bot brings the start time its process had: null then means it is gone.
+      const restoredVisible = bot.startTime !== null;
+      if (snap === null && !restoredVisible) {
         bot.visibility = "hidden";
         return;
       }
       bot.visibility = "visible";
-      bot.startTime = snap.startTime;
+      if (snap === null) return this.die(bot, "process exited while the bridge was down");
+      bot.startTime ??= snap.startTime;
     }
     if (snap === null) return this.die(bot, "process exited without unregistering");
     if (snap.zombie) return this.die(bot, "process exited (zombie) without unregistering");
@@ -140,9 +160,30 @@ export class BotRegistry {
     if (bot.cpuSeconds !== null && bot.cpuSampledAt !== null && now > bot.cpuSampledAt && snap.cpuSeconds >= bot.cpuSeconds) {
       bot.cpuRatio = (snap.cpuSeconds - bot.cpuSeconds) / ((now - bot.cpuSampledAt) / 1000);
     }
+    const baseline = bot.cpuSampledAt === null;
     bot.cpuSeconds = snap.cpuSeconds;
     bot.cpuSampledAt = now;
     bot.rssBytes = snap.rssBytes;
+    for (const o of this.observers) baseline ? o.identified?.(bot) : o.sampled?.(bot);
+  }
+
+  /**
+   * Brings back bots persisted before a restart, without a message from them. Their processes
+   * are looked at (`sampleTargets` of visibility "pending") before they are trusted: a process
+   * gone, or a PID now held by another process, makes the bot dead.
+   */
+  restore(rows: readonly RestoredBot[]): SampleTarget[] {
+    const targets: SampleTarget[] = [];
+    for (const r of rows) {
+      if (this.bots.has(r.channel) || this.bots.size >= this.options.maxBots) continue;
+      const bot = this.newBot(r.channel, r.pid, r.features, r.registeredAt);
+      bot.lastHeartbeatAt = r.lastHeartbeatAt;
+      bot.startTime = r.startTime;
+      this.bots.set(r.channel, bot);
+      targets.push({ channel: bot.channel, pid: bot.pid, generation: bot.generation });
+    }
+    this.evaluate();
+    return targets;
   }
 
   private die(bot: Bot, why: string): void {
@@ -153,11 +194,19 @@ export class BotRegistry {
   private admit(channel: string, pid: number, features: Bot["features"], implicit: boolean): Bot | undefined {
     const previous = this.bots.get(channel);
     if (previous === undefined && this.bots.size >= this.options.maxBots) return undefined;
-    const bot: Bot = {
+    const bot = this.newBot(channel, pid, features, this.clock.now());
+    this.bots.set(channel, bot);
+    const replacedPid = previous !== undefined && previous.pid !== pid ? previous.pid : null;
+    for (const o of this.observers) o.registered?.(bot, replacedPid, implicit);
+    return bot;
+  }
+
+  private newBot(channel: string, pid: number, features: Bot["features"], registeredAt: number): Bot {
+    return {
       channel,
       pid,
       features,
-      registeredAt: this.clock.now(),
+      registeredAt,
       lastHeartbeatAt: null,
       status: "online",
       visibility: "pending",
@@ -170,10 +219,6 @@ export class BotRegistry {
       selfReportedRssBytes: null,
       selfReportedCpuRatio: null,
     };
-    this.bots.set(channel, bot);
-    const replacedPid = previous !== undefined && previous.pid !== pid ? previous.pid : null;
-    for (const o of this.observers) o.registered?.(bot, replacedPid, implicit);
-    return bot;
   }
 
   private setStatus(bot: Bot, to: BotStatus, why: string): void {

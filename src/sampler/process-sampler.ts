@@ -49,6 +49,11 @@ export class ProcessSampler {
     void this.inspect({ channel: bot.channel, pid: bot.pid, generation: bot.generation });
   }
 
+  /** Looks at these processes now (restored bots, before the first scrape). */
+  async inspectNow(targets: readonly SampleTarget[]): Promise<void> {
+    await Promise.all(targets.map((t) => this.inspect(t)));
+  }
+
   tick(): Promise<void> {
     if (this.running !== undefined) {
       this.overruns++;

@@ -25,7 +25,9 @@ export interface BridgeProcess {
 export async function startBridgeProcess(args: string[] = [], opts: { dir?: string; socket?: string; env?: Record<string, string> } = {}): Promise<BridgeProcess> {
   const dir = opts.dir ?? mkdtempSync(join(tmpdir(), "kb-test-"));
   const socket = opts.socket ?? join(dir, "monitor.sock");
-  const proc = spawn(process.execPath, [CLI, "--socket", socket, "--listen", "127.0.0.1:0", "--log-level", "debug", ...args], {
+  // Database and per-bot logs in the test's own directory, never in the repository.
+  const defaults = ["--socket", socket, "--listen", "127.0.0.1:0", "--log-level", "debug", "--db", join(dir, "kissbot_monitor.db"), "--channel-log-dir", join(dir, "logs")];
+  const proc = spawn(process.execPath, [CLI, ...defaults, ...args], {
     stdio: ["ignore", "pipe", "pipe"],
     // Only what the test says: an OTEL_* or KISSBOT_* variable from the outside must not change the bridge.
     env: { ...Object.fromEntries(Object.entries(process.env).filter(([k]) => !/^(OTEL_|KISSBOT_)/.test(k))), ...opts.env },

@@ -152,7 +152,7 @@ test("/otel/metrics parses as Prometheus text and carries the same token totals 
 });
 
 test("with the OTel options off, no OpenTelemetry sink, reader or route exists", async (t) => {
-  const parsed = parseCommandLine(["--socket", join(mkdtempSync(join(tmpdir(), "kb-otel-")), "s.sock"), "--listen", "127.0.0.1:0"], {});
+  const parsed = parseCommandLine(["--socket", join(mkdtempSync(join(tmpdir(), "kb-otel-")), "s.sock"), "--listen", "127.0.0.1:0", "--no-db", "--no-channel-logs"], {});
   assert.equal(parsed.kind, "run");
   if (parsed.kind !== "run") return;
   assert.deepEqual(parsed.config.otel, { otlp: null, prometheus: false, providers: [] });

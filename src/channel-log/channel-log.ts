@@ -1,0 +1,109 @@
+import { appendFile, mkdir, rename, stat } from "node:fs/promises";
+import { join } from "node:path";
+import type { RegistryObserver } from "../registry/bot-registry.js";
+import type { Bot, BotStatus } from "../registry/bot.js";
+import type { Clock } from "../util/clock.js";
+import type { RateLimitedLog } from "../log/rate-limited-log.js";
+
+export type ChannelLogOptions = {
+  dir: string;
+  /** A file past this size is rotated: instance.log → instance.log.1 → … */
+  maxBytes?: number;
+  /** Rotated files kept. */
+  keep?: number;
+  /** Lines waiting to be written per channel at most; further ones are dropped and counted. */
+  maxPendingLines?: number;
+};
+
+type Channel = { pending: string[]; writing: Promise<void> | undefined; size: number | undefined };
+
+/**
+ * A log per bot, as the original Monitor kept: DIR/{channel}/instance.log with its registration,
+ * state changes and a health line per process sample. Written asynchronously (never on the ingest
+ * path), rotated by size. Channel names are [A-Za-z0-9_] (the decoder checks), so they are safe
+ * as directory names.
+ */
+export class ChannelLog implements RegistryObserver {
+  errors = 0;
+  dropped = 0;
+  private readonly channels = new Map<string, Channel>();
+
+  constructor(
+    private readonly options: ChannelLogOptions,
+    private readonly clock: Clock,
+    private readonly log: RateLimitedLog,
+  ) {}
+
+  registered(bot: Bot, replacedPid: number | null, implicit: boolean): void {
+    const how = implicit ? "registered implicitly by a heartbeat" : "registered";
+    this.write(bot.channel, "INFO", `${how} pid=${bot.pid}${replacedPid === null ? "" : ` replacing pid=${replacedPid}`} features=${JSON.stringify(bot.features)}`);
+  }
+
+  statusChanged(bot: Bot, from: BotStatus, why: string): void {
+    const level = bot.status === "online" ? "INFO" : bot.status === "stale" ? "WARNING" : "ERROR";
+    const what = bot.status === "online" ? "back online" : bot.status;
+    this.write(bot.channel, level, `${what} (was ${from}): ${why} pid=${bot.pid}`);
+  }
+
+  sampled(bot: Bot): void {
+    const cpu = bot.cpuRatio === null ? "?" : `${(bot.cpuRatio * 100).toFixed(1)}%`;
+    const rss = bot.rssBytes === null ? "?" : `${(bot.rssBytes / 1024 / 1024).toFixed(1)} MB`;
+    this.write(bot.channel, "INFO", `health pid=${bot.pid} cpu=${cpu} rss=${rss}`);
+  }
+
+  unregistered(bot: Bot): void {
+    this.write(bot.channel, "INFO", `unregistered (graceful exit) pid=${bot.pid}`);
+  }
+
+  /** Resolves when every line queued so far is on disk (or failed). */
+  async drain(): Promise<void> {
+    while ([...this.channels.values()].some((c) => c.writing !== undefined)) {
+      await Promise.all([...this.channels.values()].map((c) => c.writing));
+    }
+  }
+
+  private write(channel: string, level: string, text: string): void {
+    let c = this.channels.get(channel);
+    if (c === undefined) this.channels.set(channel, (c = { pending: [], writing: undefined, size: undefined }));
+    if (c.pending.length >= (this.options.maxPendingLines ?? 1000)) {
+      this.dropped++;
+      return;
+    }
+    c.pending.push(`${new Date(this.clock.now()).toISOString()} ${level} ${text}\n`);
+    if (c.writing === undefined) c.writing = this.pump(channel, c);
+  }
+
+  /** One writer per channel, so lines stay in order and rotation never races an append. */
+  private async pump(channel: string, c: Channel): Promise<void> {
+    const dir = join(this.options.dir, channel);
+    const file = join(dir, "instance.log");
+    try {
+      while (c.pending.length > 0) {
+        const chunk = c.pending.join("");
+        c.pending = [];
+        if (c.size === undefined) {
+          await mkdir(dir, { recursive: true });
+          c.size = await stat(file).then((s) => s.size, () => 0);
+        }
+        if (c.size > 0 && c.size + chunk.length > (this.options.maxBytes ?? 1024 * 1024)) {
+          await this.rotate(file);
+          c.size = 0;
+        }
+        await appendFile(file, chunk);
+        c.size += Buffer.byteLength(chunk);
+      }
+    } catch (err) {
+      this.errors++;
+      c.size = undefined;
+      this.log.warn("channel-log", { err: (err as Error).message, channel }, "cannot write the bot's log");
+    } finally {
+      c.writing = undefined;
+    }
+  }
+
+  private async rotate(file: string): Promise<void> {
+    const keep = this.options.keep ?? 3;
+    for (let i = keep - 1; i >= 1; i--) await rename(`${file}.${i}`, `${file}.${i + 1}`).catch(() => {});
+    await rename(file, `${file}.1`);
+  }
+}

@@ -1,0 +1,135 @@
+import { parseArgs } from "node:util";
+import { FLAGS } from "../config/flags.js";
+import { openDatabase } from "../store/database.js";
+import { botsFromDatabase, parseSince, usageFromDatabase, USAGE_GROUPS, type BotView, type UsageGroup, type UsageView } from "../store/queries.js";
+import { duration, renderTable, useColor, type Color } from "./table.js";
+
+type Out = { stdout: NodeJS.WriteStream; stderr: NodeJS.WriteStream };
+
+const STATUS_COLORS: Record<string, Color> = { online: "green", stale: "yellow", dead: "red", offline: "grey" };
+
+/** Where the running bridge answers: --url, else the address --listen (or its variable) names. */
+function bridgeUrl(values: Record<string, string | boolean | undefined>, env: NodeJS.ProcessEnv): string {
+  if (typeof values["url"] === "string") return values["url"].replace(/\/$/, "");
+  const listen = FLAGS.listen.parse(typeof values["listen"] === "string" ? values["listen"] : (env[FLAGS.listen.env] ?? FLAGS.listen.default));
+  const host = listen.host === "0.0.0.0" || listen.host === "::" ? "127.0.0.1" : listen.host.includes(":") ? `[${listen.host}]` : listen.host;
+  return `http://${host}:${listen.port}`;
+}
+
+async function fromBridge<T>(url: string): Promise<T | undefined> {
+  try {
+    const res = await fetch(url, { signal: AbortSignal.timeout(2000) });
+    return res.ok ? ((await res.json()) as T) : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+function dbPath(values: Record<string, string | boolean | undefined>, env: NodeJS.ProcessEnv): string {
+  return typeof values["db"] === "string" ? values["db"] : (env[FLAGS.db.env] ?? FLAGS.db.default);
+}
+
+const COMMON = { json: { type: "boolean" }, url: { type: "string" }, listen: { type: "string" }, db: { type: "string" }, help: { type: "boolean" } } as const;
+
+const num = (n: number | null, digits = 0) => (n === null ? "-" : n.toFixed(digits));
+
+/** `kissbot-bridge status [--json] [--url URL] [--db PATH]` */
+export async function statusCommand(argv: string[], env: NodeJS.ProcessEnv, out: Out): Promise<number> {
+  const { values } = parseArgs({ args: argv, options: COMMON, strict: true });
+  if (values.help) {
+    out.stdout.write("Usage: kissbot-bridge status [--json] [--url http://HOST:PORT] [--listen HOST:PORT] [--db PATH]\n\nBots as the running bridge sees them, else as the database last recorded them.\n");
+    return 0;
+  }
+  let result = await fromBridge<{ source: string; bots: BotView[] }>(`${bridgeUrl(values, env)}/api/bots`);
+  if (result === undefined) {
+    const path = dbPath(values, env);
+    try {
+      const db = openDatabase(path, { readonly: true });
+      try {
+        result = { source: "database", bots: botsFromDatabase(db, Date.now()) };
+      } finally {
+        db.close();
+      }
+    } catch (err) {
+      out.stderr.write(`kissbot-bridge: the bridge is not answering and the database ${path} cannot be read: ${(err as Error).message}\n`);
+      return 1;
+    }
+  }
+  if (values.json) {
+    out.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
+    return 0;
+  }
+  if (result.source === "database") out.stdout.write("The bridge is not running; last known state from the database:\n");
+  out.stdout.write(
+    renderTable(
+      result.bots,
+      [
+        { title: "CHANNEL", value: (b) => b.channel },
+        { title: "STATUS", value: (b) => b.status, color: (b) => STATUS_COLORS[b.status] },
+        { title: "PID", value: (b) => String(b.pid), right: true },
+        { title: "UPTIME", value: (b) => duration(b.uptime_seconds), right: true },
+        { title: "HEARTBEAT", value: (b) => (b.heartbeat_age_seconds === null ? "-" : `${duration(b.heartbeat_age_seconds)} ago`), right: true },
+        { title: "CPU", value: (b) => (b.cpu_ratio === null ? "-" : `${(b.cpu_ratio * 100).toFixed(1)}%`), right: true },
+        { title: "RSS", value: (b) => (b.rss_bytes === null ? "-" : `${(b.rss_bytes / 1024 / 1024).toFixed(1)} MB`), right: true },
+        { title: "FEATURES", value: (b) => (b.features === null ? "?" : Object.entries(b.features).filter(([, on]) => on).map(([f]) => f).join(",") || "-") },
+      ],
+      useColor(out.stdout),
+    ),
+  );
+  return 0;
+}
+
+/** `kissbot-bridge usage [--since 24h|7d|30d] [--by channel|model|feature] [--json]` */
+export async function usageCommand(argv: string[], env: NodeJS.ProcessEnv, out: Out): Promise<number> {
+  const { values } = parseArgs({ args: argv, options: { ...COMMON, since: { type: "string", default: "24h" }, by: { type: "string", default: "model" } }, strict: true });
+  if (values.help) {
+    out.stdout.write("Usage: kissbot-bridge usage [--since 24h|7d|30d] [--by channel|model|feature] [--json] [--url URL] [--db PATH]\n\nLLM calls, tokens, latency and cost from the database.\n");
+    return 0;
+  }
+  const sinceMs = parseSince(values.since);
+  if (sinceMs === undefined) {
+    out.stderr.write(`kissbot-bridge: invalid --since: expected 30m, 24h, 7d…, got ${JSON.stringify(values.since)}\n`);
+    return 2;
+  }
+  if (!(USAGE_GROUPS as readonly string[]).includes(values.by)) {
+    out.stderr.write(`kissbot-bridge: invalid --by: expected one of ${USAGE_GROUPS.join(", ")}, got ${JSON.stringify(values.by)}\n`);
+    return 2;
+  }
+  const by = values.by as UsageGroup;
+  // Through the running bridge when it answers (it commits what it has queued first), else the file.
+  let rows = (await fromBridge<{ rows: UsageView[] }>(`${bridgeUrl(values, env)}/api/usage?since=${encodeURIComponent(values.since)}&by=${by}`))?.rows;
+  if (rows === undefined) {
+    const path = dbPath(values, env);
+    try {
+      const db = openDatabase(path, { readonly: true });
+      try {
+        rows = usageFromDatabase(db, Date.now() - sinceMs, by);
+      } finally {
+        db.close();
+      }
+    } catch (err) {
+      out.stderr.write(`kissbot-bridge: cannot read the database ${path}: ${(err as Error).message}\n`);
+      return 1;
+    }
+  }
+  if (values.json) {
+    out.stdout.write(`${JSON.stringify({ since: values.since, by, rows }, null, 2)}\n`);
+    return 0;
+  }
+  out.stdout.write(
+    renderTable(
+      rows,
+      [
+        { title: by.toUpperCase(), value: (r) => r.key },
+        { title: "CALLS", value: (r) => String(r.calls), right: true },
+        { title: "TOKENS IN", value: (r) => String(r.tokens_in), right: true },
+        { title: "TOKENS OUT", value: (r) => String(r.tokens_out), right: true },
+        { title: "MEAN MS", value: (r) => num(r.mean_latency_ms), right: true },
+        { title: "P95 MS", value: (r) => num(r.p95_latency_ms), right: true },
+        { title: "COST USD", value: (r) => (r.cost_usd === null ? "-" : r.cost_usd.toFixed(4)), right: true },
+      ],
+      useColor(out.stdout),
+    ),
+  );
+  return 0;
+}

@@ -1,0 +1,53 @@
+import { Router } from "express";
+import type { Bot } from "../registry/bot.js";
+import type { BotView, UsageGroup, UsageView } from "../store/queries.js";
+import { parseSince, USAGE_GROUPS } from "../store/queries.js";
+
+/** What the JSON API reads. */
+export interface ApiSources {
+  now(): number;
+  bots: { all(): Iterable<Bot> };
+  /** undefined when no database is kept or it cannot be opened. */
+  usage(sinceMs: number, by: UsageGroup): UsageView[] | undefined;
+}
+
+export function botView(b: Bot, now: number): BotView {
+  const sign = b.lastHeartbeatAt ?? b.registeredAt;
+  return {
+    channel: b.channel,
+    status: b.status,
+    pid: b.pid,
+    registered_at: new Date(b.registeredAt).toISOString(),
+    uptime_seconds: (now - b.registeredAt) / 1000,
+    last_heartbeat: b.lastHeartbeatAt === null ? null : new Date(b.lastHeartbeatAt).toISOString(),
+    heartbeat_age_seconds: Math.max(0, (now - sign) / 1000),
+    cpu_ratio: b.visibility === "hidden" ? b.selfReportedCpuRatio : b.cpuRatio,
+    rss_bytes: b.status === "dead" ? null : b.visibility === "hidden" ? b.selfReportedRssBytes : b.rssBytes,
+    features: b.features === null ? null : { ...b.features },
+  };
+}
+
+/**
+ * GET /api/bots: every bot the running bridge knows, now.
+ * GET /api/usage?since=24h&by=model: LLM usage from the database (since: Nm, Nh or Nd; by:
+ * channel, model or feature).
+ */
+export function apiRouter(s: ApiSources): Router {
+  const router = Router();
+  router.get("/api/bots", (_req, res) => {
+    const now = s.now();
+    const bots = [...s.bots.all()].map((b) => botView(b, now)).sort((a, b) => a.channel.localeCompare(b.channel));
+    res.json({ source: "bridge", generated_at: new Date(now).toISOString(), bots });
+  });
+  router.get("/api/usage", (req, res) => {
+    const since = String(req.query["since"] ?? "24h");
+    const by = String(req.query["by"] ?? "model");
+    const sinceMs = parseSince(since);
+    if (sinceMs === undefined) return void res.status(400).json({ error: `since must look like 30m, 24h or 7d, not ${JSON.stringify(since)}` });
+    if (!(USAGE_GROUPS as readonly string[]).includes(by)) return void res.status(400).json({ error: `by must be one of ${USAGE_GROUPS.join(", ")}` });
+    const rows = s.usage(s.now() - sinceMs, by as UsageGroup);
+    if (rows === undefined) return void res.status(503).json({ error: "no database: the bridge runs with --no-db, or cannot open it" });
+    res.json({ source: "bridge", since, by, rows });
+  });
+  return router;
+}

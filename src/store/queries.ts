@@ -1,0 +1,117 @@
+import type { Database } from "better-sqlite3";
+import type { RestoredBot } from "../registry/bot-registry.js";
+import type { Features } from "../protocol/messages.js";
+import { fromSqlTime, toSqlTime } from "./timestamps.js";
+
+function parseFeatures(text: string | null): Features | null {
+  if (text === null) return null;
+  try {
+    const v = JSON.parse(text) as unknown;
+    return typeof v === "object" && v !== null && !Array.isArray(v) ? (v as Features) : null;
+  } catch {
+    return null;
+  }
+}
+
+type StatusRow = { channel: string; pid: number; status: string; features: string | null; registered_at: string | null; last_heartbeat: string | null; pid_start_time: number | null };
+
+/** Bots last seen online or stale: the ones a restarted bridge brings back. */
+export function restorableBots(db: Database, now: number): RestoredBot[] {
+  const rows = db.prepare("SELECT * FROM bot_status WHERE status IN ('online', 'stale')").all() as StatusRow[];
+  return rows.map((r) => ({
+    channel: r.channel,
+    pid: r.pid,
+    features: parseFeatures(r.features),
+    registeredAt: fromSqlTime(r.registered_at) ?? now,
+    lastHeartbeatAt: fromSqlTime(r.last_heartbeat),
+    startTime: r.pid_start_time,
+  }));
+}
+
+/** One bot as `kissbot-bridge status` and GET /api/bots show it. */
+export interface BotView {
+  channel: string;
+  status: string;
+  pid: number;
+  registered_at: string | null;
+  uptime_seconds: number | null;
+  last_heartbeat: string | null;
+  heartbeat_age_seconds: number | null;
+  cpu_ratio: number | null;
+  rss_bytes: number | null;
+  features: Features | null;
+}
+
+const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());
+
+/** Bots as the database last knew them (the bridge not running), with each one's latest sample. */
+export function botsFromDatabase(db: Database, now: number): BotView[] {
+  const rows = db.prepare("SELECT * FROM bot_status ORDER BY channel").all() as StatusRow[];
+  const samples = new Map(
+    (db.prepare("SELECT channel, rss_mb, cpu_pct FROM bot_metrics WHERE rowid IN (SELECT MAX(rowid) FROM bot_metrics GROUP BY channel)").all() as { channel: string; rss_mb: number | null; cpu_pct: number | null }[]).map((s) => [s.channel, s]),
+  );
+  return rows.map((r) => {
+    const registered = fromSqlTime(r.registered_at);
+    const heartbeat = fromSqlTime(r.last_heartbeat);
+    const sample = samples.get(r.channel);
+    const sign = heartbeat ?? registered;
+    return {
+      channel: r.channel,
+      status: r.status,
+      pid: r.pid,
+      registered_at: iso(registered),
+      uptime_seconds: registered === null ? null : (now - registered) / 1000,
+      last_heartbeat: iso(heartbeat),
+      heartbeat_age_seconds: sign === null ? null : (now - sign) / 1000,
+      cpu_ratio: sample?.cpu_pct == null ? null : sample.cpu_pct / 100,
+      rss_bytes: sample?.rss_mb == null ? null : sample.rss_mb * 1024 * 1024,
+      features: parseFeatures(r.features),
+    };
+  });
+}
+
+export const USAGE_GROUPS = ["channel", "model", "feature"] as const;
+export type UsageGroup = (typeof USAGE_GROUPS)[number];
+
+export interface UsageView {
+  key: string;
+  calls: number;
+  tokens_in: number;
+  tokens_out: number;
+  mean_latency_ms: number | null;
+  p95_latency_ms: number | null;
+  cost_usd: number | null;
+}
+
+/**
+ * LLM usage since `sinceMs`, grouped by channel, model or feature: calls, tokens, mean and p95
+ * latency (nearest rank), cost. The same query serves the API and the CLI.
+ */
+export function usageFromDatabase(db: Database, sinceMs: number, by: UsageGroup): UsageView[] {
+  // `by` is one of USAGE_GROUPS, never user text.
+  return db
+    .prepare(
+      `WITH recent AS (
+         SELECT ${by} AS key, tokens_in, tokens_out, latency_ms, estimated_cost FROM llm_usage WHERE timestamp >= ?
+       ), totals AS (
+         SELECT key, COUNT(*) AS calls, COALESCE(SUM(tokens_in), 0) AS tokens_in, COALESCE(SUM(tokens_out), 0) AS tokens_out,
+                AVG(latency_ms) AS mean_latency_ms, SUM(estimated_cost) AS cost_usd
+         FROM recent GROUP BY key
+       ), ranked AS (
+         SELECT key, latency_ms, ROW_NUMBER() OVER (PARTITION BY key ORDER BY latency_ms) AS rn, COUNT(*) OVER (PARTITION BY key) AS n
+         FROM recent WHERE latency_ms IS NOT NULL
+       ), p95 AS (
+         SELECT key, MIN(latency_ms) AS p95_latency_ms FROM ranked WHERE rn * 100 >= 95 * n GROUP BY key
+       )
+       SELECT totals.*, p95.p95_latency_ms FROM totals LEFT JOIN p95 USING (key)
+       ORDER BY tokens_in + tokens_out DESC, key`,
+    )
+    .all(toSqlTime(sinceMs)) as UsageView[];
+}
+
+/** `24h`, `7d`, `30m`: how far back, in milliseconds. */
+export function parseSince(text: string): number | undefined {
+  const m = /^(\d+)([mhd])$/.exec(text.trim());
+  if (m === null || Number(m[1]) === 0) return undefined;
+  return Number(m[1]) * { m: 60_000, h: 3_600_000, d: 86_400_000 }[m[2] as "m" | "h" | "d"];
+}
