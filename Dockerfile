@@ -3,16 +3,19 @@
 
 FROM node:20-bookworm-slim AS build
 WORKDIR /app
+# better-sqlite3 is a native addon, compiled here.
+RUN apt-get update && apt-get install -y --no-install-recommends python3 make g++ && rm -rf /var/lib/apt/lists/*
 COPY package.json package-lock.json tsconfig.json ./
 RUN npm ci --no-audit --no-fund
 COPY src ./src
-RUN npx tsc -p tsconfig.json
+RUN npx tsc -p tsconfig.json && npm prune --omit=dev
 
 FROM node:20-bookworm-slim
 ENV NODE_ENV=production
 WORKDIR /app
 COPY package.json package-lock.json ./
-RUN npm ci --omit=dev --no-audit --no-fund && npm cache clean --force
+# Production dependencies only, with the addon compiled in the build stage for this same base image.
+COPY --from=build /app/node_modules ./node_modules
 COPY --from=build /app/dist/src ./dist/src
 # The image's unprivileged user; docker-compose.yml may run it as the bots' uid:gid instead.
 USER node
@@ -20,4 +23,4 @@ EXPOSE 9877
 HEALTHCHECK --interval=30s --timeout=3s --start-period=10s --retries=3 \
   CMD ["node", "-e", "fetch('http://127.0.0.1:9877/-/healthy').then(r => process.exit(r.ok ? 0 : 1), () => process.exit(1))"]
 ENTRYPOINT ["node", "dist/src/cli.js"]
-CMD ["--listen", "0.0.0.0:9877"]
+CMD ["--listen", "0.0.0.0:9877", "--db", "/data/kissbot_monitor.db", "--channel-log-dir", "/data/logs/broadcast"]

@@ -24,7 +24,7 @@ export interface MetricSources {
   /** Absent while OTLP push is off. */
   otlp?: { successes: number; failures: number } | undefined;
   /** Absent with --no-db. */
-  store?: { errors: CounterMap; written: CounterMap; dropped: number; queuedRows: number } | undefined;
+  store?: { errors: CounterMap; written: CounterMap; dropped: number; queuedRows: number; commits: number } | undefined;
   channelLog?: { errors: number } | undefined;
   collectorErrors: CounterMap;
 }
@@ -121,6 +121,7 @@ export function bridgeFamilies(s: MetricSources): Family[] {
     }),
     new Family(CATALOG.dbErrors, (out) => s.store && byLabel(out, "op", s.store.errors)),
     new Family(CATALOG.dbRows, (out) => s.store && byLabel(out, "table", s.store.written)),
+    new Family(CATALOG.dbCommits, (out) => out.sample("", s.store?.commits ?? 0)),
     new Family(CATALOG.dbDropped, (out) => out.sample("", s.store?.dropped ?? 0)),
     new Family(CATALOG.dbQueued, (out) => out.sample("", s.store?.queuedRows ?? 0)),
     new Family(CATALOG.channelLogErrors, (out) => out.sample("", s.channelLog?.errors ?? 0)),

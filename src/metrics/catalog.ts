@@ -51,6 +51,7 @@ export const CATALOG = {
   otlpExports: spec("kissbot_bridge_otlp_exports_total", "counter", ["result"], "OTLP metric exports by result (success or failure); 0 while OTLP push is off."),
   dbErrors: spec("kissbot_bridge_db_errors_total", "counter", ["op"], "Database operations that failed (open, write, retention); the bridge keeps running and retries."),
   dbRows: spec("kissbot_bridge_db_rows_written_total", "counter", ["table"], "Rows committed to the database, by table."),
+  dbCommits: spec("kissbot_bridge_db_commits_total", "counter", [], "Database transactions committed (one per flush interval at most, whatever the message rate)."),
   dbDropped: spec("kissbot_bridge_db_dropped_rows_total", "counter", [], "Rows dropped because the database write queue was full."),
   dbQueued: spec("kissbot_bridge_db_queued_rows", "gauge", [], "Rows waiting for the next database commit."),
   channelLogErrors: spec("kissbot_bridge_channel_log_errors_total", "counter", [], "Writes to per-bot log files that failed."),

@@ -40,6 +40,7 @@ export class StoreWriter {
   readonly errors = new CounterMap<DbOp>(DB_OPS);
   readonly written = new CounterMap<DbTable>(DB_TABLES);
   dropped = 0;
+  commits = 0;
   private db: Database | undefined;
   private statements: { status: Statement; usage: Statement; sample: Statement } | undefined;
   private statuses = new Map<string, StatusRow>();
@@ -136,6 +137,7 @@ export class StoreWriter {
       this.log.warn("db:write", { err: (err as Error).message }, "database write failed; will retry");
       return;
     }
+    this.commits++;
     this.written.inc("bot_status", statuses.length);
     this.written.inc("llm_usage", usageRows.length);
     this.written.inc("bot_metrics", sampleRows.length);

@@ -49,5 +49,5 @@ test("the Dockerfile is multi-stage, runs as a non-root user and has a HEALTHCHE
   assert.ok(text.match(/^FROM /gm)!.length >= 2);
   assert.match(text, /^USER (?!root\b)\w+/m);
   assert.match(text, /^HEALTHCHECK .*\n?.*\/-\/healthy/m);
-  assert.match(text, /npm ci --omit=dev/);
+  assert.match(text, /npm prune --omit=dev/);
 });

@@ -1,0 +1,204 @@
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { spawnSync } from "node:child_process";
+import { mkdtempSync, readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import BetterSqlite3 from "better-sqlite3";
+import { StoreWriter } from "../../src/store/store-writer.js";
+import { openDatabase } from "../../src/store/database.js";
+import { SCHEMA_VERSION } from "../../src/store/schema.js";
+import { restorableBots, usageFromDatabase } from "../../src/store/queries.js";
+import { toSqlTime } from "../../src/store/timestamps.js";
+import { BotRegistry } from "../../src/registry/bot-registry.js";
+import { ProcessSampler } from "../../src/sampler/process-sampler.js";
+import type { ProcessSnapshot } from "../../src/registry/process-source.js";
+import { ChannelLog } from "../../src/channel-log/channel-log.js";
+import { RateLimitedLog } from "../../src/log/rate-limited-log.js";
+import { createLogger } from "../../src/log/logger.js";
+import { ManualClock } from "../../src/util/clock.js";
+
+const tmp = () => mkdtempSync(join(tmpdir(), "kb-store-"));
+const quiet = (clock: ManualClock) => new RateLimitedLog(createLogger("silent"), clock);
+const usage = (channel: string, tokensIn: number, latencyMs: number | null = null) => ({ type: "llm_usage" as const, channel, model: "gpt-4", feature: "jokes", tokensIn, tokensOut: 1, latencyMs, estimatedCostUsd: null, operation: null });
+
+/** The original Monitor's schema, as PROTOCOL.md describes it, with rows it would have written. */
+function originalMonitorDatabase(path: string): void {
+  const r = spawnSync("sqlite3", [path], {
+    input: `CREATE TABLE bot_status (channel TEXT PRIMARY KEY, pid INTEGER NOT NULL, status TEXT, features TEXT, registered_at TIMESTAMP, last_heartbeat TIMESTAMP);
+CREATE TABLE llm_usage (id INTEGER PRIMARY KEY AUTOINCREMENT, channel TEXT NOT NULL, model TEXT NOT NULL, feature TEXT NOT NULL, tokens_in INTEGER, tokens_out INTEGER, latency_ms INTEGER, timestamp TIMESTAMP DEFAULT CURRENT_TIMESTAMP);
+CREATE TABLE bot_metrics (ts TIMESTAMP, channel TEXT, pid INTEGER, rss_mb REAL, cpu_pct REAL, features TEXT);
+INSERT INTO bot_status VALUES ('old_bot', 4242, 'offline', '{"llm": true}', '2025-12-01 10:00:00', '2025-12-01 11:00:00');
+INSERT INTO llm_usage (channel, model, feature, tokens_in, tokens_out, latency_ms, timestamp) VALUES ('old_bot', 'gpt-4', 'jokes', 145, 87, 1200, '2025-12-01 10:30:00');
+INSERT INTO bot_metrics VALUES ('2025-12-01 10:30:15', 'old_bot', 4242, 55.5, 3.2, '{"llm": true}');`,
+    encoding: "utf8",
+  });
+  assert.equal(r.status, 0, r.stderr);
+}
+
+test("a database written by the original Monitor is migrated in place, its rows kept, its queries still working", () => {
+  const path = join(tmp(), "kissbot_monitor.db");
+  originalMonitorDatabase(path);
+  const db = openDatabase(path);
+  assert.equal(db.pragma("user_version", { simple: true }), SCHEMA_VERSION);
+  assert.deepEqual(db.prepare("SELECT channel, pid, status, pid_start_time FROM bot_status").all(), [{ channel: "old_bot", pid: 4242, status: "offline", pid_start_time: null }]);
+  assert.deepEqual(db.prepare("SELECT tokens_in, estimated_cost, timestamp FROM llm_usage").all(), [{ tokens_in: 145, estimated_cost: null, timestamp: "2025-12-01 10:30:00" }]);
+  assert.deepEqual(db.prepare("SELECT timestamp, rss_mb FROM bot_metrics").all(), [{ timestamp: "2025-12-01 10:30:15", rss_mb: 55.5 }]);
+  db.close();
+  // Opening it again is a no-op.
+  openDatabase(path).close();
+});
+
+test("a database from a newer bridge is refused, not damaged", () => {
+  const path = join(tmp(), "future.db");
+  const db = new BetterSqlite3(path);
+  db.pragma("user_version = 99");
+  db.close();
+  assert.throws(() => openDatabase(path), /schema version 99 is newer/);
+});
+
+test("the writer batches: thousands of rows, one transaction", () => {
+  const clock = new ManualClock();
+  const path = join(tmp(), "batch.db");
+  const w = new StoreWriter({ path, retentionDays: 7, usageRetentionDays: null }, quiet(clock), clock);
+  for (let i = 0; i < 5000; i++) w.llmUsage(usage("c", i));
+  assert.equal(w.queuedRows, 5000);
+  w.flush();
+  assert.equal(w.commits, 1);
+  assert.equal(w.written.get("llm_usage"), 5000);
+  w.close();
+  const db = new BetterSqlite3(path, { readonly: true });
+  assert.deepEqual(db.prepare("SELECT COUNT(*) n, SUM(tokens_in) s FROM llm_usage").get(), { n: 5000, s: (4999 * 5000) / 2 });
+  db.close();
+});
+
+test("the queue is bounded: rows past it are dropped and counted", () => {
+  const clock = new ManualClock();
+  const w = new StoreWriter({ path: join(tmp(), "q.db"), retentionDays: 7, usageRetentionDays: null, maxQueuedRows: 10 }, quiet(clock), clock);
+  for (let i = 0; i < 25; i++) w.llmUsage(usage("c", i));
+  assert.equal(w.queuedRows, 10);
+  assert.equal(w.dropped, 15);
+  w.close();
+});
+
+test("an unwritable database is counted, its rows kept, and the writer succeeds once it can", () => {
+  const clock = new ManualClock();
+  const dir = tmp();
+  const path = join(dir, "later", "x.db"); // the directory does not exist yet
+  const w = new StoreWriter({ path, retentionDays: 7, usageRetentionDays: null }, quiet(clock), clock);
+  w.llmUsage(usage("c", 1));
+  w.flush();
+  w.flush();
+  assert.equal(w.errors.get("open"), 2);
+  assert.equal(w.queuedRows, 1, "kept for the next try");
+  spawnSync("mkdir", [join(dir, "later")]);
+  w.llmUsage(usage("c", 2));
+  w.flush();
+  assert.equal(w.written.get("llm_usage"), 2);
+  w.close();
+});
+
+test("retention deletes bot_metrics older than --retention-days, and llm_usage only when asked", () => {
+  const clock = new ManualClock(Date.parse("2026-11-25T12:00:00Z"));
+  const path = join(tmp(), "r.db");
+  const db = openDatabase(path);
+  const old = toSqlTime(clock.now() - 8 * 86_400_000);
+  const recent = toSqlTime(clock.now() - 6 * 86_400_000);
+  for (const t of [old, recent]) {
+    db.prepare("INSERT INTO bot_metrics (timestamp, channel, pid, rss_mb, cpu_pct) VALUES (?, 'c', 1, 1, 1)").run(t);
+    db.prepare("INSERT INTO llm_usage (channel, model, feature, tokens_in, tokens_out, timestamp) VALUES ('c', 'm', 'f', 1, 1, ?)").run(t);
+  }
+  db.close();
+  const keepUsage = new StoreWriter({ path, retentionDays: 7, usageRetentionDays: null }, quiet(clock), clock);
+  keepUsage.flush();
+  keepUsage.close();
+  const check = () => {
+    const d = new BetterSqlite3(path, { readonly: true });
+    const counts = [d.prepare("SELECT COUNT(*) n FROM bot_metrics").get(), d.prepare("SELECT COUNT(*) n FROM llm_usage").get()].map((r) => (r as { n: number }).n);
+    d.close();
+    return counts;
+  };
+  assert.deepEqual(check(), [1, 2]);
+  const trimUsage = new StoreWriter({ path, retentionDays: 7, usageRetentionDays: 7 }, quiet(clock), clock);
+  trimUsage.flush();
+  trimUsage.close();
+  assert.deepEqual(check(), [1, 1]);
+});
+
+test("usage: calls, tokens, mean and nearest-rank p95 latency by group", () => {
+  const clock = new ManualClock(Date.now());
+  const path = join(tmp(), "u.db");
+  const w = new StoreWriter({ path, retentionDays: 7, usageRetentionDays: null }, quiet(clock), clock);
+  for (let i = 1; i <= 20; i++) w.llmUsage(usage("a", 10, i * 100));
+  w.llmUsage(usage("b", 5));
+  w.close();
+  const db = openDatabase(path);
+  assert.deepEqual(usageFromDatabase(db, clock.now() - 3_600_000, "channel"), [
+    { key: "a", calls: 20, tokens_in: 200, tokens_out: 20, mean_latency_ms: 1050, p95_latency_ms: 1900, cost_usd: null },
+    { key: "b", calls: 1, tokens_in: 5, tokens_out: 1, mean_latency_ms: null, p95_latency_ms: null, cost_usd: null },
+  ]);
+  assert.deepEqual(usageFromDatabase(db, clock.now() + 1000, "channel"), [], "nothing after now");
+  db.close();
+});
+
+test("restore: a bot whose PID now belongs to another process is dead; one whose process is alive is online", async () => {
+  const clock = new ManualClock(Date.now());
+  const registry = new BotRegistry(clock, { staleAfterMs: 120_000, maxBots: 10 });
+  const processes = new Map<number, ProcessSnapshot>([
+    [100, { startTime: 555, zombie: false, cpuSeconds: 1, rssBytes: 10 }],
+    [200, { startTime: 999, zombie: false, cpuSeconds: 1, rssBytes: 10 }],
+  ]);
+  const sampler = new ProcessSampler(registry, { inspect: async (pid) => processes.get(pid) ?? null }, createLogger("silent"), { intervalMs: 1000 });
+  const targets = registry.restore([
+    { channel: "alive", pid: 100, features: null, registeredAt: clock.now() - 60_000, lastHeartbeatAt: clock.now() - 10_000, startTime: 555 },
+    { channel: "reused", pid: 200, features: null, registeredAt: clock.now() - 60_000, lastHeartbeatAt: clock.now() - 10_000, startTime: 111 },
+    { channel: "gone", pid: 300, features: null, registeredAt: clock.now() - 60_000, lastHeartbeatAt: clock.now() - 10_000, startTime: 222 },
+    { channel: "in_container", pid: 400, features: null, registeredAt: clock.now() - 60_000, lastHeartbeatAt: clock.now() - 10_000, startTime: null },
+  ]);
+  await sampler.inspectNow(targets);
+  assert.deepEqual(["alive", "reused", "gone", "in_container"].map((c) => registry.get(c)!.status), ["online", "dead", "dead", "online"]);
+  assert.equal(registry.get("in_container")!.visibility, "hidden");
+  assert.equal(registry.get("alive")!.lastHeartbeatAt, clock.now() - 10_000, "heartbeat age survives the restart");
+});
+
+test("restorableBots reads only bots last seen online or stale", () => {
+  const path = join(tmp(), "rb.db");
+  const db = openDatabase(path);
+  const ins = db.prepare("INSERT INTO bot_status (channel, pid, status, features, registered_at, last_heartbeat, pid_start_time) VALUES (?, ?, ?, ?, ?, ?, ?)");
+  ins.run("on", 1, "online", '{"llm":true}', "2026-11-25 10:00:00.000", "2026-11-25 10:05:00.000", 77);
+  ins.run("st", 2, "stale", null, "2026-11-25 10:00:00", null, null);
+  ins.run("off", 3, "offline", null, "2026-11-25 10:00:00", null, null);
+  ins.run("dd", 4, "dead", null, "2026-11-25 10:00:00", null, null);
+  assert.deepEqual(restorableBots(db, 0), [
+    { channel: "on", pid: 1, features: { llm: true }, registeredAt: Date.parse("2026-11-25T10:00:00Z"), lastHeartbeatAt: Date.parse("2026-11-25T10:05:00Z"), startTime: 77 },
+    { channel: "st", pid: 2, features: null, registeredAt: Date.parse("2026-11-25T10:00:00Z"), lastHeartbeatAt: null, startTime: null },
+  ]);
+  db.close();
+});
+
+test("per-bot logs rotate by size and keep a bounded number of files", async () => {
+  const clock = new ManualClock();
+  const dir = tmp();
+  const log = new ChannelLog({ dir, maxBytes: 2000, keep: 2 }, clock, quiet(clock));
+  const bot = { channel: "chatty", pid: 7, cpuRatio: 0.25, rssBytes: 50 * 1024 * 1024 } as Parameters<ChannelLog["sampled"]>[0];
+  for (let i = 0; i < 200; i++) {
+    log.sampled(bot);
+    if (i % 20 === 0) await log.drain();
+  }
+  await log.drain();
+  const files = readdirSync(join(dir, "chatty")).sort();
+  assert.deepEqual(files, ["instance.log", "instance.log.1", "instance.log.2"]);
+  for (const f of files) assert.ok(statSync(join(dir, "chatty", f)).size <= 2000 + 1500, `${f} stays near the bound`);
+  assert.match(readFileSync(join(dir, "chatty", "instance.log"), "utf8"), /INFO health pid=7 cpu=25\.0% rss=50\.0 MB\n$/);
+  assert.equal(log.errors, 0);
+});
+
+test("a per-bot log that cannot be written is counted, never thrown", async () => {
+  const clock = new ManualClock();
+  const file = join(tmp(), "not-a-dir");
+  writeFileSync(file, "x");
+  const log = new ChannelLog({ dir: file }, clock, quiet(clock));
+  log.unregistered({ channel: "c", pid: 1 } as Parameters<ChannelLog["unregistered"]>[0]);
+  await log.drain();
+  assert.equal(log.errors, 1);
+});
