@@ -6,6 +6,7 @@ import type { Logger } from "./log/logger.js";
 import { lifecycleLog } from "./log/lifecycle-log.js";
 import { RateLimitedLog } from "./log/rate-limited-log.js";
 import { SocketServer } from "./transport/socket-server.js";
+import { claimSocketPath } from "./transport/socket-path.js";
 import { Ingest } from "./ingest/ingest.js";
 import { BotRegistry } from "./registry/bot-registry.js";
 import type { ProcessSource } from "./registry/process-source.js";
@@ -42,6 +43,8 @@ export interface RunningBridge {
 
 /** Wires the pipeline: socket → framing → decode → registry / usage → metrics → HTTP. */
 export async function startBridge(config: Config, log: Logger, deps: BridgeDeps = {}): Promise<RunningBridge> {
+  // Refuse a socket a live process serves before opening anything else.
+  await claimSocketPath(config.socket);
   const clock = deps.clock ?? systemClock;
   const registry = new BotRegistry(clock, { staleAfterMs: config.staleAfter, maxBots: config.maxBots });
   const usage = new UsageBook({ maxLabelValues: config.maxLabelValues });
@@ -122,17 +125,19 @@ export async function startBridge(config: Config, log: Logger, deps: BridgeDeps 
   if (restored.length > 0) log.info({ bots: restored.length }, "restored bots from the database");
 
   const http: Server = createServer(app);
-  await new Promise<void>((resolve, reject) => {
-    http.once("error", reject);
-    http.listen(config.listen.port, config.listen.host, () => {
-      http.off("error", reject);
-      resolve();
-    });
-  });
   try {
+    await new Promise<void>((resolve, reject) => {
+      http.once("error", reject);
+      http.listen(config.listen.port, config.listen.host, () => {
+        http.off("error", reject);
+        resolve();
+      });
+    });
     await transport.start();
   } catch (err) {
     http.close();
+    store?.close();
+    await otel?.shutdown();
     throw err;
   }
   sampler.start();

@@ -24,6 +24,13 @@ export class ByteWriter {
     this.len += this.buf.utf8Write(s, this.len);
   }
 
+  /** Appends a copy of bytes already written (a series' label prefix, reused for each of its lines). */
+  repeat(start: number, end: number): void {
+    if (this.len + (end - start) > this.buf.length) this.grow(end - start);
+    this.buf.copyWithin(this.len, start, end);
+    this.len += end - start;
+  }
+
   /** Marks where a section starts, so a failed section can be undone. */
   mark(): number {
     return this.len;

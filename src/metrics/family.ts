@@ -38,16 +38,19 @@ export class Family {
         out.write(labels === "" ? `${name} ${formatValue(value)}\n` : `${name}{${labels}} ${formatValue(value)}\n`);
       },
       histogram(labels, bounds, counts, sum, count) {
-        const bucket = labels === "" ? `${name}_bucket{le="` : `${name}_bucket{${labels},le="`;
         const braced = labels === "" ? "" : `{${labels}}`;
-        // One write per series: 17 lines, one encoder call.
-        let text = "";
+        // The long `name_bucket{labels,le="` prefix is encoded once, then copied byte for byte
+        // for each further bucket: most of a large scrape is these lines.
+        const start = out.mark();
+        out.write(labels === "" ? `${name}_bucket{le="` : `${name}_bucket{${labels},le="`);
+        const end = out.mark();
         let cumulative = 0;
-        for (let i = 0; i < bounds.length; i++) {
-          cumulative += counts[i]!;
-          text += `${bucket}${leValue(bounds[i]!)}"} ${cumulative}\n`;
+        for (let i = 0; i <= bounds.length; i++) {
+          if (i > 0) out.repeat(start, end);
+          cumulative = i < bounds.length ? cumulative + counts[i]! : count;
+          out.write(`${i < bounds.length ? leValue(bounds[i]!) : "+Inf"}"} ${cumulative}\n`);
         }
-        out.write(`${text}${bucket}+Inf"} ${count}\n${name}_sum${braced} ${formatValue(sum)}\n${name}_count${braced} ${count}\n`);
+        out.write(`${name}_sum${braced} ${formatValue(sum)}\n${name}_count${braced} ${count}\n`);
       },
     });
   }

@@ -1,6 +1,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
+import { readdirSync, readlinkSync } from "node:fs";
 import { createInterface } from "node:readline";
 import { startBridgeProcess, type BridgeProcess } from "../helpers/bridge-process.js";
 import { PythonBot } from "../helpers/python-bot.js";
@@ -128,4 +129,28 @@ test("a PID this host cannot see is accepted; its liveness then follows heartbea
   assert.equal(s.get("kissbot_bot_up", { channel: "elsewhere" }), 1);
   s = await until(bridge, "stale and down", (x) => status(x, "elsewhere") === "stale");
   assert.equal(s.get("kissbot_bot_up", { channel: "elsewhere" }), 0, "no process to see and no fresh heartbeat: not known to be up");
+});
+
+/** The bridge's open descriptors onto /proc/<pid>/stat (pidusage keeps one per PID in its history). */
+function procStatDescriptors(bridgePid: number, pid: number): number {
+  let n = 0;
+  for (const fd of readdirSync(`/proc/${bridgePid}/fd`)) {
+    try {
+      if (readlinkSync(`/proc/${bridgePid}/fd/${fd}`) === `/proc/${pid}/stat`) n++;
+    } catch {
+      // closed between the listing and the read
+    }
+  }
+  return n;
+}
+
+test("pidusage's history for a forgotten PID is released: its /proc descriptor closes after unregister", async (t) => {
+  const bridge = await startBridgeProcess(["--sample-interval", "0.3"]);
+  t.after(() => bridge.stop());
+  const bot = await PythonBot.start("forgotten", bridge.socket);
+  t.after(() => bot.exit());
+  await bot.send("register");
+  await waitFor("pidusage to hold the PID's stat file", () => (procStatDescriptors(bridge.proc.pid!, bot.pid) > 0 ? true : undefined));
+  await bot.send("unregister");
+  await waitFor("the descriptor to close", () => (procStatDescriptors(bridge.proc.pid!, bot.pid) === 0 ? true : undefined), 10_000, 100);
 });

@@ -238,6 +238,10 @@ test("kissbot-bridge status and usage give the known figures, with the bridge up
   await check("database");
   const down = await cli(["status", ...where]);
   assert.match(down.stdout, /^The bridge is not running; last known state from the database:/);
+  // On a terminal (a pty from util-linux's script), statuses are coloured.
+  const tty = spawnSync("script", ["-qec", [process.execPath, CLI, "status", ...where].map((a) => `'${a}'`).join(" "), "/dev/null"], { encoding: "utf8", env: Object.fromEntries(Object.entries(process.env).filter(([k]) => k !== "NO_COLOR")) });
+  assert.equal(tty.status, 0, tty.stderr);
+  assert.match(tty.stdout, /\u001b\[32monline\s*\u001b\[0m/, "online in green on a terminal");
   const bad = await cli(["usage", "--since", "forever", ...where]);
   assert.equal(bad.code, 2);
   assert.match(bad.stderr, /invalid --since/);
