@@ -27,7 +27,7 @@ async function time(fn: () => Promise<unknown>, runs = 7): Promise<number> {
 export async function benchRender(bots = 1000, models = 5, features = 5) {
   const clock = new ManualClock();
   const registry = new BotRegistry(clock, { staleAfterMs: 120_000, maxBots: bots });
-  const usage = new UsageBook({ maxLabelValues: 1000 });
+  const usage = new UsageBook({ maxLabelValues: 1000, maxChannels: bots });
   const prom = new Registry();
   const labels = ["channel", "model", "feature"];
   const requests = new Counter({ name: "kissbot_llm_requests_total", help: "h", labelNames: labels, registers: [prom] });

@@ -19,6 +19,8 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 interface Target {
   socket: string;
   count(): Promise<number>;
+  /** What the database did with the rows, for the bridge. */
+  db?(): Promise<string>;
   stop(): void;
 }
 
@@ -52,6 +54,11 @@ async function bridge(): Promise<Target> {
       const body = await (await fetch(url)).text();
       return Number(/^kissbot_bridge_messages_total\{message_type="llm_usage"\} (\d+)/m.exec(body)?.[1] ?? 0);
     },
+    async db() {
+      const body = await (await fetch(url)).text();
+      const v = (re: RegExp) => Number(re.exec(body)?.[1] ?? 0).toLocaleString("en-US");
+      return `${v(/^kissbot_bridge_db_rows_written_total\{table="llm_usage"\} (\d+)/m)} rows written, ${v(/^kissbot_bridge_db_dropped_rows_total (\d+)/m)} dropped, ${v(/^kissbot_bridge_db_commits_total (\d+)/m)} commits`;
+    },
     stop: () => child.kill("SIGTERM"),
   };
 }
@@ -73,6 +80,7 @@ async function ingest(target: Target, mode: "connections" | "stream", total: num
 
 const fmt = (n: number) => Math.round(n).toLocaleString("en-US");
 const rows: string[][] = [];
+const dbNotes: string[] = [];
 for (const [mode, total] of [["connections", 40_000], ["stream", 2_000_000]] as const) {
   const base = await baseline();
   await ingest(base, mode, Math.min(total / 10, 20_000)); // warm-up
@@ -81,6 +89,8 @@ for (const [mode, total] of [["connections", 40_000], ["stream", 2_000_000]] as 
   const br = await bridge();
   await ingest(br, mode, Math.min(total / 10, 20_000));
   const brRate = await ingest(br, mode, total);
+  await sleep(1500); // the last commit
+  dbNotes.push(`${mode === "connections" ? "one connection per message" : "streamed"}: ${await br.db!()}`);
   br.stop();
   rows.push([mode === "connections" ? "one connection per message" : "streamed on one connection", `${fmt(baseRate)}/s`, `${fmt(brRate)}/s`, `${Math.round((brRate / baseRate) * 100)}%`]);
 }
@@ -88,6 +98,7 @@ const r = await benchRender();
 console.log("ingest of llm_usage messages over the Unix socket (client in its own process)");
 console.log(["client style", "bare split+parse server", "bridge", "bridge / baseline"].join(" | "));
 for (const row of rows) console.log(row.join(" | "));
+console.log(`bridge database (on, as by default): ${dbNotes.join("; ")}`);
 console.log();
 console.log(`/metrics render, ${fmt(r.series)} LLM series (${(r.bytes / 1e6).toFixed(1)} MB): bridge ${r.bridgeMs.toFixed(0)} ms, same data in prom-client ${r.baselineMs.toFixed(0)} ms (bridge ${(r.baselineMs / r.bridgeMs).toFixed(1)}x faster)`);
 process.exit(0);

@@ -47,7 +47,7 @@ export async function startBridge(config: Config, log: Logger, deps: BridgeDeps 
   await claimSocketPath(config.socket);
   const clock = deps.clock ?? systemClock;
   const registry = new BotRegistry(clock, { staleAfterMs: config.staleAfter, maxBots: config.maxBots });
-  const usage = new UsageBook({ maxLabelValues: config.maxLabelValues });
+  const usage = new UsageBook({ maxLabelValues: config.maxLabelValues, maxChannels: config.maxBots });
   const limitedLog = new RateLimitedLog(log, clock);
   const ingest = new Ingest(registry, usage, usage.limiters.feature, limitedLog);
   // pidusage's history must outlive the gap between two samples, and expire soon after a PID is forgotten.
@@ -61,7 +61,7 @@ export async function startBridge(config: Config, log: Logger, deps: BridgeDeps 
   const store = config.noDb
     ? undefined
     : new StoreWriter({ path: config.db, retentionDays: config.retentionDays, usageRetentionDays: config.usageRetentionDays }, limitedLog, clock);
-  const db = store?.open();
+  const db = await store?.open();
   const restored = db === undefined ? [] : registry.restore(restorableBots(db, clock.now()));
   if (store !== undefined) {
     registry.observe(storeObserver(store));
@@ -112,8 +112,8 @@ export async function startBridge(config: Config, log: Logger, deps: BridgeDeps 
     api: {
       now: () => clock.now(),
       bots: registry,
-      usage(sinceMs, by) {
-        store?.flush(); // answer with every message received so far
+      async usage(sinceMs, by) {
+        await store?.flush(); // answer with every message received so far
         const database = store?.database;
         return database === undefined ? undefined : usageFromDatabase(database, sinceMs, by);
       },
@@ -136,7 +136,7 @@ export async function startBridge(config: Config, log: Logger, deps: BridgeDeps 
     await transport.start();
   } catch (err) {
     http.close();
-    store?.close();
+    await store?.close();
     await otel?.shutdown();
     throw err;
   }
@@ -157,7 +157,7 @@ export async function startBridge(config: Config, log: Logger, deps: BridgeDeps 
       await sampler.stop();
       // The last interval's data goes out before exit.
       await otel?.shutdown();
-      store?.close();
+      await store?.close();
       await channelLog?.drain();
       http.closeAllConnections();
       await new Promise<void>((resolve) => http.close(() => resolve()));

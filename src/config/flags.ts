@@ -36,7 +36,7 @@ export const FLAGS = {
   maxLineBytes: flag("max-line-bytes", "BYTES", "KISSBOT_BRIDGE_MAX_LINE_BYTES", "65536", "longest line accepted; longer ones are discarded and counted", integer(256, 16 * 1024 * 1024)),
   idleTimeout: flag("idle-timeout", "SECONDS", "KISSBOT_BRIDGE_IDLE_TIMEOUT", "30", "seconds a connection may stay silent before it is closed", seconds(0.1, 86_400)),
   maxConnections: flag("max-connections", "N", "KISSBOT_BRIDGE_MAX_CONNECTIONS", "1024", "open connections at most; further ones are closed and counted", integer(1, 1_000_000)),
-  maxBots: flag("max-bots", "N", "KISSBOT_BRIDGE_MAX_BOTS", "10000", "bots (channels) tracked at most; registrations past it are ignored and counted", integer(1, 1_000_000)),
+  maxBots: flag("max-bots", "N", "KISSBOT_BRIDGE_MAX_BOTS", "10000", "bots (channels) tracked at most, and channels with LLM usage or custom metrics; past it, new ones are ignored and counted", integer(1, 1_000_000)),
   maxLabelValues: flag("max-label-values", "N", "KISSBOT_BRIDGE_MAX_LABEL_VALUES", "500", "distinct values at most per bot-chosen label (model, feature, name)", integer(1, 1_000_000)),
   db: flag("db", "PATH", "KISSBOT_MONITOR_DB", "./kissbot_monitor.db", "SQLite database (the original Monitor's kissbot_monitor.db): bot_status, llm_usage, bot_metrics", nonEmpty),
   noDb: { ...flag("no-db", "", "KISSBOT_BRIDGE_NO_DB", "false", "keep no database (and restore nothing after a restart)", bool), boolean: true },

@@ -8,7 +8,7 @@ export interface ApiSources {
   now(): number;
   bots: { all(): Iterable<Bot> };
   /** undefined when no database is kept or it cannot be opened. */
-  usage(sinceMs: number, by: UsageGroup): UsageView[] | undefined;
+  usage(sinceMs: number, by: UsageGroup): Promise<UsageView[] | undefined>;
 }
 
 export function botView(b: Bot, now: number): BotView {
@@ -39,13 +39,13 @@ export function apiRouter(s: ApiSources): Router {
     const bots = [...s.bots.all()].map((b) => botView(b, now)).sort((a, b) => a.channel.localeCompare(b.channel));
     res.json({ source: "bridge", generated_at: new Date(now).toISOString(), bots });
   });
-  router.get("/api/usage", (req, res) => {
+  router.get("/api/usage", async (req, res) => {
     const since = String(req.query["since"] ?? "24h");
     const by = String(req.query["by"] ?? "model");
     const sinceMs = parseSince(since);
     if (sinceMs === undefined) return void res.status(400).json({ error: `since must look like 30m, 24h or 7d, not ${JSON.stringify(since)}` });
     if (!(USAGE_GROUPS as readonly string[]).includes(by)) return void res.status(400).json({ error: `by must be one of ${USAGE_GROUPS.join(", ")}` });
-    const rows = s.usage(s.now() - sinceMs, by as UsageGroup);
+    const rows = await s.usage(s.now() - sinceMs, by as UsageGroup);
     if (rows === undefined) return void res.status(503).json({ error: "no database: the bridge runs with --no-db, or cannot open it" });
     res.json({ source: "bridge", since, by, rows });
   });

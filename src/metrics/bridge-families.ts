@@ -3,7 +3,6 @@ import { Family, type FamilyWriter } from "./family.js";
 import { labelString } from "./format.js";
 import { BOT_STATUSES, isUp, lastSignOfLife, type Bot, type BotStatus } from "../registry/bot.js";
 import type { LlmSeries } from "../usage/usage-book.js";
-import type { LabelLimiter } from "../usage/label-limiter.js";
 import { LATENCY_BUCKETS_SECONDS } from "../usage/latency-buckets.js";
 import type { CounterMap } from "../util/counter-map.js";
 import type { Clock } from "../util/clock.js";
@@ -16,7 +15,7 @@ export interface MetricSources {
   usage: {
     llmSeries(): Iterable<[string, LlmSeries]>;
     customValues(): Iterable<[string, string, number]>;
-    limiters: Record<string, LabelLimiter>;
+    limiters: Record<string, { label: string; refused: number }>;
   };
   transport: { connectionsAccepted: number; openConnections: number; dropped: CounterMap };
   ingest: { accepted: CounterMap; rejected: CounterMap; ignored: CounterMap };

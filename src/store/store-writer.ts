@@ -1,4 +1,5 @@
-import type { Database, Statement } from "better-sqlite3";
+import { Worker } from "node:worker_threads";
+import type { Database } from "better-sqlite3";
 import type { Bot } from "../registry/bot.js";
 import type { LlmUsageMessage } from "../protocol/messages.js";
 import type { RateLimitedLog } from "../log/rate-limited-log.js";
@@ -6,11 +7,14 @@ import type { Clock } from "../util/clock.js";
 import { CounterMap } from "../util/counter-map.js";
 import { openDatabase } from "./database.js";
 import { toSqlTime } from "./timestamps.js";
+import type { Batch, SampleRow, StatusRow, UsageRow, WorkerReply, WorkerRequest } from "./writer-protocol.js";
 
 export const DB_OPS = ["open", "write", "retention"] as const;
 export type DbOp = (typeof DB_OPS)[number];
 export const DB_TABLES = ["bot_status", "llm_usage", "bot_metrics"] as const;
 export type DbTable = (typeof DB_TABLES)[number];
+
+const DAY_MS = 86_400_000;
 
 export type StoreWriterOptions = {
   path: string;
@@ -23,31 +27,30 @@ export type StoreWriterOptions = {
   maxQueuedRows?: number;
 };
 
-type StatusRow = [channel: string, pid: number, status: string, features: string | null, registeredAt: string, lastHeartbeat: string | null, pidStartTime: number | null];
-type UsageRow = [channel: string, model: string, feature: string, tokensIn: number, tokensOut: number, latencyMs: number | null, cost: number | null, timestamp: string];
-type SampleRow = [timestamp: string, channel: string, pid: number, rssMb: number | null, cpuPct: number | null, features: string | null];
-
-const DAY_MS = 86_400_000;
-
 /**
- * The persistence sink. Rows are queued in memory and committed in one transaction per interval
- * (and at shutdown), so a burst costs one commit a second, not one per message, and no disk I/O
- * happens on the ingest path. A database that cannot be opened or written (locked, read-only,
- * corrupt, full, missing directory) never stops ingest: failures are counted and logged, the
- * rows kept (within the queue bound) and the writer tries again at the next interval.
+ * The persistence sink. Rows are queued in memory and handed, once per interval (and at
+ * shutdown), to a writer thread that commits them in one transaction: a burst costs one commit a
+ * second, and neither the commit nor any other disk I/O runs on the thread that reads the socket.
+ * A database that cannot be opened or written (locked, read-only, corrupt, full, missing
+ * directory) never stops ingest: failures are counted and logged, the rows kept within the queue
+ * bound, and the writer tries again at the next interval.
  */
 export class StoreWriter {
   readonly errors = new CounterMap<DbOp>(DB_OPS);
   readonly written = new CounterMap<DbTable>(DB_TABLES);
   dropped = 0;
   commits = 0;
-  private db: Database | undefined;
-  private statements: { status: Statement; usage: Statement; sample: Statement } | undefined;
   private statuses = new Map<string, StatusRow>();
   private usage: UsageRow[] = [];
   private samples: SampleRow[] = [];
   private timer: NodeJS.Timeout | undefined;
-  private lastRetention = 0;
+  private worker: Worker | undefined;
+  private pending: ((reply: WorkerReply) => void) | undefined;
+  private chain: Promise<void> = Promise.resolve();
+  private committing = false;
+  private reader: Database | undefined;
+  private lastTimestamp: [ms: number, text: string] = [0, toSqlTime(0)];
+  private lastRetention: number | undefined;
 
   constructor(
     private readonly options: StoreWriterOptions,
@@ -59,29 +62,24 @@ export class StoreWriter {
     return this.statuses.size + this.usage.length + this.samples.length;
   }
 
-  /** Opens the database now if it can; a failure is counted, and retried at every flush. */
-  open(): Database | undefined {
-    if (this.db !== undefined) return this.db;
-    try {
-      const db = openDatabase(this.options.path);
-      this.statements = {
-        status: db.prepare(`INSERT INTO bot_status (channel, pid, status, features, registered_at, last_heartbeat, pid_start_time)
-          VALUES (?, ?, ?, ?, ?, ?, ?)
-          ON CONFLICT(channel) DO UPDATE SET pid = excluded.pid, status = excluded.status, features = excluded.features,
-            registered_at = excluded.registered_at, last_heartbeat = excluded.last_heartbeat, pid_start_time = excluded.pid_start_time`),
-        usage: db.prepare("INSERT INTO llm_usage (channel, model, feature, tokens_in, tokens_out, latency_ms, estimated_cost, timestamp) VALUES (?, ?, ?, ?, ?, ?, ?, ?)"),
-        sample: db.prepare("INSERT INTO bot_metrics (timestamp, channel, pid, rss_mb, cpu_pct, features) VALUES (?, ?, ?, ?, ?, ?)"),
-      };
-      this.db = db;
-    } catch (err) {
-      this.errors.inc("open");
-      this.log.warn("db:open", { err: (err as Error).message, path: this.options.path }, "cannot open the database; will retry");
+  /**
+   * Opens (and migrates) the database on the writer thread, then a reading connection here.
+   * Resolves with the reader, or undefined when the database cannot be opened (counted; the
+   * writer keeps trying at every interval).
+   */
+  async open(): Promise<Database | undefined> {
+    const reply = await this.request({ type: "open" });
+    if (reply.type === "opened" && reply.error !== undefined) {
+      this.failed("open", reply.error);
+      return undefined;
     }
-    return this.db;
+    return this.database;
   }
 
   start(): void {
-    this.timer = setInterval(() => this.flush(), this.options.flushIntervalMs ?? 1000);
+    this.timer = setInterval(() => {
+      if (!this.committing) void this.flush();
+    }, this.options.flushIntervalMs ?? 1000);
     this.timer.unref();
   }
 
@@ -100,13 +98,13 @@ export class StoreWriter {
 
   llmUsage(msg: LlmUsageMessage): void {
     if (this.full()) return;
-    this.usage.push([msg.channel, msg.model, msg.feature, msg.tokensIn, msg.tokensOut, msg.latencyMs, msg.estimatedCostUsd, toSqlTime(this.clock.now())]);
+    this.usage.push([msg.channel, msg.model, msg.feature, msg.tokensIn, msg.tokensOut, msg.latencyMs, msg.estimatedCostUsd, this.now()]);
   }
 
   sample(bot: Bot, rssBytes: number | null, cpuRatio: number | null): void {
     if (this.full()) return;
     this.samples.push([
-      toSqlTime(this.clock.now()),
+      this.now(),
       bot.channel,
       bot.pid,
       rssBytes === null ? null : rssBytes / (1024 * 1024),
@@ -115,70 +113,127 @@ export class StoreWriter {
     ]);
   }
 
-  /** Commits everything queued in one transaction. */
-  flush(): void {
-    const db = this.open();
-    if (db === undefined || this.statements === undefined) return;
-    this.retention();
-    if (this.queuedRows === 0) return;
-    const { status, usage, sample } = this.statements;
-    const statuses = [...this.statuses.values()];
-    const usageRows = this.usage;
-    const sampleRows = this.samples;
-    try {
-      db.transaction(() => {
-        for (const r of statuses) status.run(r);
-        for (const r of usageRows) usage.run(r);
-        for (const r of sampleRows) sample.run(r);
-      })();
-    } catch (err) {
-      // Kept for the next try; new rows queue behind them within the bound.
-      this.errors.inc("write");
-      this.log.warn("db:write", { err: (err as Error).message }, "database write failed; will retry");
+  /** Commits everything queued so far; resolves once it is committed (or has failed and been requeued). */
+  flush(): Promise<void> {
+    this.chain = this.chain.then(() => this.commitQueued());
+    return this.chain;
+  }
+
+  /** A reading connection for this process (the JSON API); undefined while the database cannot be opened. */
+  get database(): Database | undefined {
+    if (this.reader === undefined) {
+      try {
+        this.reader = openDatabase(this.options.path, { readonly: true });
+      } catch {
+        return undefined;
+      }
+    }
+    return this.reader;
+  }
+
+  /** Commits what is queued, stops the writer thread and closes the files. */
+  async close(): Promise<void> {
+    clearInterval(this.timer);
+    // Bounded, like the rest of shutdown: a stuck writer thread cannot hold up the exit.
+    await Promise.race([this.flush(), new Promise((r) => setTimeout(r, 3000).unref())]);
+    const worker = this.worker;
+    if (worker !== undefined) {
+      await Promise.race([this.request({ type: "close" }), new Promise((r) => setTimeout(r, 2000).unref())]);
+      this.worker = undefined;
+      await worker.terminate();
+    }
+    this.reader?.close();
+    this.reader = undefined;
+  }
+
+  private async commitQueued(): Promise<void> {
+    const now = this.clock.now();
+    // Old rows are deleted at the first commit, then once a day, with or without new rows.
+    const retention = this.lastRetention === undefined || now - this.lastRetention >= DAY_MS;
+    if (this.queuedRows === 0 && !retention) return;
+    const batch: Batch = { now, retention, statuses: [...this.statuses.values()], usage: this.usage, samples: this.samples };
+    this.statuses = new Map();
+    this.usage = [];
+    this.samples = [];
+    this.committing = true;
+    const reply = await this.request({ type: "commit", batch }).finally(() => (this.committing = false));
+    if (reply.type !== "committed") return;
+    if (reply.retentionError !== undefined) this.failed("retention", reply.retentionError);
+    else if (reply.ok && retention) this.lastRetention = now;
+    if (!reply.ok) {
+      this.failed(reply.op, reply.error);
+      this.requeue(batch);
       return;
     }
+    if (batch.statuses.length + batch.usage.length + batch.samples.length === 0) return;
     this.commits++;
-    this.written.inc("bot_status", statuses.length);
-    this.written.inc("llm_usage", usageRows.length);
-    this.written.inc("bot_metrics", sampleRows.length);
-    // A newer state queued during the commit stays queued.
-    for (const row of statuses) if (this.statuses.get(row[0]) === row) this.statuses.delete(row[0]);
-    this.usage = this.usage === usageRows ? [] : this.usage;
-    this.samples = this.samples === sampleRows ? [] : this.samples;
+    this.written.inc("bot_status", batch.statuses.length);
+    this.written.inc("llm_usage", batch.usage.length);
+    this.written.inc("bot_metrics", batch.samples.length);
   }
 
-  /** Deletes old rows at most once a day (and at the first flush). */
-  private retention(): void {
-    const now = this.clock.now();
-    if (now - this.lastRetention < DAY_MS || this.db === undefined) return;
-    // Only the first run and then once a day.
-    this.lastRetention = now;
-    try {
-      this.db.prepare("DELETE FROM bot_metrics WHERE timestamp < ?").run(toSqlTime(now - this.options.retentionDays * DAY_MS));
-      if (this.options.usageRetentionDays !== null) {
-        this.db.prepare("DELETE FROM llm_usage WHERE timestamp < ?").run(toSqlTime(now - this.options.usageRetentionDays * DAY_MS));
-      }
-    } catch (err) {
-      this.errors.inc("retention");
-      this.log.warn("db:retention", { err: (err as Error).message }, "deleting old rows failed");
-    }
+  /** A failed batch goes back in front of what arrived meanwhile, within the queue bound. */
+  private requeue(batch: Batch): void {
+    for (const row of batch.statuses) if (!this.statuses.has(row[0])) this.statuses.set(row[0], row);
+    const room = (this.options.maxQueuedRows ?? 100_000) - this.usage.length - this.samples.length;
+    const usage = batch.usage.slice(0, Math.max(0, room));
+    const samples = batch.samples.slice(0, Math.max(0, room - usage.length));
+    this.dropped += batch.usage.length - usage.length + batch.samples.length - samples.length;
+    this.usage = usage.concat(this.usage);
+    this.samples = samples.concat(this.samples);
   }
 
-  /** The database for readers in this process (the JSON API); undefined while it cannot be opened. */
-  get database(): Database | undefined {
-    return this.db;
+  private request(m: WorkerRequest): Promise<WorkerReply> {
+    const worker = this.ensureWorker();
+    return new Promise((resolve) => {
+      this.pending = resolve;
+      worker.postMessage(m);
+    });
   }
 
-  /** Commits what is queued and closes the file. */
-  close(): void {
-    clearInterval(this.timer);
-    this.flush();
-    this.db?.close();
-    this.db = undefined;
+  private ensureWorker(): Worker {
+    if (this.worker !== undefined) return this.worker;
+    const { path, retentionDays, usageRetentionDays } = this.options;
+    const worker = new Worker(new URL("./writer-worker.js", import.meta.url), { workerData: { path, retentionDays, usageRetentionDays } });
+    worker.unref();
+    worker.on("message", (reply: WorkerReply) => {
+      const resolve = this.pending;
+      this.pending = undefined;
+      resolve?.(reply);
+    });
+    // A writer thread that dies is replaced at the next commit; the batch it held is requeued.
+    const lost = (why: string) => {
+      if (this.worker !== worker) return;
+      this.worker = undefined;
+      const resolve = this.pending;
+      this.pending = undefined;
+      resolve?.({ type: "committed", ok: false, op: "write", error: why });
+    };
+    worker.on("error", (err) => lost(err.message));
+    worker.on("exit", (code) => lost(`writer thread exited with ${code}`));
+    this.worker = worker;
+    return worker;
+  }
+
+  private failed(op: DbOp, error: string): void {
+    this.errors.inc(op);
+    this.log.warn(`db:${op}`, { err: error, path: this.options.path }, `database ${op} failed; will retry`);
+  }
+
+  /** Timestamps change once a millisecond: format each only once. */
+  private now(): string {
+    const ms = this.clock.now();
+    if (this.lastTimestamp[0] !== ms) this.lastTimestamp = [ms, toSqlTime(ms)];
+    return this.lastTimestamp[1];
   }
 
   private full(): boolean {
-    if (this.usage.length + this.samples.length < (this.options.maxQueuedRows ?? 100_000)) return false;
+    const queued = this.usage.length + this.samples.length;
+    const max = this.options.maxQueuedRows ?? 100_000;
+    // A burst: commit now rather than at the next tick, so the bound drops rows only when the
+    // disk cannot keep up.
+    if (queued >= max / 2 && !this.committing) void this.flush();
+    if (queued < max) return false;
     this.dropped++;
     return true;
   }

@@ -22,3 +22,31 @@ export class LabelLimiter {
     return true;
   }
 }
+
+/**
+ * Bounds the values held at one time, for labels whose values come and go (channels): a value
+ * is released when its series are forgotten, so churn over months never exhausts the bound.
+ */
+export class ActiveLimiter {
+  private readonly active = new Set<string>();
+  refused = 0;
+
+  constructor(
+    readonly label: string,
+    private readonly max: number,
+  ) {}
+
+  admit(value: string): boolean {
+    if (this.active.has(value)) return true;
+    if (this.active.size >= this.max) {
+      this.refused++;
+      return false;
+    }
+    this.active.add(value);
+    return true;
+  }
+
+  release(value: string): void {
+    this.active.delete(value);
+  }
+}

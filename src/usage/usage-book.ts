@@ -1,5 +1,5 @@
 import type { CustomMetricMessage, LlmUsageMessage } from "../protocol/messages.js";
-import { LabelLimiter } from "./label-limiter.js";
+import { ActiveLimiter, LabelLimiter } from "./label-limiter.js";
 import { bucketIndex, LATENCY_BUCKETS_SECONDS } from "./latency-buckets.js";
 
 export interface LlmSeries {
@@ -17,7 +17,11 @@ export interface LlmSeries {
   latencyCount: number;
 }
 
-export type UsageBookOptions = { maxLabelValues: number };
+export type UsageBookOptions = {
+  maxLabelValues: number;
+  /** Distinct channels at most (llm_usage and custom_metric need no registration, so this bounds them). */
+  maxChannels: number;
+};
 
 export type RecordOutcome = "ok" | "label_limit";
 
@@ -26,12 +30,13 @@ export type RecordOutcome = "ok" | "label_limit";
  * is a map lookup and some additions; the metrics sink reads them when Prometheus scrapes.
  */
 export class UsageBook {
-  readonly limiters: { model: LabelLimiter; feature: LabelLimiter; name: LabelLimiter };
+  readonly limiters: { channel: ActiveLimiter; model: LabelLimiter; feature: LabelLimiter; name: LabelLimiter };
   private readonly llm = new Map<string, Map<string, LlmSeries>>();
   private readonly custom = new Map<string, Map<string, number>>();
 
   constructor(options: UsageBookOptions) {
     this.limiters = {
+      channel: new ActiveLimiter("channel", options.maxChannels),
       model: new LabelLimiter("model", options.maxLabelValues),
       feature: new LabelLimiter("feature", options.maxLabelValues),
       name: new LabelLimiter("name", options.maxLabelValues),
@@ -43,6 +48,7 @@ export class UsageBook {
     const key = `${msg.model}\u0000${msg.feature}`;
     let s = byKey?.get(key);
     if (s === undefined) {
+      if (byKey === undefined && !this.limiters.channel.admit(msg.channel)) return "label_limit";
       if (!this.limiters.model.admit(msg.model) || !this.limiters.feature.admit(msg.feature)) return "label_limit";
       s = {
         model: msg.model,
@@ -73,6 +79,7 @@ export class UsageBook {
 
   recordCustom(msg: CustomMetricMessage): RecordOutcome {
     let byName = this.custom.get(msg.channel);
+    if (byName === undefined && !this.limiters.channel.admit(msg.channel)) return "label_limit";
     if (byName?.has(msg.metricName) !== true && !this.limiters.name.admit(msg.metricName)) return "label_limit";
     if (byName === undefined) this.custom.set(msg.channel, (byName = new Map()));
     byName.set(msg.metricName, msg.value);
@@ -83,6 +90,7 @@ export class UsageBook {
   forget(channel: string): void {
     this.llm.delete(channel);
     this.custom.delete(channel);
+    this.limiters.channel.release(channel);
   }
 
   *llmSeries(): Generator<[channel: string, series: LlmSeries]> {

@@ -57,48 +57,48 @@ test("a database from a newer bridge is refused, not damaged", () => {
   assert.throws(() => openDatabase(path), /schema version 99 is newer/);
 });
 
-test("the writer batches: thousands of rows, one transaction", () => {
+test("the writer batches: thousands of rows, one transaction", async () => {
   const clock = new ManualClock();
   const path = join(tmp(), "batch.db");
   const w = new StoreWriter({ path, retentionDays: 7, usageRetentionDays: null }, quiet(clock), clock);
   for (let i = 0; i < 5000; i++) w.llmUsage(usage("c", i));
   assert.equal(w.queuedRows, 5000);
-  w.flush();
+  await w.flush();
   assert.equal(w.commits, 1);
   assert.equal(w.written.get("llm_usage"), 5000);
-  w.close();
+  await w.close();
   const db = new BetterSqlite3(path, { readonly: true });
   assert.deepEqual(db.prepare("SELECT COUNT(*) n, SUM(tokens_in) s FROM llm_usage").get(), { n: 5000, s: (4999 * 5000) / 2 });
   db.close();
 });
 
-test("the queue is bounded: rows past it are dropped and counted", () => {
+test("the queue is bounded: rows past it are dropped and counted", async () => {
   const clock = new ManualClock();
   const w = new StoreWriter({ path: join(tmp(), "q.db"), retentionDays: 7, usageRetentionDays: null, maxQueuedRows: 10 }, quiet(clock), clock);
   for (let i = 0; i < 25; i++) w.llmUsage(usage("c", i));
   assert.equal(w.queuedRows, 10);
   assert.equal(w.dropped, 15);
-  w.close();
+  await w.close();
 });
 
-test("an unwritable database is counted, its rows kept, and the writer succeeds once it can", () => {
+test("an unwritable database is counted, its rows kept, and the writer succeeds once it can", async () => {
   const clock = new ManualClock();
   const dir = tmp();
   const path = join(dir, "later", "x.db"); // the directory does not exist yet
   const w = new StoreWriter({ path, retentionDays: 7, usageRetentionDays: null }, quiet(clock), clock);
   w.llmUsage(usage("c", 1));
-  w.flush();
-  w.flush();
+  await w.flush();
+  await w.flush();
   assert.equal(w.errors.get("open"), 2);
   assert.equal(w.queuedRows, 1, "kept for the next try");
   spawnSync("mkdir", [join(dir, "later")]);
   w.llmUsage(usage("c", 2));
-  w.flush();
+  await w.flush();
   assert.equal(w.written.get("llm_usage"), 2);
-  w.close();
+  await w.close();
 });
 
-test("retention deletes bot_metrics older than --retention-days, and llm_usage only when asked", () => {
+test("retention deletes bot_metrics older than --retention-days, and llm_usage only when asked", async () => {
   const clock = new ManualClock(Date.parse("2026-11-25T12:00:00Z"));
   const path = join(tmp(), "r.db");
   const db = openDatabase(path);
@@ -110,8 +110,8 @@ test("retention deletes bot_metrics older than --retention-days, and llm_usage o
   }
   db.close();
   const keepUsage = new StoreWriter({ path, retentionDays: 7, usageRetentionDays: null }, quiet(clock), clock);
-  keepUsage.flush();
-  keepUsage.close();
+  await keepUsage.flush();
+  await keepUsage.close();
   const check = () => {
     const d = new BetterSqlite3(path, { readonly: true });
     const counts = [d.prepare("SELECT COUNT(*) n FROM bot_metrics").get(), d.prepare("SELECT COUNT(*) n FROM llm_usage").get()].map((r) => (r as { n: number }).n);
@@ -120,18 +120,18 @@ test("retention deletes bot_metrics older than --retention-days, and llm_usage o
   };
   assert.deepEqual(check(), [1, 2]);
   const trimUsage = new StoreWriter({ path, retentionDays: 7, usageRetentionDays: 7 }, quiet(clock), clock);
-  trimUsage.flush();
-  trimUsage.close();
+  await trimUsage.flush();
+  await trimUsage.close();
   assert.deepEqual(check(), [1, 1]);
 });
 
-test("usage: calls, tokens, mean and nearest-rank p95 latency by group", () => {
+test("usage: calls, tokens, mean and nearest-rank p95 latency by group", async () => {
   const clock = new ManualClock(Date.now());
   const path = join(tmp(), "u.db");
   const w = new StoreWriter({ path, retentionDays: 7, usageRetentionDays: null }, quiet(clock), clock);
   for (let i = 1; i <= 20; i++) w.llmUsage(usage("a", 10, i * 100));
   w.llmUsage(usage("b", 5));
-  w.close();
+  await w.close();
   const db = openDatabase(path);
   assert.deepEqual(usageFromDatabase(db, clock.now() - 3_600_000, "channel"), [
     { key: "a", calls: 20, tokens_in: 200, tokens_out: 20, mean_latency_ms: 1050, p95_latency_ms: 1900, cost_usd: null },

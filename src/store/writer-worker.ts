@@ -1,0 +1,77 @@
+import { parentPort, workerData } from "node:worker_threads";
+import type { Database, Statement } from "better-sqlite3";
+import { openDatabase } from "./database.js";
+import { toSqlTime } from "./timestamps.js";
+import type { Batch, WorkerReply, WorkerRequest } from "./writer-protocol.js";
+
+/**
+ * The database's writer, on its own thread: opening (and migrating), committing batches and
+ * deleting old rows all block, so none of it may run on the thread that reads the socket.
+ */
+const { path, retentionDays, usageRetentionDays } = workerData as { path: string; retentionDays: number; usageRetentionDays: number | null };
+
+let db: Database | undefined;
+let statements: { status: Statement; usage: Statement; sample: Statement } | undefined;
+
+function open(): string | undefined {
+  if (db !== undefined) return undefined;
+  try {
+    const d = openDatabase(path);
+    statements = {
+      status: d.prepare(`INSERT INTO bot_status (channel, pid, status, features, registered_at, last_heartbeat, pid_start_time)
+        VALUES (?, ?, ?, ?, ?, ?, ?)
+        ON CONFLICT(channel) DO UPDATE SET pid = excluded.pid, status = excluded.status, features = excluded.features,
+          registered_at = excluded.registered_at, last_heartbeat = excluded.last_heartbeat, pid_start_time = excluded.pid_start_time`),
+      usage: d.prepare("INSERT INTO llm_usage (channel, model, feature, tokens_in, tokens_out, latency_ms, estimated_cost, timestamp) VALUES (?, ?, ?, ?, ?, ?, ?, ?)"),
+      sample: d.prepare("INSERT INTO bot_metrics (timestamp, channel, pid, rss_mb, cpu_pct, features) VALUES (?, ?, ?, ?, ?, ?)"),
+    };
+    db = d;
+    return undefined;
+  } catch (err) {
+    return (err as Error).message;
+  }
+}
+
+const DAY_MS = 86_400_000;
+
+function retention(now: number): string | undefined {
+  if (db === undefined) return undefined;
+  try {
+    db.prepare("DELETE FROM bot_metrics WHERE timestamp < ?").run(toSqlTime(now - retentionDays * DAY_MS));
+    if (usageRetentionDays !== null) db.prepare("DELETE FROM llm_usage WHERE timestamp < ?").run(toSqlTime(now - usageRetentionDays * DAY_MS));
+    return undefined;
+  } catch (err) {
+    return (err as Error).message;
+  }
+}
+
+function commit(batch: Batch): WorkerReply {
+  const openError = open();
+  if (openError !== undefined || db === undefined || statements === undefined) return { type: "committed", ok: false, op: "open", error: openError ?? "not open" };
+  const retentionError = batch.retention ? retention(batch.now) : undefined;
+  const { status, usage, sample } = statements;
+  try {
+    db.transaction(() => {
+      for (const r of batch.statuses) status.run(r);
+      for (const r of batch.usage) usage.run(r);
+      for (const r of batch.samples) sample.run(r);
+    })();
+  } catch (err) {
+    return { type: "committed", ok: false, op: "write", error: (err as Error).message, retentionError };
+  }
+  return { type: "committed", ok: true, retentionError };
+}
+
+parentPort!.on("message", (m: WorkerRequest) => {
+  if (m.type === "open") {
+    const error = open();
+    parentPort!.postMessage({ type: "opened", error } satisfies WorkerReply);
+  } else if (m.type === "commit") {
+    parentPort!.postMessage(commit(m.batch));
+  } else {
+    db?.close();
+    db = undefined;
+    parentPort!.postMessage({ type: "closed" } satisfies WorkerReply);
+    parentPort!.close();
+  }
+});

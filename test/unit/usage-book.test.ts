@@ -1,0 +1,16 @@
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { UsageBook } from "../../src/usage/usage-book.js";
+
+test("usage series are bounded per channel too, and a channel's slot is freed when its bot unregisters", () => {
+  const book = new UsageBook({ maxLabelValues: 100, maxChannels: 2 });
+  const llm = (channel: string) => ({ type: "llm_usage" as const, channel, model: "m", feature: "f", tokensIn: 1, tokensOut: 1, latencyMs: null, estimatedCostUsd: null, operation: null });
+  assert.equal(book.recordLlm(llm("a")), "ok");
+  assert.equal(book.recordCustom({ type: "custom_metric", channel: "b", metricName: "q", value: 1 }), "ok");
+  assert.equal(book.recordLlm(llm("c")), "label_limit");
+  assert.equal(book.recordLlm(llm("b")), "ok", "a channel already held keeps counting");
+  assert.equal(book.limiters.channel.refused, 1);
+  book.forget("a");
+  assert.equal(book.recordLlm(llm("c")), "ok", "the freed slot is reused");
+  assert.deepEqual([...book.llmSeries()].map(([ch]) => ch).sort(), ["b", "c"]);
+});
