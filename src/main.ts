@@ -155,10 +155,9 @@ export async function startBridge(config: Config, log: Logger, deps: BridgeDeps 
       clearInterval(evaluator);
       await transport.stop(1000);
       await sampler.stop();
-      // The last interval's data goes out before exit.
-      await otel?.shutdown();
-      await store?.close();
-      await channelLog?.drain();
+      // The last OTel interval, the last database rows and the last log lines go out together,
+      // each bounded, so the whole stays within the CLI's 5 s shutdown deadline.
+      await Promise.all([otel?.shutdown(), store?.close(), channelLog?.drain()]);
       http.closeAllConnections();
       await new Promise<void>((resolve) => http.close(() => resolve()));
     },

@@ -1,8 +1,17 @@
 import { decodeLine } from "../protocol/decode.js";
-import { MESSAGE_TYPES, type Features, type Message, type MessageType } from "../protocol/messages.js";
+import {
+  MESSAGE_TYPES,
+  type CustomMetricMessage,
+  type Features,
+  type HeartbeatMessage,
+  type LlmUsageMessage,
+  type Message,
+  type MessageType,
+  type RegisterMessage,
+  type UnregisterMessage,
+} from "../protocol/messages.js";
 import { REJECT_REASONS, type RejectReason } from "../protocol/reasons.js";
 import type { HeartbeatOutcome, RegisterOutcome, UnregisterOutcome } from "../registry/bot-registry.js";
-import type { CustomMetricMessage, HeartbeatMessage, LlmUsageMessage, RegisterMessage, UnregisterMessage } from "../protocol/messages.js";
 import type { RateLimitedLog } from "../log/rate-limited-log.js";
 import type { RecordOutcome } from "../usage/usage-book.js";
 import type { LabelLimiter } from "../usage/label-limiter.js";
@@ -22,7 +31,7 @@ export interface UsageSink {
   forget(channel: string): void;
 }
 
-/** Told about each llm_usage message the usage book accepted (the OpenTelemetry sink). */
+/** Told about each llm_usage message the usage book accepted (the database and OpenTelemetry sinks). */
 export interface LlmUsageObserver {
   llmUsage(msg: LlmUsageMessage): void;
 }

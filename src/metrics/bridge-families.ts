@@ -42,14 +42,10 @@ export function bridgeFamilies(s: MetricSources): Family[] {
   const perBot = (fn: (b: Bot, out: FamilyWriter) => void) => (out: FamilyWriter) => {
     for (const b of s.bots.all()) fn(b, out);
   };
-  // A usage series' labels never change: its escaped label string is built once, then reused by
-  // every family and scrape (and forgotten with the series).
-  const labelCache = new WeakMap<LlmSeries, string>();
+  // A usage series' lines are rendered again only when it changed since the last scrape.
   const llm = (fn: (labels: string, x: LlmSeries, out: FamilyWriter) => void) => (out: FamilyWriter) => {
     for (const [channel, x] of s.usage.llmSeries()) {
-      let labels = labelCache.get(x);
-      if (labels === undefined) labelCache.set(x, (labels = labelString({ channel, model: x.model, feature: x.feature })));
-      fn(labels, x, out);
+      out.cached(x, x.version, () => fn(labelString({ channel, model: x.model, feature: x.feature }), x, out));
     }
   };
 

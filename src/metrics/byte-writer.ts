@@ -31,6 +31,27 @@ export class ByteWriter {
     this.len += end - start;
   }
 
+  /** Appends bytes encoded beforehand (constant parts of lines). */
+  bytes(b: Uint8Array): void {
+    if (this.len + b.length > this.buf.length) this.grow(b.length);
+    this.buf.set(b, this.len);
+    this.len += b.length;
+  }
+
+  /** Appends a non-negative safe integer's digits without making a string. */
+  uint(n: number): void {
+    if (!Number.isSafeInteger(n) || n < 0) return this.write(String(n));
+    if (this.len + 16 > this.buf.length) this.grow(16);
+    let digits = 1;
+    for (let x = n; x >= 10; x = Math.floor(x / 10)) digits++;
+    let at = this.len + digits;
+    this.len = at;
+    do {
+      this.buf[--at] = 48 + (n % 10);
+      n = Math.floor(n / 10);
+    } while (n > 0);
+  }
+
   /** Marks where a section starts, so a failed section can be undone. */
   mark(): number {
     return this.len;
@@ -38,6 +59,11 @@ export class ByteWriter {
 
   rewind(to: number): void {
     this.len = to;
+  }
+
+  /** A copy of bytes written since `start`, to keep beyond this render. */
+  copyFrom(start: number): Buffer {
+    return Buffer.from(this.buf.subarray(start, this.len));
   }
 
   toBuffer(): Buffer {

@@ -1,10 +1,11 @@
 /**
- * Admits at most `max` distinct values for one label; values once admitted stay admitted.
- * Bots choose model, feature and metric names, so without this a bug in one bot could grow
- * the bridge's memory and Prometheus's series without limit.
+ * Admits at most `max` distinct values of one label at a time. Bots choose channel, model,
+ * feature and metric names, so without this a bug in one bot could grow the bridge's memory and
+ * Prometheus's series without limit. Vocabularies (models, features, names) are never released;
+ * channels are released when their bot unregisters, so churn never exhausts the bound.
  */
 export class LabelLimiter {
-  private readonly seen = new Set<string>();
+  private readonly admitted = new Set<string>();
   refused = 0;
 
   constructor(
@@ -13,40 +14,16 @@ export class LabelLimiter {
   ) {}
 
   admit(value: string): boolean {
-    if (this.seen.has(value)) return true;
-    if (this.seen.size >= this.max) {
+    if (this.admitted.has(value)) return true;
+    if (this.admitted.size >= this.max) {
       this.refused++;
       return false;
     }
-    this.seen.add(value);
-    return true;
-  }
-}
-
-/**
- * Bounds the values held at one time, for labels whose values come and go (channels): a value
- * is released when its series are forgotten, so churn over months never exhausts the bound.
- */
-export class ActiveLimiter {
-  private readonly active = new Set<string>();
-  refused = 0;
-
-  constructor(
-    readonly label: string,
-    private readonly max: number,
-  ) {}
-
-  admit(value: string): boolean {
-    if (this.active.has(value)) return true;
-    if (this.active.size >= this.max) {
-      this.refused++;
-      return false;
-    }
-    this.active.add(value);
+    this.admitted.add(value);
     return true;
   }
 
   release(value: string): void {
-    this.active.delete(value);
+    this.admitted.delete(value);
   }
 }

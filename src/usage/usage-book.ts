@@ -1,5 +1,5 @@
 import type { CustomMetricMessage, LlmUsageMessage } from "../protocol/messages.js";
-import { ActiveLimiter, LabelLimiter } from "./label-limiter.js";
+import { LabelLimiter } from "./label-limiter.js";
 import { bucketIndex, LATENCY_BUCKETS_SECONDS } from "./latency-buckets.js";
 
 export interface LlmSeries {
@@ -15,6 +15,8 @@ export interface LlmSeries {
   /** Summed in milliseconds (what bots send) so sums stay exact; seconds only at render time. */
   latencySumMs: number;
   latencyCount: number;
+  /** Bumped on every change, so a scrape can reuse the lines it rendered for an unchanged series. */
+  version: number;
 }
 
 export type UsageBookOptions = {
@@ -30,13 +32,13 @@ export type RecordOutcome = "ok" | "label_limit";
  * is a map lookup and some additions; the metrics sink reads them when Prometheus scrapes.
  */
 export class UsageBook {
-  readonly limiters: { channel: ActiveLimiter; model: LabelLimiter; feature: LabelLimiter; name: LabelLimiter };
+  readonly limiters: { channel: LabelLimiter; model: LabelLimiter; feature: LabelLimiter; name: LabelLimiter };
   private readonly llm = new Map<string, Map<string, LlmSeries>>();
   private readonly custom = new Map<string, Map<string, number>>();
 
   constructor(options: UsageBookOptions) {
     this.limiters = {
-      channel: new ActiveLimiter("channel", options.maxChannels),
+      channel: new LabelLimiter("channel", options.maxChannels),
       model: new LabelLimiter("model", options.maxLabelValues),
       feature: new LabelLimiter("feature", options.maxLabelValues),
       name: new LabelLimiter("name", options.maxLabelValues),
@@ -60,10 +62,12 @@ export class UsageBook {
         latencyCounts: new Array<number>(LATENCY_BUCKETS_SECONDS.length + 1).fill(0),
         latencySumMs: 0,
         latencyCount: 0,
+        version: 0,
       };
       if (byKey === undefined) this.llm.set(msg.channel, (byKey = new Map()));
       byKey.set(key, s);
     }
+    s.version++;
     s.requests++;
     s.tokensIn += msg.tokensIn;
     s.tokensOut += msg.tokensOut;

@@ -31,3 +31,35 @@ test("one failing collector never fails the scrape: the rest is served and the f
   assert.equal(errors.get("kissbot_broken"), 2);
   assert.equal(errors.get("broken_gauge"), 2);
 });
+
+test("unchanged usage series are served from the render cache, and a change or a removal shows at once", async () => {
+  const { UsageBook } = await import("../../src/usage/usage-book.js");
+  const { bridgeFamilies } = await import("../../src/metrics/bridge-families.js");
+  const { ManualClock } = await import("../../src/util/clock.js");
+  const book = new UsageBook({ maxLabelValues: 10, maxChannels: 10 });
+  const msg = (channel: string, tokensIn: number) => ({ type: "llm_usage" as const, channel, model: "m", feature: "f", tokensIn, tokensOut: 1, latencyMs: 250, estimatedCostUsd: null, operation: null });
+  book.recordLlm(msg("a", 10));
+  book.recordLlm(msg("b", 20));
+  const families = bridgeFamilies({
+    clock: new ManualClock(),
+    version: "t",
+    bots: { all: () => [] },
+    usage: book,
+    transport: { connectionsAccepted: 0, openConnections: 0, dropped: new CounterMap() },
+    ingest: { accepted: new CounterMap(), rejected: new CounterMap(), ignored: new CounterMap() },
+    sampler: { errors: 0, overruns: 0 },
+    collectorErrors: new CounterMap(),
+  });
+  const exposition = new Exposition(families, new Registry(), new CounterMap());
+  const scrape = async () => (await exposition.render("prometheus")).body.toString();
+  const first = await scrape();
+  assert.equal(await scrape(), first); // bytes kept now
+  assert.equal(await scrape(), first); // served from the cache
+  book.recordLlm(msg("a", 5));
+  const s = new Samples(await scrape());
+  assert.equal(s.get("kissbot_llm_tokens_total", { channel: "a", model: "m", feature: "f", token_type: "input" }), 15);
+  assert.equal(s.get("kissbot_llm_latency_seconds_count", { channel: "a", model: "m", feature: "f" }), 2);
+  assert.equal(s.get("kissbot_llm_tokens_total", { channel: "b", model: "m", feature: "f", token_type: "input" }), 20);
+  book.forget("b");
+  assert.equal(new Samples(await scrape()).get("kissbot_llm_requests_total", { channel: "b", model: "m", feature: "f" }), undefined);
+});
