@@ -16,7 +16,7 @@ import { UsageBook } from "./usage/usage-book.js";
 import { bridgeFamilies } from "./metrics/bridge-families.js";
 import { Exposition } from "./metrics/exposition.js";
 import { createApp } from "./http/app.js";
-import { OtelSink } from "./otel/otel-sink.js";
+import type { OtelSink } from "./otel/otel-sink.js";
 import { StoreWriter } from "./store/store-writer.js";
 import { storeObserver } from "./store/store-observer.js";
 import { restorableBots, usageFromDatabase } from "./store/queries.js";
@@ -71,8 +71,11 @@ export async function startBridge(config: Config, log: Logger, deps: BridgeDeps 
   const channelLog = config.noChannelLogs ? undefined : new ChannelLog({ dir: config.channelLogDir }, clock, limitedLog);
   if (channelLog !== undefined) registry.observe(channelLog);
 
-  // Built only when asked for: with OTel off, no provider, reader or timer exists.
-  const otel = otelEnabled(config.otel) ? new OtelSink(config.otel, { clock, bots: registry, ingest }, limitedLog, VERSION) : undefined;
+  // Built, and the OpenTelemetry SDK even loaded, only when asked for: with OTel off, no
+  // provider, reader or timer exists.
+  const otel = otelEnabled(config.otel)
+    ? new (await import("./otel/otel-sink.js")).OtelSink(config.otel, { clock, bots: registry, ingest }, limitedLog, VERSION)
+    : undefined;
   if (otel !== undefined) ingest.observeLlmUsage(otel);
 
   const transport = new SocketServer(

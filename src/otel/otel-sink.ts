@@ -37,7 +37,7 @@ export class OtelSink {
   private readonly provider: MeterProvider;
   private readonly tokenUsage: Histogram;
   private readonly duration: Histogram;
-  private readonly provider_: (model: string) => string | undefined;
+  private readonly providerOf: (model: string) => string | undefined;
 
   constructor(config: OtelConfig, sources: OtelSources, log: RateLimitedLog, version: string) {
     OtelSink.built++;
@@ -64,7 +64,7 @@ export class OtelSink {
       readers,
       views: [{ instrumentName: "*", aggregationCardinalityLimit: OTEL_CARDINALITY_LIMIT }],
     });
-    this.provider_ = providerResolver(config.providers);
+    this.providerOf = providerResolver(config.providers);
 
     const meter = this.provider.getMeter("kissbot-bridge", version);
     this.tokenUsage = meter.createHistogram("gen_ai.client.token.usage", {
@@ -87,7 +87,7 @@ export class OtelSink {
       "kissbot.feature": msg.feature,
       "kissbot.channel": msg.channel,
     };
-    const provider = this.provider_(msg.model);
+    const provider = this.providerOf(msg.model);
     if (provider !== undefined) attrs["gen_ai.provider.name"] = provider;
     this.tokenUsage.record(msg.tokensIn, { ...attrs, "gen_ai.token.type": "input" });
     this.tokenUsage.record(msg.tokensOut, { ...attrs, "gen_ai.token.type": "output" });

@@ -168,9 +168,9 @@ export class BotRegistry {
   }
 
   /**
-   * Brings back bots persisted before a restart, without a message from them. Their processes
-   * are looked at (`sampleTargets` of visibility "pending") before they are trusted: a process
-   * gone, or a PID now held by another process, makes the bot dead.
+   * Brings back bots persisted before a restart, without a message from them. Returns their
+   * processes, for the caller to look at (ProcessSampler.inspectNow) before trusting them: a
+   * process gone, or a PID now held by another process, makes the bot dead.
    */
   restore(rows: readonly RestoredBot[]): SampleTarget[] {
     const targets: SampleTarget[] = [];
