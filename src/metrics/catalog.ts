@@ -58,5 +58,3 @@ export const CATALOG = {
   collectorErrors: spec("kissbot_bridge_collector_errors_total", "counter", ["collector"], "Metric families that failed to collect during a scrape; the rest of the scrape was served."),
   buildInfo: spec("kissbot_bridge_build_info", "gauge", ["version"], "Always 1; carries the bridge's version."),
 } as const satisfies Record<string, MetricSpec>;
-
-export type CatalogKey = keyof typeof CATALOG;
