@@ -29,6 +29,16 @@ function dbPath(values: Record<string, string | boolean | undefined>, env: NodeJ
   return typeof values["db"] === "string" ? values["db"] : (env[FLAGS.db.env] ?? FLAGS.db.default);
 }
 
+/** Reads the database file directly (the bridge is not answering), read-only, and closes it. */
+function readDatabase<T>(path: string, read: (db: ReturnType<typeof openDatabase>) => T): T {
+  const db = openDatabase(path, { readonly: true });
+  try {
+    return read(db);
+  } finally {
+    db.close();
+  }
+}
+
 const COMMON = { json: { type: "boolean" }, url: { type: "string" }, listen: { type: "string" }, db: { type: "string" }, help: { type: "boolean" } } as const;
 
 const num = (n: number | null, digits = 0) => (n === null ? "-" : n.toFixed(digits));
@@ -44,12 +54,7 @@ export async function statusCommand(argv: string[], env: NodeJS.ProcessEnv, out:
   if (result === undefined) {
     const path = dbPath(values, env);
     try {
-      const db = openDatabase(path, { readonly: true });
-      try {
-        result = { source: "database", bots: botsFromDatabase(db, Date.now()) };
-      } finally {
-        db.close();
-      }
+      result = { source: "database", bots: readDatabase(path, (db) => botsFromDatabase(db, Date.now())) };
     } catch (err) {
       out.stderr.write(`kissbot-bridge: the bridge is not answering and the database ${path} cannot be read: ${(err as Error).message}\n`);
       return 1;
@@ -101,12 +106,7 @@ export async function usageCommand(argv: string[], env: NodeJS.ProcessEnv, out: 
   if (rows === undefined) {
     const path = dbPath(values, env);
     try {
-      const db = openDatabase(path, { readonly: true });
-      try {
-        rows = usageFromDatabase(db, Date.now() - sinceMs, by);
-      } finally {
-        db.close();
-      }
+      rows = readDatabase(path, (db) => usageFromDatabase(db, Date.now() - sinceMs, by));
     } catch (err) {
       out.stderr.write(`kissbot-bridge: cannot read the database ${path}: ${(err as Error).message}\n`);
       return 1;

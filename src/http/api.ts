@@ -1,5 +1,5 @@
 import { Router } from "express";
-import type { Bot } from "../registry/bot.js";
+import { heartbeatAgeSeconds, reportedCpuRatio, reportedRssBytes, type Bot } from "../registry/bot.js";
 import type { BotView, UsageGroup, UsageView } from "../store/queries.js";
 import { parseSince, USAGE_GROUPS } from "../store/queries.js";
 
@@ -12,7 +12,6 @@ export interface ApiSources {
 }
 
 export function botView(b: Bot, now: number): BotView {
-  const sign = b.lastHeartbeatAt ?? b.registeredAt;
   return {
     channel: b.channel,
     status: b.status,
@@ -20,9 +19,9 @@ export function botView(b: Bot, now: number): BotView {
     registered_at: new Date(b.registeredAt).toISOString(),
     uptime_seconds: (now - b.registeredAt) / 1000,
     last_heartbeat: b.lastHeartbeatAt === null ? null : new Date(b.lastHeartbeatAt).toISOString(),
-    heartbeat_age_seconds: Math.max(0, (now - sign) / 1000),
-    cpu_ratio: b.visibility === "hidden" ? b.selfReportedCpuRatio : b.cpuRatio,
-    rss_bytes: b.status === "dead" ? null : b.visibility === "hidden" ? b.selfReportedRssBytes : b.rssBytes,
+    heartbeat_age_seconds: heartbeatAgeSeconds(b, now),
+    cpu_ratio: reportedCpuRatio(b),
+    rss_bytes: reportedRssBytes(b),
     features: b.features === null ? null : { ...b.features },
   };
 }

@@ -1,7 +1,7 @@
 import { CATALOG } from "./catalog.js";
 import { Family, type FamilyWriter } from "./family.js";
 import { labelString } from "./format.js";
-import { BOT_STATUSES, isUp, lastSignOfLife, type Bot, type BotStatus } from "../registry/bot.js";
+import { BOT_STATUSES, heartbeatAgeSeconds, isUp, lastSignOfLife, reportedCpuRatio, reportedRssBytes, type Bot, type BotStatus } from "../registry/bot.js";
 import type { LlmSeries } from "../usage/usage-book.js";
 import { LATENCY_BUCKETS_SECONDS } from "../usage/latency-buckets.js";
 import type { CounterMap } from "../util/counter-map.js";
@@ -37,8 +37,6 @@ function byLabel(out: FamilyWriter, label: string, counts: CounterMap): void {
 export function bridgeFamilies(s: MetricSources): Family[] {
   const bot = (b: Bot) => labelString({ channel: b.channel });
   const proc = (b: Bot) => labelString({ channel: b.channel, pid: String(b.pid) });
-  const cpuRatio = (b: Bot) => (b.visibility === "hidden" ? b.selfReportedCpuRatio : b.cpuRatio);
-  const rss = (b: Bot) => (b.visibility === "hidden" ? b.selfReportedRssBytes : b.rssBytes);
   const perBot = (fn: (b: Bot, out: FamilyWriter) => void) => (out: FamilyWriter) => {
     for (const b of s.bots.all()) fn(b, out);
   };
@@ -51,7 +49,7 @@ export function bridgeFamilies(s: MetricSources): Family[] {
 
   return [
     new Family(CATALOG.botUp, perBot((b, out) => out.sample(bot(b), isUp(b) ? 1 : 0))),
-    new Family(CATALOG.botHeartbeatAge, perBot((b, out) => out.sample(bot(b), Math.max(0, seconds(s.clock.now() - lastSignOfLife(b)))))),
+    new Family(CATALOG.botHeartbeatAge, perBot((b, out) => out.sample(bot(b), heartbeatAgeSeconds(b, s.clock.now())))),
     new Family(CATALOG.botLastHeartbeat, perBot((b, out) => out.sample(bot(b), seconds(lastSignOfLife(b))))),
     new Family(
       CATALOG.botStatus,
@@ -73,15 +71,15 @@ export function bridgeFamilies(s: MetricSources): Family[] {
     new Family(
       CATALOG.processCpuRatio,
       perBot((b, out) => {
-        const r = cpuRatio(b);
-        if (r !== null && b.status !== "dead") out.sample(proc(b), r);
+        const r = reportedCpuRatio(b);
+        if (r !== null) out.sample(proc(b), r);
       }),
     ),
     new Family(
       CATALOG.processRss,
       perBot((b, out) => {
-        const r = rss(b);
-        if (r !== null && b.status !== "dead") out.sample(proc(b), r);
+        const r = reportedRssBytes(b);
+        if (r !== null) out.sample(proc(b), r);
       }),
     ),
     new Family(CATALOG.llmRequests, llm((l, x, out) => out.sample(l, x.requests))),

@@ -2,7 +2,7 @@ import { ValueType, type Attributes, type HrTime } from "@opentelemetry/api";
 import { millisToHrTime } from "@opentelemetry/core";
 import { emptyResource } from "@opentelemetry/resources";
 import { AggregationTemporality, DataPointType, type CollectionResult, type MetricData, type MetricProducer } from "@opentelemetry/sdk-metrics";
-import { isUp, lastSignOfLife, type Bot } from "../registry/bot.js";
+import { heartbeatAgeSeconds, isUp, reportedRssBytes, type Bot } from "../registry/bot.js";
 import type { Clock } from "../util/clock.js";
 import type { CounterMap } from "../util/counter-map.js";
 
@@ -40,11 +40,11 @@ export class RegistryMetricProducer implements MetricProducer {
     for (const b of this.sources.bots.all()) {
       const bot = { "kissbot.channel": b.channel };
       up.push({ attributes: bot, value: isUp(b) ? 1 : 0 });
-      age.push({ attributes: bot, value: Math.max(0, (now - lastSignOfLife(b)) / 1000) });
+      age.push({ attributes: bot, value: heartbeatAgeSeconds(b, now) });
       const proc = { "kissbot.channel": b.channel, "process.pid": b.pid };
       if (b.cpuSeconds !== null) cpu.push({ attributes: proc, value: b.cpuSeconds, start: b.registeredAt });
-      const rss = b.visibility === "hidden" ? b.selfReportedRssBytes : b.rssBytes;
-      if (rss !== null && b.status !== "dead") memory.push({ attributes: proc, value: rss });
+      const rss = reportedRssBytes(b);
+      if (rss !== null) memory.push({ attributes: proc, value: rss });
     }
     const counts = (key: string, map: CounterMap): Point[] => [...map.entries()].map(([k, value]) => ({ attributes: { [key]: k }, value }));
     const end = millisToHrTime(now);

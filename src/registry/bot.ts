@@ -41,3 +41,20 @@ export function isUp(bot: Bot): boolean {
 export function lastSignOfLife(bot: Bot): number {
   return bot.lastHeartbeatAt ?? bot.registeredAt;
 }
+
+/** Seconds since the bot last gave a sign of life, as every sink reports it. */
+export function heartbeatAgeSeconds(bot: Bot, now: number): number {
+  return Math.max(0, (now - lastSignOfLife(bot)) / 1000);
+}
+
+/** Resident memory as reported: sampled, or the bot's own figure when its PID is not visible; none once dead. */
+export function reportedRssBytes(bot: Bot): number | null {
+  if (bot.status === "dead") return null;
+  return bot.visibility === "hidden" ? bot.selfReportedRssBytes : bot.rssBytes;
+}
+
+/** CPU (1.0 = one core) as reported: sampled, or the bot's own figure when its PID is not visible; none once dead. */
+export function reportedCpuRatio(bot: Bot): number | null {
+  if (bot.status === "dead") return null;
+  return bot.visibility === "hidden" ? bot.selfReportedCpuRatio : bot.cpuRatio;
+}
