@@ -5,7 +5,7 @@ import { apiRouter, type ApiSources } from "./api.js";
 
 /** What the HTTP layer needs from the rest of the bridge. */
 export interface HttpSources {
-  metrics: { render(format: ExpositionFormat): Promise<{ contentType: string; body: Buffer }> };
+  metrics: { render(format: ExpositionFormat): Promise<{ contentType: string; body: Buffer; release(): void }> };
   /** Ready once the Monitor socket is accepting connections. */
   ready(): boolean;
   version: string;
@@ -35,7 +35,10 @@ export function createApp(s: HttpSources): Express {
   app.set("etag", false);
 
   app.get("/metrics", async (req, res) => {
-    const { contentType, body } = await s.metrics.render(negotiateFormat(req.get("accept")));
+    const { contentType, body, release } = await s.metrics.render(negotiateFormat(req.get("accept")));
+    // Only once every byte is with the OS may the next scrape reuse the body's memory; an
+    // aborted response never gives it back, so nothing can overwrite bytes still being sent.
+    res.once("finish", release);
     res.set("Content-Type", contentType).set("Cache-Control", "no-store").send(body);
   });
   app.use(apiRouter(s.api));

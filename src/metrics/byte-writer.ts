@@ -12,9 +12,14 @@ export class ByteWriter {
   private buf: Buffer & Utf8Writable;
   private len = 0;
 
-  /** `sizeHint`: the size of the previous render, so a steady scrape never grows and copies. */
-  constructor(sizeHint = 1 << 16) {
-    this.buf = Buffer.allocUnsafe(sizeHint) as Buffer & Utf8Writable;
+  /**
+   * `start`: a buffer to write into, e.g. one kept from an earlier render that is no longer in
+   * use, sized like the previous render so that a steady scrape never grows and copies. A fresh
+   * buffer of tens of MB per scrape costs page faults and full garbage collections (measured:
+   * half of a large render's time).
+   */
+  constructor(start: Buffer | number = 1 << 16) {
+    this.buf = (typeof start === "number" ? Buffer.allocUnsafe(start) : start) as Buffer & Utf8Writable;
   }
 
   write(s: string): void {
@@ -66,8 +71,14 @@ export class ByteWriter {
     return Buffer.from(this.buf.subarray(start, this.len));
   }
 
+  /** The bytes written, a view of `buffer` (valid until that buffer is written to again). */
   toBuffer(): Buffer {
     return this.buf.subarray(0, this.len);
+  }
+
+  /** The whole buffer written into, grown or not, to reuse once the bytes are no longer needed. */
+  get buffer(): Buffer {
+    return this.buf;
   }
 
   private grow(need: number): void {

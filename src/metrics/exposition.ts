@@ -10,7 +10,15 @@ type PromMetric = Metric & { name: string; help: string; type: string; aggregato
 export interface Rendered {
   contentType: string;
   body: Buffer;
+  /**
+   * Says that `body` has been sent, so a later scrape may write into its memory. A body never
+   * released is simply garbage-collected, so callers that keep it need not call this.
+   */
+  release(): void;
 }
+
+/** Buffers kept for later renders: two, for two Prometheus servers (an HA pair) scraping at once. */
+const SPARE_BUFFERS = 2;
 
 /**
  * Renders the bridge's families and prom-client's registry (default process_* and nodejs_*
@@ -23,6 +31,7 @@ export interface Rendered {
  */
 export class Exposition {
   private lastSize = 0;
+  private readonly spare: Buffer[] = [];
   private views: Partial<Record<ExpositionFormat, { registry: Registry<RegistryContentType>; size: number }>> = {};
 
   constructor(
@@ -35,7 +44,7 @@ export class Exposition {
 
   async render(format: ExpositionFormat): Promise<Rendered> {
     this.prepare();
-    const out = new ByteWriter(this.lastSize + 4096);
+    const out = new ByteWriter(this.spare.pop() ?? this.lastSize + 4096);
     for (const f of this.families) {
       const start = out.mark();
       try {
@@ -50,7 +59,18 @@ export class Exposition {
     out.write(prom);
     const body = out.toBuffer();
     this.lastSize = body.length;
-    return { contentType: CONTENT_TYPES[format], body };
+    let released = false;
+    const release = () => {
+      if (released) return;
+      released = true;
+      this.recycle(out.buffer);
+    };
+    return { contentType: CONTENT_TYPES[format], body, release };
+  }
+
+  private recycle(buffer: Buffer): void {
+    // A buffer far larger than the scrape has become (many bots left) is let go.
+    if (this.spare.length < SPARE_BUFFERS && buffer.length <= 4 * this.lastSize + 65536) this.spare.push(buffer);
   }
 
   private view(format: ExpositionFormat): Registry<RegistryContentType> {

@@ -2,10 +2,12 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
 import { join } from "node:path";
+import { connect } from "node:net";
 import { startBridgeProcess, type BridgeProcess } from "../helpers/bridge-process.js";
 import { finish, openStream, writeAll } from "../helpers/raw-client.js";
 import { FIXTURES } from "../helpers/paths.js";
 import { waitFor } from "../helpers/wait.js";
+import { Samples } from "../helpers/samples.js";
 import { CATALOG } from "../../src/metrics/catalog.js";
 
 type Parsed = Record<string, { type: string; samples: Record<string, number> }>;
@@ -84,4 +86,69 @@ test("/, /-/healthy and /-/ready answer", async (t) => {
   assert.equal((await fetch(`${bridge.url}/-/healthy`)).status, 200);
   assert.equal((await fetch(`${bridge.url}/-/ready`)).status, 200);
   assert.equal((await fetch(`${bridge.url}/nope`)).status, 404);
+});
+
+/** Sends GET /metrics on a raw TCP connection, reads one chunk of the answer, then stops reading. */
+async function slowScrape(url: string): Promise<{ rest(): Promise<string> }> {
+  const { hostname, port } = new URL(url);
+  const socket = connect({ host: hostname, port: Number(port) });
+  const chunks: Buffer[] = [];
+  await new Promise<void>((resolve) => {
+    socket.once("data", (d: Buffer) => {
+      chunks.push(d);
+      socket.pause();
+      resolve();
+    });
+    socket.write(`GET /metrics HTTP/1.1\r\nHost: ${hostname}\r\nConnection: close\r\n\r\n`);
+  });
+  return {
+    async rest() {
+      socket.on("data", (d: Buffer) => chunks.push(d));
+      socket.resume();
+      await new Promise((r) => socket.once("end", r));
+      const all = Buffer.concat(chunks).toString();
+      return all.slice(all.indexOf("\r\n\r\n") + 4);
+    },
+  };
+}
+
+test("a scrape still being sent keeps its bytes while later scrapes render (render buffers are reused only once sent)", async (t) => {
+  const bridge = await startBridgeProcess();
+  t.after(() => bridge.stop());
+  // About 20 MB of exposition: far more than the kernel's socket buffers hold for a reader that stopped.
+  const usage = (tokens: number) => {
+    const lines: string[] = [];
+    for (let c = 0; c < 400; c++) {
+      for (let m = 0; m < 5; m++) {
+        for (let f = 0; f < 5; f++) lines.push(`{"type":"llm_usage","channel":"c${c}","model":"m${m}","feature":"f${f}","tokens_in":${tokens},"tokens_out":0,"latency_ms":100}`);
+      }
+    }
+    return lines.join("\n") + "\n";
+  };
+  const send = async (data: string) => {
+    const s = await openStream(bridge.socket);
+    await writeAll(s, data);
+    await finish(s);
+  };
+  const inputTokens = (body: string) => new Samples(body).get("kissbot_llm_tokens_total", { channel: "c399", model: "m4", feature: "f4", token_type: "input" });
+  await send(usage(1));
+  await waitFor("the first usage", async () => (inputTokens((await bridge.scrape()).body) === 1 ? true : undefined));
+  await bridge.scrape(); // a released render buffer is now kept for reuse
+
+  const slow = await slowScrape(bridge.url);
+  await send(usage(1));
+  await waitFor("the second usage", async () => (inputTokens((await bridge.scrape()).body) === 2 ? true : undefined));
+  const fast = (await bridge.scrape()).body;
+
+  const body = await slow.rest();
+  const slowSamples = new Samples(body);
+  const fastSamples = new Samples(fast);
+  let series = 0;
+  for (const labels of fastSamples.series("kissbot_llm_requests_total")) {
+    series++;
+    assert.equal(slowSamples.get("kissbot_llm_requests_total", labels), 1, JSON.stringify(labels));
+    assert.equal(fastSamples.get("kissbot_llm_requests_total", labels), 2, JSON.stringify(labels));
+  }
+  assert.equal(series, 10_000);
+  assert.equal(parse("text", body)["kissbot_llm_latency_seconds"]?.type, "histogram", "the slow scrape's body is whole");
 });

@@ -63,3 +63,23 @@ test("unchanged usage series are served from the render cache, and a change or a
   book.forget("b");
   assert.equal(new Samples(await scrape()).get("kissbot_llm_requests_total", { channel: "b", model: "m", feature: "f" }), undefined);
 });
+
+test("a render writes into a released body's memory, never into one still held", async () => {
+  let value = 1;
+  const families = [new Family({ name: "kissbot_value", type: "gauge", labels: [], help: "h" }, (out) => out.sample("", value))];
+  const exposition = new Exposition(families, new Registry(), new CounterMap());
+  const held = await exposition.render("prometheus");
+  value = 2;
+  const second = await exposition.render("prometheus");
+  assert.equal(new Samples(held.body.toString()).get("kissbot_value"), 1, "an unreleased body keeps its bytes");
+  assert.notEqual(second.body.buffer, held.body.buffer);
+  second.release();
+  second.release(); // twice is harmless: the memory is kept once
+  value = 3;
+  const third = await exposition.render("prometheus");
+  const fourth = await exposition.render("prometheus");
+  assert.equal(third.body.buffer, second.body.buffer, "the released memory is reused");
+  assert.notEqual(fourth.body.buffer, third.body.buffer, "and handed out once");
+  assert.equal(new Samples(third.body.toString()).get("kissbot_value"), 3);
+  assert.equal(new Samples(held.body.toString()).get("kissbot_value"), 1);
+});
