@@ -1,8 +1,9 @@
 import { CATALOG } from "./catalog.js";
 import { Family, type FamilyWriter } from "./family.js";
-import { labelString } from "./format.js";
+import { encodeLabels, labelString } from "./format.js";
 import { BOT_STATUSES, heartbeatAgeSeconds, isUp, lastSignOfLife, reportedCpuRatio, reportedRssBytes, type Bot, type BotStatus } from "../registry/bot.js";
 import type { LlmSeries } from "../usage/usage-book.js";
+import { SeriesRenderCache } from "./series-render-cache.js";
 import { LATENCY_BUCKETS_SECONDS } from "../usage/latency-buckets.js";
 import type { CounterMap } from "../util/counter-map.js";
 import type { Clock } from "../util/clock.js";
@@ -13,7 +14,7 @@ export interface MetricSources {
   version: string;
   bots: { all(): Iterable<Bot> };
   usage: {
-    llmSeries(): Iterable<[string, LlmSeries]>;
+    llmSeries(): readonly LlmSeries[];
     customValues(): Iterable<[string, string, number]>;
     limiters: Record<string, { label: string; refused: number }>;
   };
@@ -29,6 +30,8 @@ export interface MetricSources {
 }
 
 const seconds = (ms: number) => ms / 1000;
+const INPUT = encodeLabels({ token_type: "input" });
+const OUTPUT = encodeLabels({ token_type: "output" });
 
 function byLabel(out: FamilyWriter, label: string, counts: CounterMap): void {
   for (const [key, n] of counts.entries()) out.sample(labelString({ [label]: key }), n);
@@ -40,11 +43,19 @@ export function bridgeFamilies(s: MetricSources): Family[] {
   const perBot = (fn: (b: Bot, out: FamilyWriter) => void) => (out: FamilyWriter) => {
     for (const b of s.bots.all()) fn(b, out);
   };
-  // A usage series' lines are rendered again only when it changed since the last scrape.
-  const llm = (fn: (labels: string, x: LlmSeries, out: FamilyWriter) => void) => (out: FamilyWriter) => {
-    for (const [channel, x] of s.usage.llmSeries()) {
-      out.cached(x, x.version, () => fn(labelString({ channel, model: x.model, feature: x.feature }), x, out));
-    }
+  // A usage series' labels are encoded once, and its lines rendered again only when it changed
+  // since the last scrape.
+  const usageCache = new SeriesRenderCache<LlmSeries>((x) => ({ channel: x.channel, model: x.model, feature: x.feature }));
+  const llm = (fn: (labels: Uint8Array, x: LlmSeries, out: FamilyWriter) => void) => {
+    const slot = usageCache.addFamily();
+    return (out: FamilyWriter) => {
+      const series = s.usage.llmSeries();
+      const states = usageCache.align(series);
+      let i = 0;
+      // One closure per scrape, not one per series.
+      const render = () => fn(states[i]!.labels, series[i]!, out);
+      for (; i < series.length; i++) out.cached(states[i]!.slots[slot]!, series[i]!.version, render);
+    };
   };
 
   return [
@@ -86,8 +97,8 @@ export function bridgeFamilies(s: MetricSources): Family[] {
     new Family(
       CATALOG.llmTokens,
       llm((l, x, out) => {
-        out.sample(`${l},token_type="input"`, x.tokensIn);
-        out.sample(`${l},token_type="output"`, x.tokensOut);
+        out.sample(l, x.tokensIn, INPUT);
+        out.sample(l, x.tokensOut, OUTPUT);
       }),
     ),
     new Family(

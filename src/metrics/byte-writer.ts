@@ -1,3 +1,5 @@
+import { formatValue } from "./format.js";
+
 /** Present on every Node Buffer (what Buffer#write calls for "utf8"), though absent from the typings. */
 interface Utf8Writable {
   utf8Write(s: string, offset: number): number;
@@ -29,13 +31,6 @@ export class ByteWriter {
     this.len += this.buf.utf8Write(s, this.len);
   }
 
-  /** Appends a copy of bytes already written (a series' label prefix, reused for each of its lines). */
-  repeat(start: number, end: number): void {
-    if (this.len + (end - start) > this.buf.length) this.grow(end - start);
-    this.buf.copyWithin(this.len, start, end);
-    this.len += end - start;
-  }
-
   /** Appends bytes encoded beforehand (constant parts of lines). */
   bytes(b: Uint8Array): void {
     if (this.len + b.length > this.buf.length) this.grow(b.length);
@@ -43,9 +38,23 @@ export class ByteWriter {
     this.len += b.length;
   }
 
+  byte(b: number): void {
+    if (this.len === this.buf.length) this.grow(1);
+    this.buf[this.len++] = b;
+  }
+
+  /** A sample value as the exposition formats spell it. */
+  number(v: number): void {
+    if (Number.isSafeInteger(v) && v >= 0) return this.uint(v);
+    const s = formatValue(v);
+    if (this.len + s.length > this.buf.length) this.grow(s.length);
+    // Numbers are ASCII: a loop beats a call into the UTF-8 encoder for a dozen characters.
+    for (let i = 0; i < s.length; i++) this.buf[this.len + i] = s.charCodeAt(i);
+    this.len += s.length;
+  }
+
   /** Appends a non-negative safe integer's digits without making a string. */
-  uint(n: number): void {
-    if (!Number.isSafeInteger(n) || n < 0) return this.write(String(n));
+  private uint(n: number): void {
     if (this.len + 16 > this.buf.length) this.grow(16);
     let digits = 1;
     for (let x = n; x >= 10; x = Math.floor(x / 10)) digits++;

@@ -22,6 +22,11 @@ export function labelString(pairs: Record<string, string>): string {
   return out;
 }
 
+/** `labelString`'s pairs encoded as UTF-8, for a series that keeps them across scrapes. */
+export function encodeLabels(pairs: Record<string, string>): Uint8Array {
+  return Buffer.from(labelString(pairs));
+}
+
 export function formatValue(v: number): string {
   if (Number.isNaN(v)) return "NaN";
   if (v === Infinity) return "+Inf";

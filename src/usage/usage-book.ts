@@ -3,6 +3,7 @@ import { LabelLimiter } from "./label-limiter.js";
 import { bucketIndex, LATENCY_BUCKETS_SECONDS } from "./latency-buckets.js";
 
 export interface LlmSeries {
+  readonly channel: string;
   readonly model: string;
   readonly feature: string;
   requests: number;
@@ -35,6 +36,8 @@ export class UsageBook {
   readonly limiters: { channel: LabelLimiter; model: LabelLimiter; feature: LabelLimiter; name: LabelLimiter };
   private readonly llm = new Map<string, Map<string, LlmSeries>>();
   private readonly custom = new Map<string, Map<string, number>>();
+  /** Every LLM series in one array, built when asked for after a series came or went. */
+  private llmList: LlmSeries[] | undefined;
 
   constructor(options: UsageBookOptions) {
     this.limiters = {
@@ -53,6 +56,7 @@ export class UsageBook {
       if (byKey === undefined && !this.limiters.channel.admit(msg.channel)) return "label_limit";
       if (!this.limiters.model.admit(msg.model) || !this.limiters.feature.admit(msg.feature)) return "label_limit";
       s = {
+        channel: msg.channel,
         model: msg.model,
         feature: msg.feature,
         requests: 0,
@@ -66,6 +70,7 @@ export class UsageBook {
       };
       if (byKey === undefined) this.llm.set(msg.channel, (byKey = new Map()));
       byKey.set(key, s);
+      this.llmList = undefined;
     }
     s.version++;
     s.requests++;
@@ -92,13 +97,21 @@ export class UsageBook {
 
   /** A bot left gracefully: its series go with it. */
   forget(channel: string): void {
-    this.llm.delete(channel);
+    if (this.llm.delete(channel)) this.llmList = undefined;
     this.custom.delete(channel);
     this.limiters.channel.release(channel);
   }
 
-  *llmSeries(): Generator<[channel: string, series: LlmSeries]> {
-    for (const [channel, byKey] of this.llm) for (const s of byKey.values()) yield [channel, s];
+  /**
+   * Every LLM series. The same array until a series is added or removed, so a scrape can keep
+   * per-series state aligned with it and walk both with a plain index.
+   */
+  llmSeries(): readonly LlmSeries[] {
+    if (this.llmList === undefined) {
+      this.llmList = [];
+      for (const byKey of this.llm.values()) for (const s of byKey.values()) this.llmList.push(s);
+    }
+    return this.llmList;
   }
 
   *customValues(): Generator<[channel: string, name: string, value: number]> {

@@ -12,5 +12,5 @@ test("usage series are bounded per channel too, and a channel's slot is freed wh
   assert.equal(book.limiters.channel.refused, 1);
   book.forget("a");
   assert.equal(book.recordLlm(llm("c")), "ok", "the freed slot is reused");
-  assert.deepEqual([...book.llmSeries()].map(([ch]) => ch).sort(), ["b", "c"]);
+  assert.deepEqual(book.llmSeries().map((x) => x.channel).sort(), ["b", "c"]);
 });
