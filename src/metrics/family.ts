@@ -5,7 +5,8 @@ import type { ByteWriter } from "./byte-writer.js";
 /**
  * A series' label pairs: a string from `labelString`, built at each scrape, or bytes from
  * `encodeLabels`, built once and kept by a series rendered on every scrape. Copying kept bytes
- * costs a third of encoding a string again (measured), and large scrapes are mostly such series.
+ * costs well under half of encoding a string again (measured), and large scrapes are mostly
+ * such series.
  */
 export type Labels = string | Uint8Array;
 

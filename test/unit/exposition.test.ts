@@ -60,6 +60,13 @@ test("unchanged usage series are served from the render cache, and a change or a
   assert.equal(s.get("kissbot_llm_tokens_total", { channel: "a", model: "m", feature: "f", token_type: "input" }), 15);
   assert.equal(s.get("kissbot_llm_latency_seconds_count", { channel: "a", model: "m", feature: "f" }), 2);
   assert.equal(s.get("kissbot_llm_tokens_total", { channel: "b", model: "m", feature: "f", token_type: "input" }), 20);
+  await scrape(); // every series' bytes kept again
+  // A new series lands between a's and b's in the book's order: the kept lines must follow their own series.
+  book.recordLlm({ ...msg("a", 7), model: "m2" });
+  const shifted = new Samples(await scrape());
+  assert.equal(shifted.get("kissbot_llm_tokens_total", { channel: "a", model: "m2", feature: "f", token_type: "input" }), 7);
+  assert.equal(shifted.get("kissbot_llm_tokens_total", { channel: "a", model: "m", feature: "f", token_type: "input" }), 15);
+  assert.equal(shifted.get("kissbot_llm_tokens_total", { channel: "b", model: "m", feature: "f", token_type: "input" }), 20);
   book.forget("b");
   assert.equal(new Samples(await scrape()).get("kissbot_llm_requests_total", { channel: "b", model: "m", feature: "f" }), undefined);
 });
@@ -82,4 +89,41 @@ test("a render writes into a released body's memory, never into one still held",
   assert.notEqual(fourth.body.buffer, third.body.buffer, "and handed out once");
   assert.equal(new Samples(third.body.toString()).get("kissbot_value"), 3);
   assert.equal(new Samples(held.body.toString()).get("kissbot_value"), 1);
+});
+
+test("samples and histograms render the same lines from label strings and from encoded labels", async () => {
+  const { encodeLabels } = await import("../../src/metrics/format.js");
+  const bounds = [0.5, 1];
+  const families = [
+    new Family({ name: "kissbot_g", type: "gauge", labels: [], help: "h" }, (out) => {
+      out.sample("", 1.5);
+      out.sample('a="x"', 2);
+      out.sample(encodeLabels({ a: "ü\"" }), 3, encodeLabels({ token_type: "input" }));
+      out.sample("", -0.25, encodeLabels({ token_type: "output" }));
+    }),
+    new Family({ name: "kissbot_h_seconds", type: "histogram", labels: [], help: "h" }, (out) => {
+      out.histogram("", bounds, [1, 0, 2], 3.5, 3);
+      out.histogram(encodeLabels({ a: "y" }), bounds, [0, 1, 0], 0.75, 1);
+    }),
+  ];
+  const { body } = await new Exposition(families, new Registry(), new CounterMap()).render("prometheus");
+  assert.equal(
+    body.toString().split("\n").filter((l) => l.startsWith("kissbot_")).join("\n"),
+    [
+      "kissbot_g 1.5",
+      'kissbot_g{a="x"} 2',
+      'kissbot_g{a="ü\\"",token_type="input"} 3',
+      'kissbot_g{token_type="output"} -0.25',
+      'kissbot_h_seconds_bucket{le="0.5"} 1',
+      'kissbot_h_seconds_bucket{le="1"} 1',
+      'kissbot_h_seconds_bucket{le="+Inf"} 3',
+      "kissbot_h_seconds_sum 3.5",
+      "kissbot_h_seconds_count 3",
+      'kissbot_h_seconds_bucket{a="y",le="0.5"} 0',
+      'kissbot_h_seconds_bucket{a="y",le="1"} 1',
+      'kissbot_h_seconds_bucket{a="y",le="+Inf"} 1',
+      'kissbot_h_seconds_sum{a="y"} 0.75',
+      'kissbot_h_seconds_count{a="y"} 1',
+    ].join("\n"),
+  );
 });

@@ -14,3 +14,21 @@ test("usage series are bounded per channel too, and a channel's slot is freed wh
   assert.equal(book.recordLlm(llm("c")), "ok", "the freed slot is reused");
   assert.deepEqual(book.llmSeries().map((x) => x.channel).sort(), ["b", "c"]);
 });
+
+test("the series array stays the same while only values change, and is new once a series comes or goes", () => {
+  const book = new UsageBook({ maxLabelValues: 100, maxChannels: 10 });
+  const llm = (channel: string, model = "m") => ({ type: "llm_usage" as const, channel, model, feature: "f", tokensIn: 1, tokensOut: 1, latencyMs: null, estimatedCostUsd: null, operation: null });
+  book.recordLlm(llm("a"));
+  const first = book.llmSeries();
+  book.recordLlm(llm("a"));
+  assert.equal(book.llmSeries(), first, "a new value keeps the array");
+  assert.equal(first[0]!.requests, 2);
+  book.recordLlm(llm("a", "m2"));
+  const second = book.llmSeries();
+  assert.notEqual(second, first);
+  assert.deepEqual(second.map((x) => x.model), ["m", "m2"]);
+  book.forget("nobody");
+  assert.equal(book.llmSeries(), second, "forgetting a channel without series changes nothing");
+  book.forget("a");
+  assert.deepEqual(book.llmSeries(), []);
+});
