@@ -1,11 +1,6 @@
 import { encodeLabels } from "./format.js";
 import type { RenderSlot } from "./family.js";
 
-/** A series of many families: its own label pairs, and what identifies its current values. */
-export interface CachedSeries {
-  readonly version: number;
-}
-
 /** What a series keeps between scrapes: its labels, encoded once, and its last lines per family. */
 export interface SeriesRender {
   readonly labels: Uint8Array;
@@ -18,7 +13,7 @@ export interface SeriesRender {
  * array and rebuilt only when that array changes (a series came or went), so a scrape walks both
  * with an index: no lookup per series and family, which measured as most of a large render.
  */
-export class SeriesRenderCache<S extends CachedSeries> {
+export class SeriesRenderCache<S extends object> {
   private readonly states = new WeakMap<S, SeriesRender>();
   private source: readonly S[] | undefined;
   private aligned: SeriesRender[] = [];
