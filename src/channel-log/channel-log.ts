@@ -4,6 +4,7 @@ import type { RegistryObserver } from "../registry/bot-registry.js";
 import type { Bot, BotStatus } from "../registry/bot.js";
 import type { Clock } from "../util/clock.js";
 import type { RateLimitedLog } from "../log/rate-limited-log.js";
+import { MIB } from "../util/units.js";
 
 export type ChannelLogOptions = {
   dir: string;
@@ -47,7 +48,7 @@ export class ChannelLog implements RegistryObserver {
 
   sampled(bot: Bot): void {
     const cpu = bot.cpuRatio === null ? "?" : `${(bot.cpuRatio * 100).toFixed(1)}%`;
-    const rss = bot.rssBytes === null ? "?" : `${(bot.rssBytes / 1024 / 1024).toFixed(1)} MB`;
+    const rss = bot.rssBytes === null ? "?" : `${(bot.rssBytes / MIB).toFixed(1)} MB`;
     this.write(bot.channel, "INFO", `health pid=${bot.pid} cpu=${cpu} rss=${rss}`);
   }
 
@@ -85,7 +86,7 @@ export class ChannelLog implements RegistryObserver {
           await mkdir(dir, { recursive: true });
           c.size = await stat(file).then((s) => s.size, () => 0);
         }
-        if (c.size > 0 && c.size + chunk.length > (this.options.maxBytes ?? 1024 * 1024)) {
+        if (c.size > 0 && c.size + chunk.length > (this.options.maxBytes ?? MIB)) {
           await this.rotate(file);
           c.size = 0;
         }

@@ -1,8 +1,9 @@
 import { parseArgs } from "node:util";
 import { FLAGS } from "../config/flags.js";
 import { openDatabase } from "../store/database.js";
-import { botsFromDatabase, parseSince, usageFromDatabase, USAGE_GROUPS, type BotView, type UsageGroup, type UsageView } from "../store/queries.js";
+import { botsFromDatabase, isUsageGroup, parseSince, usageFromDatabase, USAGE_GROUPS, type BotView, type UsageView } from "../store/queries.js";
 import { duration, renderTable, useColor, type Color } from "./table.js";
+import { MIB } from "../util/units.js";
 
 type Out = { stdout: NodeJS.WriteStream; stderr: NodeJS.WriteStream };
 
@@ -75,7 +76,7 @@ export async function statusCommand(argv: string[], env: NodeJS.ProcessEnv, out:
         { title: "UPTIME", value: (b) => duration(b.uptime_seconds), right: true },
         { title: "HEARTBEAT", value: (b) => (b.heartbeat_age_seconds === null ? "-" : `${duration(b.heartbeat_age_seconds)} ago`), right: true },
         { title: "CPU", value: (b) => (b.cpu_ratio === null ? "-" : `${(b.cpu_ratio * 100).toFixed(1)}%`), right: true },
-        { title: "RSS", value: (b) => (b.rss_bytes === null ? "-" : `${(b.rss_bytes / 1024 / 1024).toFixed(1)} MB`), right: true },
+        { title: "RSS", value: (b) => (b.rss_bytes === null ? "-" : `${(b.rss_bytes / MIB).toFixed(1)} MB`), right: true },
         { title: "FEATURES", value: (b) => (b.features === null ? "?" : Object.entries(b.features).filter(([, on]) => on).map(([f]) => f).join(",") || "-") },
       ],
       useColor(out.stdout),
@@ -96,11 +97,11 @@ export async function usageCommand(argv: string[], env: NodeJS.ProcessEnv, out: 
     out.stderr.write(`kissbot-bridge: invalid --since: expected 30m, 24h, 7d…, got ${JSON.stringify(values.since)}\n`);
     return 2;
   }
-  if (!(USAGE_GROUPS as readonly string[]).includes(values.by)) {
-    out.stderr.write(`kissbot-bridge: invalid --by: expected one of ${USAGE_GROUPS.join(", ")}, got ${JSON.stringify(values.by)}\n`);
+  const by = values.by;
+  if (!isUsageGroup(by)) {
+    out.stderr.write(`kissbot-bridge: invalid --by: expected one of ${USAGE_GROUPS.join(", ")}, got ${JSON.stringify(by)}\n`);
     return 2;
   }
-  const by = values.by as UsageGroup;
   // Through the running bridge when it answers (it commits what it has queued first), else the file.
   let rows = (await fromBridge<{ rows: UsageView[] }>(`${bridgeUrl(values, env)}/api/usage?since=${encodeURIComponent(values.since)}&by=${by}`))?.rows;
   if (rows === undefined) {

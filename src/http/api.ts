@@ -1,7 +1,7 @@
 import { Router } from "express";
 import { heartbeatAgeSeconds, reportedCpuRatio, reportedRssBytes, type Bot } from "../registry/bot.js";
 import type { BotView, UsageGroup, UsageView } from "../store/queries.js";
-import { parseSince, USAGE_GROUPS } from "../store/queries.js";
+import { isUsageGroup, parseSince, USAGE_GROUPS } from "../store/queries.js";
 
 /** What the JSON API reads. */
 export interface ApiSources {
@@ -43,8 +43,8 @@ export function apiRouter(s: ApiSources): Router {
     const by = String(req.query["by"] ?? "model");
     const sinceMs = parseSince(since);
     if (sinceMs === undefined) return void res.status(400).json({ error: `since must look like 30m, 24h or 7d, not ${JSON.stringify(since)}` });
-    if (!(USAGE_GROUPS as readonly string[]).includes(by)) return void res.status(400).json({ error: `by must be one of ${USAGE_GROUPS.join(", ")}` });
-    const rows = await s.usage(s.now() - sinceMs, by as UsageGroup);
+    if (!isUsageGroup(by)) return void res.status(400).json({ error: `by must be one of ${USAGE_GROUPS.join(", ")}` });
+    const rows = await s.usage(s.now() - sinceMs, by);
     if (rows === undefined) return void res.status(503).json({ error: "no database: the bridge runs with --no-db, or cannot open it" });
     res.json({ source: "bridge", since, by, rows });
   });

@@ -2,6 +2,7 @@ import type { Clock } from "../util/clock.js";
 import type { HeartbeatMessage, RegisterMessage, UnregisterMessage } from "../protocol/messages.js";
 import type { ProcessSnapshot } from "./process-source.js";
 import { lastSignOfLife, type Bot, type BotStatus } from "./bot.js";
+import { MIB } from "../util/units.js";
 
 /** Told about every change of a bot; logs, the usage book, the sampler and persistence listen. */
 export interface RegistryObserver {
@@ -42,8 +43,6 @@ export interface SampleTarget {
   pid: number;
   generation: number;
 }
-
-const MIB = 1024 * 1024;
 
 /**
  * The bots this bridge knows, by channel, and their state machine:

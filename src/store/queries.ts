@@ -2,6 +2,7 @@ import type { Database } from "better-sqlite3";
 import type { RestoredBot } from "../registry/bot-registry.js";
 import type { Features } from "../protocol/messages.js";
 import { fromSqlTime, toSqlTime } from "./timestamps.js";
+import { MIB } from "../util/units.js";
 
 function parseFeatures(text: string | null): Features | null {
   if (text === null) return null;
@@ -64,7 +65,7 @@ export function botsFromDatabase(db: Database, now: number): BotView[] {
       last_heartbeat: iso(heartbeat),
       heartbeat_age_seconds: sign === null ? null : (now - sign) / 1000,
       cpu_ratio: sample?.cpu_pct == null ? null : sample.cpu_pct / 100,
-      rss_bytes: sample?.rss_mb == null ? null : sample.rss_mb * 1024 * 1024,
+      rss_bytes: sample?.rss_mb == null ? null : sample.rss_mb * MIB,
       features: parseFeatures(r.features),
     };
   });
@@ -72,6 +73,10 @@ export function botsFromDatabase(db: Database, now: number): BotView[] {
 
 export const USAGE_GROUPS = ["channel", "model", "feature"] as const;
 export type UsageGroup = (typeof USAGE_GROUPS)[number];
+
+export function isUsageGroup(text: string): text is UsageGroup {
+  return (USAGE_GROUPS as readonly string[]).includes(text);
+}
 
 export interface UsageView {
   key: string;

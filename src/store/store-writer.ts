@@ -8,13 +8,12 @@ import { CounterMap } from "../util/counter-map.js";
 import { openDatabase } from "./database.js";
 import { toSqlTime } from "./timestamps.js";
 import type { Batch, SampleRow, StatusRow, UsageRow, WorkerReply, WorkerRequest } from "./writer-protocol.js";
+import { DAY_MS, MIB } from "../util/units.js";
 
 export const DB_OPS = ["open", "write", "retention"] as const;
 export type DbOp = (typeof DB_OPS)[number];
 export const DB_TABLES = ["bot_status", "llm_usage", "bot_metrics"] as const;
 export type DbTable = (typeof DB_TABLES)[number];
-
-const DAY_MS = 86_400_000;
 
 export type StoreWriterOptions = {
   path: string;
@@ -107,7 +106,7 @@ export class StoreWriter {
       this.now(),
       bot.channel,
       bot.pid,
-      rssBytes === null ? null : rssBytes / (1024 * 1024),
+      rssBytes === null ? null : rssBytes / MIB,
       cpuRatio === null ? null : cpuRatio * 100,
       bot.features === null ? null : JSON.stringify(bot.features),
     ]);

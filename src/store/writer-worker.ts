@@ -3,6 +3,7 @@ import type { Database, Statement } from "better-sqlite3";
 import { openDatabase } from "./database.js";
 import { toSqlTime } from "./timestamps.js";
 import type { Batch, WorkerReply, WorkerRequest } from "./writer-protocol.js";
+import { DAY_MS } from "../util/units.js";
 
 /**
  * The database's writer, on its own thread: opening (and migrating), committing batches and
@@ -31,8 +32,6 @@ function open(): string | undefined {
     return (err as Error).message;
   }
 }
-
-const DAY_MS = 86_400_000;
 
 function retention(now: number): string | undefined {
   if (db === undefined) return undefined;
