@@ -1,5 +1,5 @@
-import { createServer, type Server } from "node:http";
 import { createRequire } from "node:module";
+import { BodyServer } from "./body-server.js";
 
 /** The OTLP protobuf schema, compiled by the OpenTelemetry project (otlp-transformer 0.52's generated root). */
 const root = createRequire(import.meta.url)("otlp-proto-root/build/src/generated/root.js") as {
@@ -33,43 +33,39 @@ const attrs = (kvs: KeyValue[] = []) => Object.fromEntries(kvs.map((kv) => [kv.k
 /** An OTLP/HTTP metrics receiver (JSON and protobuf), as a collector would be. */
 export class OtlpReceiver {
   readonly exports: Export[] = [];
-  private server: Server | undefined;
-  port = 0;
-
-  async start(): Promise<void> {
-    this.server = createServer((req, res) => {
-      const chunks: Buffer[] = [];
-      req.on("data", (c: Buffer) => chunks.push(c));
-      req.on("end", () => {
-        const body = Buffer.concat(chunks);
-        const contentType = req.headers["content-type"] ?? "";
-        const raw = (contentType.includes("json")
-          ? JSON.parse(body.toString("utf8"))
-          : Request.toObject(Request.decode(body), { longs: Number, defaults: false, arrays: true })) as RawRequest;
-        const metrics = new Map<string, { unit: string; points: Point[] }>();
-        let resource: Export["resource"] = {};
-        for (const rm of raw.resourceMetrics ?? []) {
-          resource = attrs(rm.resource?.attributes);
-          for (const sm of rm.scopeMetrics ?? []) {
-            for (const m of sm.metrics ?? []) {
-              const data = m.histogram ?? m.sum ?? m.gauge;
-              metrics.set(m.name, {
-                unit: m.unit ?? "",
-                points: (data?.dataPoints ?? []).map((p) => ({
-                  attributes: attrs(p.attributes),
-                  ...(p.asDouble !== undefined || p.asInt !== undefined ? { value: Number(p.asDouble ?? p.asInt) } : {}),
-                  ...(m.histogram ? { count: Number(p.count ?? 0), sum: p.sum ?? 0, bounds: p.explicitBounds ?? [] } : {}),
-                })),
-              });
-            }
-          }
+  private readonly server = new BodyServer((req, body, res) => {
+    const contentType = req.headers["content-type"] ?? "";
+    const raw = (contentType.includes("json")
+      ? JSON.parse(body.toString("utf8"))
+      : Request.toObject(Request.decode(body), { longs: Number, defaults: false, arrays: true })) as RawRequest;
+    const metrics = new Map<string, { unit: string; points: Point[] }>();
+    let resource: Export["resource"] = {};
+    for (const rm of raw.resourceMetrics ?? []) {
+      resource = attrs(rm.resource?.attributes);
+      for (const sm of rm.scopeMetrics ?? []) {
+        for (const m of sm.metrics ?? []) {
+          const data = m.histogram ?? m.sum ?? m.gauge;
+          metrics.set(m.name, {
+            unit: m.unit ?? "",
+            points: (data?.dataPoints ?? []).map((p) => ({
+              attributes: attrs(p.attributes),
+              ...(p.asDouble !== undefined || p.asInt !== undefined ? { value: Number(p.asDouble ?? p.asInt) } : {}),
+              ...(m.histogram ? { count: Number(p.count ?? 0), sum: p.sum ?? 0, bounds: p.explicitBounds ?? [] } : {}),
+            })),
+          });
         }
-        this.exports.push({ contentType, headers: req.headers, resource, metrics });
-        res.writeHead(200, { "content-type": contentType.includes("json") ? "application/json" : "application/x-protobuf" }).end(contentType.includes("json") ? "{}" : "");
-      });
-    });
-    await new Promise<void>((r) => this.server!.listen(0, "127.0.0.1", r));
-    this.port = (this.server!.address() as { port: number }).port;
+      }
+    }
+    this.exports.push({ contentType, headers: req.headers, resource, metrics });
+    res.writeHead(200, { "content-type": contentType.includes("json") ? "application/json" : "application/x-protobuf" }).end(contentType.includes("json") ? "{}" : "");
+  });
+
+  start(): Promise<void> {
+    return this.server.start();
+  }
+
+  get port(): number {
+    return this.server.port;
   }
 
   get endpoint(): string {
@@ -81,8 +77,7 @@ export class OtlpReceiver {
     return [...this.exports].reverse().find((e) => e.metrics.has(metric));
   }
 
-  async stop(): Promise<void> {
-    this.server?.closeAllConnections();
-    await new Promise((r) => this.server?.close(r));
+  stop(): Promise<void> {
+    return this.server.stop();
   }
 }

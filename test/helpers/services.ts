@@ -1,7 +1,7 @@
 import { spawn, type ChildProcess } from "node:child_process";
-import { createServer as createHttpServer, type Server } from "node:http";
 import { createServer } from "node:net";
 import { waitFor } from "./wait.js";
+import { BodyServer } from "./body-server.js";
 
 export async function freePort(): Promise<number> {
   const s = createServer();
@@ -54,23 +54,20 @@ export interface Notification {
 /** An HTTP server standing in for the pager and the ticket system: records Alertmanager's webhooks. */
 export class WebhookRecorder {
   readonly notifications: Notification[] = [];
-  private server: Server | undefined;
-  port = 0;
+  private readonly server = new BodyServer((req, body, res) => {
+    try {
+      const parsed = JSON.parse(body.toString("utf8")) as Omit<Notification, "path" | "receivedAt">;
+      this.notifications.push({ path: req.url ?? "", receivedAt: Date.now(), status: parsed.status, alerts: parsed.alerts });
+    } catch {}
+    res.end("ok");
+  });
 
-  async start(): Promise<void> {
-    this.server = createHttpServer((req, res) => {
-      let body = "";
-      req.on("data", (d: Buffer) => (body += d.toString()));
-      req.on("end", () => {
-        try {
-          const parsed = JSON.parse(body) as Omit<Notification, "path" | "receivedAt">;
-          this.notifications.push({ path: req.url ?? "", receivedAt: Date.now(), status: parsed.status, alerts: parsed.alerts });
-        } catch {}
-        res.end("ok");
-      });
-    });
-    await new Promise<void>((r) => this.server!.listen(0, "127.0.0.1", r));
-    this.port = (this.server!.address() as { port: number }).port;
+  start(): Promise<void> {
+    return this.server.start();
+  }
+
+  get port(): number {
+    return this.server.port;
   }
 
   /** Firing alerts received on `path` that match every given label. */
@@ -81,8 +78,7 @@ export class WebhookRecorder {
       .filter((a) => a.status === "firing" && Object.entries(labels).every(([k, v]) => a.labels[k] === v));
   }
 
-  async stop(): Promise<void> {
-    this.server?.closeAllConnections();
-    await new Promise((r) => this.server?.close(r));
+  stop(): Promise<void> {
+    return this.server.stop();
   }
 }
