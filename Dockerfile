@@ -17,6 +17,7 @@ COPY package.json package-lock.json ./
 # Production dependencies only, with the addon compiled in the build stage for this same base image.
 COPY --from=build /app/node_modules ./node_modules
 COPY --from=build /app/dist/src ./dist/src
+COPY prices ./prices
 # The image's unprivileged user; docker-compose.yml may run it as the bots' uid:gid instead.
 USER node
 EXPOSE 9877

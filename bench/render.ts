@@ -40,7 +40,7 @@ export async function benchRender(bots = 1000, models = 5, features = 5) {
     registry.register({ type: "register", channel, pid: 100_000 + b, features: { llm: true, music: false } });
     for (let m = 0; m < models; m++) {
       for (let f = 0; f < features; f++) {
-        const msg = { type: "llm_usage" as const, channel, model: `model_${m}`, feature: `feature_${f}`, tokensIn: 100, tokensOut: 50, latencyMs: 300 + m * 100, estimatedCostUsd: 0.001, operation: null };
+        const msg = { type: "llm_usage" as const, channel, model: `model_${m}`, feature: `feature_${f}`, tokensIn: 100, tokensOut: 50, latencyMs: 300 + m * 100, estimatedCostUsd: 0.001, operation: null, costUsd: 0.001, costSource: "reported" as const };
         usage.recordLlm(msg);
         messages.push(msg);
         const l = { channel, model: msg.model, feature: msg.feature };
@@ -57,7 +57,7 @@ export async function benchRender(bots = 1000, models = 5, features = 5) {
     bots: registry,
     usage,
     transport: { connectionsAccepted: 0, openConnections: 0, dropped: new CounterMap() },
-    ingest: { accepted: new CounterMap(), rejected: new CounterMap(), ignored: new CounterMap() },
+    ingest: { accepted: new CounterMap(), rejected: new CounterMap(), ignored: new CounterMap(), rowsFollowed: 0, rowsRejected: new CounterMap() },
     sampler: { errors: 0, overruns: 0 },
     collectorErrors: new CounterMap(),
   });

@@ -5,6 +5,7 @@ import { join, dirname } from "node:path";
 import { fileURLToPath } from "node:url";
 import { createInterface } from "node:readline";
 import { benchRender } from "./render.js";
+import { benchFollower } from "./follower.js";
 
 /**
  * npm run bench: ingest throughput of the bridge next to a bare line-splitting JSON server
@@ -87,8 +88,24 @@ async function ingest(target: Target, mode: Mode, total: number): Promise<number
 
 type Mode = "connections" | "stream";
 const ROUNDS = 7;
-const fmt = (n: number) => Math.round(n).toLocaleString("en-US");
+
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+const fmt = (n: number) => Math.round(n).toLocaleString("en-US");
+
+/** `npm run bench -- follower` runs that section alone; no argument runs every section. */
+const only = process.argv[2];
+if (only === "follower") {
+  printFollower(await benchFollower());
+  process.exit(0);
+}
+
+function printFollower(f: Awaited<ReturnType<typeof benchFollower>>): void {
+  const ms = (x: number) => `${x.toFixed(1)} ms`;
+  console.log(`follower of the bots' llm_usage rows: ${fmt(f.rows)}-row backlog caught up at ${fmt(f.rowsPerSecond)} rows/s`);
+  console.log(`  /metrics while catching up (${f.catchingUp.scrapes} scrapes): p50 ${ms(f.catchingUp.p50)}, p99 ${ms(f.catchingUp.p99)}, max ${ms(f.catchingUp.max)}`);
+  console.log(`  /metrics with nothing to catch up (baseline, 200 scrapes): p50 ${ms(f.idle.p50)}, p99 ${ms(f.idle.p99)}, max ${ms(f.idle.max)}; p50 ratio ${(f.catchingUp.p50 / f.idle.p50).toFixed(2)}`);
+}
+
 const rows: string[][] = [];
 const dbNotes: string[] = [];
 for (const [mode, total] of [["connections", 20_000], ["stream", 1_000_000]] as const) {
@@ -126,4 +143,6 @@ console.log();
 console.log(`/metrics render, ${fmt(r.series)} LLM series (${(r.bytes / 1e6).toFixed(1)} MB), same data in prom-client ${r.baselineMs.toFixed(0)} ms:`);
 console.log(`  bridge, no series changed since the last scrape: ${r.bridgeMs.toFixed(0)} ms (${(r.baselineMs / r.bridgeMs).toFixed(1)}x faster than prom-client)`);
 console.log(`  bridge, every series changed since the last scrape: ${r.bridgeAllChangedMs.toFixed(0)} ms (${(r.baselineMs / r.bridgeAllChangedMs).toFixed(1)}x faster than prom-client)`);
+console.log();
+printFollower(await benchFollower());
 process.exit(0);

@@ -21,6 +21,8 @@ import { StoreWriter } from "./store/store-writer.js";
 import { storeObserver } from "./store/store-observer.js";
 import { restorableBots, usageFromDatabase } from "./store/queries.js";
 import { ChannelLog } from "./channel-log/channel-log.js";
+import { LlmRowFollower } from "./follow/llm-row-follower.js";
+import { loadPriceTable } from "./pricing/price-table.js";
 import { otelEnabled } from "./otel/otel-config.js";
 import { CounterMap } from "./util/counter-map.js";
 import { systemClock, type Clock } from "./util/clock.js";
@@ -46,10 +48,12 @@ export async function startBridge(config: Config, log: Logger, deps: BridgeDeps 
   // Refuse a socket a live process serves before opening anything else.
   await claimSocketPath(config.socket);
   const clock = deps.clock ?? systemClock;
-  const registry = new BotRegistry(clock, { staleAfterMs: config.staleAfter, maxBots: config.maxBots });
+  const prices = loadPriceTable(config.prices);
+  const registry = new BotRegistry(clock, { staleAfterMs: config.staleAfter, maxBots: config.maxBots, refuseUnseenPids: config.unseenPids === "refuse" });
   const usage = new UsageBook({ maxLabelValues: config.maxLabelValues, maxChannels: config.maxBots });
   const limitedLog = new RateLimitedLog(log, clock);
-  const ingest = new Ingest(registry, usage, usage.limiters.feature, limitedLog);
+  const ingest = new Ingest(registry, usage, usage.limiters.feature, prices, limitedLog);
+  registry.observe({ refused: () => ingest.ignored.inc("pid_not_running") });
   // pidusage's history must outlive the gap between two samples, and expire soon after a PID is forgotten.
   const source = deps.processSource ?? new ProcSource(config.sampleInterval * 2 + 1000);
   const sampler = new ProcessSampler(registry, source, log, { intervalMs: config.sampleInterval });
@@ -63,9 +67,11 @@ export async function startBridge(config: Config, log: Logger, deps: BridgeDeps 
     : new StoreWriter({ path: config.db, retentionDays: config.retentionDays, usageRetentionDays: config.usageRetentionDays }, limitedLog, clock);
   const db = await store?.open();
   const restored = db === undefined ? [] : registry.restore(restorableBots(db, clock.now()));
+  // The bots' own llm_usage rows (real KissBot bots write them straight into the file).
+  const follower = store === undefined ? undefined : new LlmRowFollower({ path: config.db }, ingest, limitedLog);
   if (store !== undefined) {
     registry.observe(storeObserver(store));
-    ingest.observeLlmUsage(store);
+    ingest.observeSocketLlmUsage(store);
     store.start();
   }
   const channelLog = config.noChannelLogs ? undefined : new ChannelLog({ dir: config.channelLogDir }, clock, limitedLog);
@@ -102,6 +108,7 @@ export async function startBridge(config: Config, log: Logger, deps: BridgeDeps 
     sampler,
     otlp: otel?.otlp,
     store,
+    follower,
     channelLog,
     collectorErrors,
   });
@@ -144,12 +151,16 @@ export async function startBridge(config: Config, log: Logger, deps: BridgeDeps 
     throw err;
   }
   sampler.start();
+  follower?.start();
   // Status changes are logged when they happen, not only when someone scrapes.
   const evaluator = setInterval(() => registry.evaluate(), 1000);
   evaluator.unref();
 
   const address = http.address() as AddressInfo;
-  log.info({ socket: config.socket, http: `${address.address}:${address.port}`, version: VERSION, otlp: config.otel.otlp?.protocol ?? "off", otelPrometheus: config.otel.prometheus }, "kissbot-bridge ready");
+  log.info(
+    { socket: config.socket, http: `${address.address}:${address.port}`, version: VERSION, db: config.noDb ? "off" : config.db, prices: { models: prices.size, updated: prices.updated, file: config.prices }, otlp: config.otel.otlp?.protocol ?? "off", otelPrometheus: config.otel.prometheus },
+    "kissbot-bridge ready",
+  );
 
   return {
     httpAddress: { host: address.address, port: address.port },
@@ -158,6 +169,7 @@ export async function startBridge(config: Config, log: Logger, deps: BridgeDeps 
       clearInterval(evaluator);
       await transport.stop(1000);
       await sampler.stop();
+      await follower?.stop();
       // The last OTel interval, the last database rows and the last log lines go out together,
       // each bounded, so the whole stays within the CLI's 5 s shutdown deadline.
       await Promise.all([otel?.shutdown(), store?.close(), channelLog?.drain()]);

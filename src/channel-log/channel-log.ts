@@ -56,6 +56,10 @@ export class ChannelLog implements RegistryObserver {
     this.write(bot.channel, "INFO", `unregistered (graceful exit) pid=${bot.pid}`);
   }
 
+  refused(bot: Bot, why: string): void {
+    this.write(bot.channel, "WARNING", `registration refused: ${why}`);
+  }
+
   /** Resolves when every line queued so far is on disk (or failed). */
   async drain(): Promise<void> {
     while ([...this.channels.values()].some((c) => c.writing !== undefined)) {

@@ -1,6 +1,6 @@
 import { parseArgs } from "node:util";
 import { FLAGS } from "../config/flags.js";
-import { openDatabase } from "../store/database.js";
+import { openReadOnly } from "../store/database.js";
 import { botsFromDatabase, isUsageGroup, parseSince, usageFromDatabase, USAGE_GROUPS, type BotView, type UsageView } from "../store/queries.js";
 import { duration, renderTable, useColor, type Color } from "./table.js";
 import { MIB } from "../util/units.js";
@@ -31,8 +31,8 @@ function dbPath(values: Record<string, string | boolean | undefined>, env: NodeJ
 }
 
 /** Reads the database file directly (the bridge is not answering), read-only, and closes it. */
-function readDatabase<T>(path: string, read: (db: ReturnType<typeof openDatabase>) => T): T {
-  const db = openDatabase(path, { readonly: true });
+function readDatabase<T>(path: string, read: (db: ReturnType<typeof openReadOnly>) => T): T {
+  const db = openReadOnly(path);
   try {
     return read(db);
   } finally {

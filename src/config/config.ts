@@ -1,6 +1,7 @@
 import { parseArgs } from "node:util";
 import { FLAGS, type FlagValues } from "./flags.js";
 import { otelConfigFromEnv, type OtelConfig } from "../otel/otel-config.js";
+import { kissbotDefaults, type KissbotDefaults } from "./kissbot-config.js";
 
 export type Config = FlagValues & { otel: OtelConfig };
 
@@ -10,7 +11,10 @@ export type ParsedCommandLine =
   | { kind: "version" }
   | { kind: "error"; message: string };
 
-/** Flags win over environment variables, which win over defaults. Never throws. */
+/**
+ * Flags win over environment variables, which win over KissBot's config.yaml (--kissbot-config),
+ * which wins over defaults. Never throws.
+ */
 export function parseCommandLine(argv: readonly string[], env: NodeJS.ProcessEnv): ParsedCommandLine {
   const options: Record<string, { type: "string" | "boolean" }> = { help: { type: "boolean" }, version: { type: "boolean" } };
   for (const f of Object.values(FLAGS)) options[f.name] = { type: "boolean" in f ? "boolean" : "string" };
@@ -23,12 +27,29 @@ export function parseCommandLine(argv: readonly string[], env: NodeJS.ProcessEnv
   }
   if (values["help"] === true) return { kind: "help" };
   if (values["version"] === true) return { kind: "version" };
+  const kissbotPath = (values[FLAGS.kissbotConfig.name] as string | undefined) ?? env[FLAGS.kissbotConfig.env];
+  let kissbot: KissbotDefaults = { values: {}, origin: {} };
+  if (kissbotPath !== undefined && kissbotPath.trim() !== "") {
+    try {
+      kissbot = kissbotDefaults(kissbotPath);
+    } catch (err) {
+      return { kind: "error", message: `invalid --kissbot-config: ${(err as Error).message}` };
+    }
+  }
   const config: Record<string, unknown> = {};
   for (const [key, f] of Object.entries(FLAGS)) {
     const given = values[f.name];
     const fromFlag = given === true ? "true" : given;
-    const raw = typeof fromFlag === "string" ? fromFlag : (env[f.env] ?? f.default);
-    const source = typeof fromFlag === "string" ? `--${f.name}` : env[f.env] !== undefined ? `${f.env} (--${f.name})` : `--${f.name}`;
+    const fromKissbot = kissbot.values[key as keyof typeof FLAGS];
+    const raw = typeof fromFlag === "string" ? fromFlag : (env[f.env] ?? fromKissbot ?? f.default);
+    const source =
+      typeof fromFlag === "string"
+        ? `--${f.name}`
+        : env[f.env] !== undefined
+          ? `${f.env} (--${f.name})`
+          : fromKissbot !== undefined
+            ? `${kissbot.origin[key as keyof typeof FLAGS]} (--${f.name})`
+            : `--${f.name}`;
     try {
       config[key] = (f.parse as (raw: string) => unknown)(raw);
     } catch (err) {

@@ -66,3 +66,8 @@ export function optionalInteger(min: number, max: number) {
   const parse = integer(min, max);
   return (raw: string): number | null => (raw.trim() === "" ? null : parse(raw));
 }
+
+/** A file path, or empty for "none". */
+export function optionalPath(raw: string): string | null {
+  return raw.trim() === "" ? null : raw;
+}

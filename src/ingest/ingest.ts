@@ -1,4 +1,4 @@
-import { decodeLine } from "../protocol/decode.js";
+import { decodeLine, decodeObject } from "../protocol/decode.js";
 import {
   MESSAGE_TYPES,
   type CustomMetricMessage,
@@ -14,6 +14,7 @@ import { REJECT_REASONS, type RejectReason } from "../protocol/reasons.js";
 import type { HeartbeatOutcome, RegisterOutcome, UnregisterOutcome } from "../registry/bot-registry.js";
 import type { RateLimitedLog } from "../log/rate-limited-log.js";
 import type { RecordOutcome } from "../usage/usage-book.js";
+import type { PricedLlmUsage } from "../pricing/price-table.js";
 import type { LabelLimiter } from "../usage/label-limiter.js";
 import { CounterMap } from "../util/counter-map.js";
 
@@ -26,19 +27,26 @@ export interface LifecycleSink {
 
 /** Where usage messages go. */
 export interface UsageSink {
-  recordLlm(msg: LlmUsageMessage): RecordOutcome;
+  recordLlm(msg: PricedLlmUsage): RecordOutcome;
   recordCustom(msg: CustomMetricMessage): RecordOutcome;
   forget(channel: string): void;
 }
 
-/** Told about each llm_usage message the usage book accepted (the database and OpenTelemetry sinks). */
+/** Told about each llm_usage call the usage book accepted (the database and OpenTelemetry sinks). */
 export interface LlmUsageObserver {
-  llmUsage(msg: LlmUsageMessage): void;
+  llmUsage(msg: PricedLlmUsage): void;
+}
+
+/** Settles the cost of a call that did not report one. */
+export interface Pricer {
+  price(msg: LlmUsageMessage): PricedLlmUsage;
 }
 
 /** Valid messages that changed nothing: the values of `kissbot_bridge_ignored_messages_total{reason}`. */
-export const IGNORE_REASONS = ["pid_mismatch", "unknown_bot", "bot_limit", "label_limit"] as const;
+export const IGNORE_REASONS = ["pid_mismatch", "unknown_bot", "bot_limit", "label_limit", "duplicate_unregister", "pid_not_running"] as const;
 export type IgnoreReason = (typeof IGNORE_REASONS)[number];
+/** Ignored, counted, but expected of stock clients: not worth a warning (KissBot unregisters twice at every shutdown). */
+const EXPECTED: readonly string[] = ["duplicate_unregister"];
 
 /**
  * Decodes each framed line and hands the message to the registry or the usage book.
@@ -49,17 +57,47 @@ export class Ingest {
   readonly accepted = new CounterMap<MessageType>(MESSAGE_TYPES);
   readonly rejected = new CounterMap<RejectReason>(REJECT_REASONS);
   readonly ignored = new CounterMap<IgnoreReason>(IGNORE_REASONS);
+  /** Bots' own llm_usage rows, read from the database: turned into metrics, or rejected by reason. */
+  rowsFollowed = 0;
+  readonly rowsRejected = new CounterMap<RejectReason>(REJECT_REASONS);
   private readonly llmObservers: LlmUsageObserver[] = [];
+  private readonly socketLlmObservers: LlmUsageObserver[] = [];
 
   constructor(
     private readonly lifecycle: LifecycleSink,
     private readonly usage: UsageSink,
     private readonly featureLimiter: LabelLimiter,
+    private readonly prices: Pricer,
     private readonly log: RateLimitedLog,
   ) {}
 
+  /** Every accepted call, from the socket or from the bots' own rows (OpenTelemetry). */
   observeLlmUsage(observer: LlmUsageObserver): void {
     this.llmObservers.push(observer);
+  }
+
+  /** Calls that came over the socket only (the database: the bots' rows are already in it). */
+  observeSocketLlmUsage(observer: LlmUsageObserver): void {
+    this.socketLlmObservers.push(observer);
+  }
+
+  /**
+   * A row a bot wrote itself into llm_usage, as an object with the wire's field names. Checked
+   * like a socket line, with the same label bounds; a bad row is counted and skipped.
+   */
+  row(value: Record<string, unknown>): void {
+    this.rowsFollowed++;
+    const result = decodeObject(value);
+    if (!result.ok || result.message.type !== "llm_usage") {
+      const reason = result.ok ? "unknown_type" : result.reason;
+      this.rowsRejected.inc(reason);
+      this.log.warn(`row:${reason}`, { reason, detail: result.ok ? "" : result.detail, id: value["id"] }, "skipped a bot's llm_usage row");
+      return;
+    }
+    const priced = this.prices.price(result.message);
+    const outcome = this.usage.recordLlm(priced);
+    if (outcome === "ok") for (const o of this.llmObservers) o.llmUsage(priced);
+    else this.ignore(outcome, result.message);
   }
 
   line(line: Buffer): void {
@@ -91,19 +129,27 @@ export class Ingest {
         outcome = this.lifecycle.unregister(m);
         if (outcome === "ok") this.usage.forget(m.channel);
         break;
-      case "llm_usage":
-        outcome = this.usage.recordLlm(m);
-        // Behind the usage book, so both sinks share its label bounds.
-        if (outcome === "ok") for (const o of this.llmObservers) o.llmUsage(m);
+      case "llm_usage": {
+        const priced = this.prices.price(m);
+        outcome = this.usage.recordLlm(priced);
+        // Behind the usage book, so every sink shares its label bounds.
+        if (outcome === "ok") {
+          for (const o of this.socketLlmObservers) o.llmUsage(priced);
+          for (const o of this.llmObservers) o.llmUsage(priced);
+        }
         break;
+      }
       case "custom_metric":
         outcome = this.usage.recordCustom(m);
         break;
     }
-    if ((IGNORE_REASONS as readonly string[]).includes(outcome)) {
-      this.ignored.inc(outcome as IgnoreReason);
-      this.log.warn(`ignore:${outcome}`, { reason: outcome, channel: m.channel, type: m.type }, "ignored a message");
-    }
+    this.ignore(outcome, m);
+  }
+
+  private ignore(outcome: string, m: Message): void {
+    if (!(IGNORE_REASONS as readonly string[]).includes(outcome)) return;
+    this.ignored.inc(outcome as IgnoreReason);
+    if (!EXPECTED.includes(outcome)) this.log.warn(`ignore:${outcome}`, { reason: outcome, channel: m.channel, type: m.type }, "ignored a message");
   }
 
   /** Feature flags become label values: flags past the label bound are dropped (and counted by the limiter). */

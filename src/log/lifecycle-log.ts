@@ -15,5 +15,8 @@ export function lifecycleLog(log: Logger): RegistryObserver {
     unregistered(bot: Bot) {
       log.info({ channel: bot.channel, pid: bot.pid }, "bot unregistered");
     },
+    refused(bot: Bot, why: string) {
+      log.warn({ channel: bot.channel, pid: bot.pid, why }, "registration refused: the process is not running (--unseen-pids accept follows such bots by their heartbeats)");
+    },
   };
 }

@@ -16,6 +16,11 @@ export class RateLimitedLog {
     private readonly burst = 5,
   ) {}
 
+  /** Rare events (one per start, say) need no limit. */
+  info(fields: Record<string, unknown>, msg: string): void {
+    this.log.info(fields, msg);
+  }
+
   warn(key: string, fields: Record<string, unknown>, msg: string): void {
     const now = this.clock.now();
     let w = this.windows.get(key);

@@ -19,7 +19,9 @@ export interface MetricSources {
     limiters: Record<string, { label: string; refused: number }>;
   };
   transport: { connectionsAccepted: number; openConnections: number; dropped: CounterMap };
-  ingest: { accepted: CounterMap; rejected: CounterMap; ignored: CounterMap };
+  ingest: { accepted: CounterMap; rejected: CounterMap; ignored: CounterMap; rowsFollowed: number; rowsRejected: CounterMap };
+  /** Absent with --no-db. */
+  follower?: { errors: number; totals: { tokensIn: number; tokensOut: number; calls: number } | null } | undefined;
   sampler: { errors: number; overruns: number };
   /** Absent while OTLP push is off. */
   otlp?: { successes: number; failures: number } | undefined;
@@ -32,6 +34,8 @@ export interface MetricSources {
 const seconds = (ms: number) => ms / 1000;
 const INPUT = encodeLabels({ token_type: "input" });
 const OUTPUT = encodeLabels({ token_type: "output" });
+const REPORTED = encodeLabels({ cost_source: "reported" });
+const COMPUTED = encodeLabels({ cost_source: "computed" });
 
 function byLabel(out: FamilyWriter, label: string, counts: CounterMap): void {
   for (const [key, n] of counts.entries()) out.sample(labelString({ [label]: key }), n);
@@ -105,7 +109,25 @@ export function bridgeFamilies(s: MetricSources): Family[] {
       CATALOG.llmLatency,
       llm((l, x, out) => x.latencyCount > 0 && out.histogram(l, LATENCY_BUCKETS_SECONDS, x.latencyCounts, x.latencySumMs / 1000, x.latencyCount)),
     ),
-    new Family(CATALOG.llmCost, llm((l, x, out) => x.costUsd !== null && out.sample(l, x.costUsd))),
+    new Family(
+      CATALOG.llmCost,
+      llm((l, x, out) => {
+        if (x.costReportedUsd !== null) out.sample(l, x.costReportedUsd, REPORTED);
+        if (x.costComputedUsd !== null) out.sample(l, x.costComputedUsd, COMPUTED);
+      }),
+    ),
+    new Family(CATALOG.llmUnpriced, llm((l, x, out) => x.unpriced > 0 && out.sample(l, x.unpriced))),
+    new Family(CATALOG.llmRecordedRequests, (out) => {
+      const t = s.follower?.totals;
+      if (t) out.sample("", t.calls);
+    }),
+    new Family(CATALOG.llmRecordedTokens, (out) => {
+      const t = s.follower?.totals;
+      if (t) {
+        out.sample(labelString({ token_type: "input" }), t.tokensIn);
+        out.sample(labelString({ token_type: "output" }), t.tokensOut);
+      }
+    }),
     new Family(CATALOG.customMetric, (out) => {
       for (const [channel, name, v] of s.usage.customValues()) out.sample(labelString({ channel, name }), v);
     }),
@@ -129,7 +151,12 @@ export function bridgeFamilies(s: MetricSources): Family[] {
       out.sample(labelString({ result: "success" }), s.otlp?.successes ?? 0);
       out.sample(labelString({ result: "failure" }), s.otlp?.failures ?? 0);
     }),
-    new Family(CATALOG.dbErrors, (out) => s.store && byLabel(out, "op", s.store.errors)),
+    new Family(CATALOG.dbErrors, (out) => {
+      if (s.store) byLabel(out, "op", s.store.errors);
+      if (s.follower) out.sample(labelString({ op: "follow" }), s.follower.errors);
+    }),
+    new Family(CATALOG.dbFollowedRows, (out) => s.follower && out.sample("", s.ingest.rowsFollowed)),
+    new Family(CATALOG.dbRejectedRows, (out) => s.follower && byLabel(out, "reason", s.ingest.rowsRejected)),
     new Family(CATALOG.dbRows, (out) => s.store && byLabel(out, "table", s.store.written)),
     new Family(CATALOG.dbCommits, (out) => out.sample("", s.store?.commits ?? 0)),
     new Family(CATALOG.dbDropped, (out) => out.sample("", s.store?.dropped ?? 0)),

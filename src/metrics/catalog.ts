@@ -31,11 +31,15 @@ export const CATALOG = {
   processCpu: spec("kissbot_process_cpu_seconds_total", "counter", ["channel", "pid"], "User and system CPU time used by the bot's process, in seconds."),
   processCpuRatio: spec("kissbot_process_cpu_usage_ratio", "gauge", ["channel", "pid"], "CPU used by the bot's process over the last sample interval; 1.0 is one core. Self-reported when the PID is not visible here."),
   processRss: spec("kissbot_process_resident_memory_bytes", "gauge", ["channel", "pid"], "Resident memory of the bot's process in bytes. Self-reported when the PID is not visible here."),
-  // LLM usage, from llm_usage messages.
-  llmRequests: spec("kissbot_llm_requests_total", "counter", ["channel", "model", "feature"], "LLM calls reported by the bot."),
+  // LLM usage, from llm_usage messages and from the bots' own llm_usage rows.
+  llmRequests: spec("kissbot_llm_requests_total", "counter", ["channel", "model", "feature"], "LLM calls: llm_usage messages, and llm_usage rows the bots wrote into the database themselves."),
   llmTokens: spec("kissbot_llm_tokens_total", "counter", ["channel", "model", "feature", "token_type"], "LLM tokens used, by token_type (input or output)."),
   llmLatency: spec("kissbot_llm_latency_seconds", "histogram", ["channel", "model", "feature"], "Latency of LLM calls that reported one, in seconds."),
-  llmCost: spec("kissbot_llm_cost_usd_total", "counter", ["channel", "model", "feature"], "Estimated cost of LLM calls in US dollars, for calls that reported one."),
+  llmCost: spec("kissbot_llm_cost_usd_total", "counter", ["channel", "model", "feature", "cost_source"], "Cost of LLM calls in US dollars: cost_source=\"reported\" by the bot, or \"computed\" by the bridge from its price table."),
+  llmUnpriced: spec("kissbot_llm_unpriced_requests_total", "counter", ["channel", "model", "feature"], "LLM calls that reported no cost and whose model has no price in the price table: their cost is unknown, not zero."),
+  // LLM totals the bots keep themselves (KissBot's llm_totals table).
+  llmRecordedRequests: spec("kissbot_llm_recorded_requests_total", "counter", [], "LLM calls counted by the bots in llm_totals, their cloud path included (which writes no per-call row); absent until the table exists."),
+  llmRecordedTokens: spec("kissbot_llm_recorded_tokens_total", "counter", ["token_type"], "LLM tokens counted by the bots in llm_totals, by token_type (input or output); absent until the table exists."),
   customMetric: spec("kissbot_custom_metric", "gauge", ["channel", "name"], "Last value of a custom_metric message."),
   // The bridge itself.
   messages: spec("kissbot_bridge_messages_total", "counter", ["message_type"], "Valid messages received, by type."),
@@ -49,7 +53,9 @@ export const CATALOG = {
   sampleErrors: spec("kissbot_bridge_process_sample_errors_total", "counter", [], "Reads of a bot's process that failed for a reason other than the process being gone."),
   samplerOverruns: spec("kissbot_bridge_process_sampler_overruns_total", "counter", [], "Sampling rounds skipped because the previous one was still running."),
   otlpExports: spec("kissbot_bridge_otlp_exports_total", "counter", ["result"], "OTLP metric exports by result (success or failure); 0 while OTLP push is off."),
-  dbErrors: spec("kissbot_bridge_db_errors_total", "counter", ["op"], "Database operations that failed (open, write, retention); the bridge keeps running and retries."),
+  dbErrors: spec("kissbot_bridge_db_errors_total", "counter", ["op"], "Database operations that failed (open, write, retention, follow); the bridge keeps running and retries."),
+  dbFollowedRows: spec("kissbot_bridge_db_followed_rows_total", "counter", [], "llm_usage rows written by the bots themselves that the bridge read and checked (rejected ones included)."),
+  dbRejectedRows: spec("kissbot_bridge_db_rejected_rows_total", "counter", ["reason"], "Bots' llm_usage rows skipped as invalid, by reason (the reasons of rejected lines)."),
   dbRows: spec("kissbot_bridge_db_rows_written_total", "counter", ["table"], "Rows committed to the database, by table."),
   dbCommits: spec("kissbot_bridge_db_commits_total", "counter", [], "Database transactions committed (one per flush interval at most, whatever the message rate)."),
   dbDropped: spec("kissbot_bridge_db_dropped_rows_total", "counter", [], "Rows dropped because the database write queue was full."),

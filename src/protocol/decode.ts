@@ -1,6 +1,6 @@
 import type { Features, Message } from "./messages.js";
 import type { RejectReason } from "./reasons.js";
-import { CHANNEL_PATTERN, MAX_FEATURES, MAX_NAME_LENGTH, MAX_PID } from "./limits.js";
+import { CHANNEL_PATTERN, MAX_COST_USD, MAX_FEATURES, MAX_LATENCY_MS, MAX_NAME_LENGTH, MAX_PID, MAX_TOKENS } from "./limits.js";
 
 export type DecodeResult =
   | { ok: true; message: Message }
@@ -38,6 +38,11 @@ export function decodeLine(line: Uint8Array): DecodeResult {
   } catch (err) {
     return { ok: false, reason: "invalid_json", detail: (err as Error).message };
   }
+  return decodeObject(value);
+}
+
+/** Validates an already parsed message (a line's JSON, or a bot's llm_usage row read from the database). */
+export function decodeObject(value: unknown): DecodeResult {
   try {
     return { ok: true, message: toMessage(value) };
   } catch (err) {
@@ -75,8 +80,8 @@ function toMessage(value: unknown): Message {
         feature: nameOf(o, "feature"),
         tokensIn: tokensOf(o, "tokens_in"),
         tokensOut: tokensOf(o, "tokens_out"),
-        latencyMs: optionalNumber(o, "latency_ms", 0),
-        estimatedCostUsd: optionalNumber(o, "estimated_cost", 0),
+        latencyMs: optionalNumber(o, "latency_ms", 0, MAX_LATENCY_MS),
+        estimatedCostUsd: optionalNumber(o, "estimated_cost", 0, MAX_COST_USD),
         operation: o["operation"] === undefined || o["operation"] === null ? null : operationOf(o),
       };
     case "custom_metric": {
@@ -129,15 +134,17 @@ function tokensOf(o: Record<string, unknown>, field: string): number {
   if (v === undefined || v === null) reject("missing_field", `${field} is missing`);
   if (typeof v !== "number" || !Number.isSafeInteger(v)) reject("invalid_field", `${field} must be an integer`);
   if (v < 0) reject("negative_value", `${field} must not be negative`);
+  if (v > MAX_TOKENS) reject("out_of_range", `${field} must be at most ${MAX_TOKENS}`);
   return v;
 }
 
 /** Absent and null mean "not sent" (Python's None serialises as null). */
-function optionalNumber(o: Record<string, unknown>, field: string, min: number): number | null {
+function optionalNumber(o: Record<string, unknown>, field: string, min: number, max = Number.MAX_VALUE): number | null {
   const v = o[field];
   if (v === undefined || v === null) return null;
   if (typeof v !== "number" || !Number.isFinite(v)) reject("invalid_field", `${field} must be a finite number`);
   if (v < min) reject("negative_value", `${field} must not be negative`);
+  if (v > max) reject("out_of_range", `${field} must be at most ${max}`);
   return v;
 }
 

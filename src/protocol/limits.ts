@@ -6,3 +6,9 @@ export const MAX_PID = 2 ** 31 - 1;
 export const MAX_NAME_LENGTH = 128;
 /** Feature flags per register message. */
 export const MAX_FEATURES = 64;
+/** Tokens in one call, at most: more is a bug or an attack, and would let sums overflow. */
+export const MAX_TOKENS = 1e9;
+/** Latency of one call, at most (a day, in milliseconds). */
+export const MAX_LATENCY_MS = 86_400_000;
+/** Cost of one call, at most, in US dollars. */
+export const MAX_COST_USD = 1e4;

@@ -14,5 +14,6 @@ export const REJECT_REASONS = [
   "missing_field",
   "invalid_field",
   "negative_value",
+  "out_of_range",
 ] as const;
 export type RejectReason = (typeof REJECT_REASONS)[number];

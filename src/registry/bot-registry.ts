@@ -14,6 +14,8 @@ export interface RegistryObserver {
   /** A periodic look at the bot's process succeeded (the bot is alive, figures updated). */
   sampled?(bot: Bot): void;
   unregistered?(bot: Bot): void;
+  /** The first look found no such process and --unseen-pids is refuse: the bot is forgotten. */
+  refused?(bot: Bot, why: string): void;
 }
 
 /** A bot as persisted, brought back after a restart of the bridge. */
@@ -31,11 +33,19 @@ export type RegistryOptions = {
   staleAfterMs: number;
   /** Bots beyond this many are refused, so label sets stay bounded. */
   maxBots: number;
+  /**
+   * A bot whose PID turns out not to be running here is dropped (the original Monitor refused
+   * such a register), rather than followed by its heartbeats alone.
+   */
+  refuseUnseenPids?: boolean;
 };
 
 export type RegisterOutcome = "registered" | "bot_limit";
 export type HeartbeatOutcome = "ok" | "implicit" | "pid_mismatch" | "bot_limit";
-export type UnregisterOutcome = "ok" | "unknown_bot" | "pid_mismatch";
+export type UnregisterOutcome = "ok" | "unknown_bot" | "pid_mismatch" | "duplicate_unregister";
+
+/** Unregistered bots remembered, so the second unregister of KissBot's shutdown is recognised. */
+const REMEMBERED_GOODBYES = 1000;
 
 /** What the sampler wants to look at. */
 export interface SampleTarget {
@@ -52,6 +62,8 @@ export interface SampleTarget {
 export class BotRegistry {
   private readonly bots = new Map<string, Bot>();
   private readonly observers: RegistryObserver[] = [];
+  /** channel → PID of bots that unregistered lately, oldest first. */
+  private readonly goodbyes = new Map<string, number>();
   private nextGeneration = 1;
 
   constructor(
@@ -102,10 +114,13 @@ export class BotRegistry {
 
   unregister(msg: UnregisterMessage): UnregisterOutcome {
     const bot = this.bots.get(msg.channel);
-    if (bot === undefined) return "unknown_bot";
+    if (bot === undefined) return this.goodbyes.get(msg.channel) === msg.pid ? "duplicate_unregister" : "unknown_bot";
     // An old process saying goodbye after its replacement registered must not remove the new one.
     if (bot.pid !== msg.pid) return "pid_mismatch";
     this.bots.delete(msg.channel);
+    this.goodbyes.delete(msg.channel);
+    this.goodbyes.set(msg.channel, msg.pid);
+    if (this.goodbyes.size > REMEMBERED_GOODBYES) this.goodbyes.delete(this.goodbyes.keys().next().value!);
     for (const o of this.observers) o.unregistered?.(bot);
     return "ok";
   }
@@ -146,6 +161,7 @@ export class BotRegistry {
       // A restored bot brings the start time its process had: null then means it is gone.
       const restoredVisible = bot.startTime !== null;
       if (snap === null && !restoredVisible) {
+        if (this.options.refuseUnseenPids === true) return this.refuse(bot, `PID ${bot.pid} is not running`);
         bot.visibility = "hidden";
         return;
       }
@@ -183,6 +199,11 @@ export class BotRegistry {
     }
     this.evaluate();
     return targets;
+  }
+
+  private refuse(bot: Bot, why: string): void {
+    this.bots.delete(bot.channel);
+    for (const o of this.observers) o.refused?.(bot, why);
   }
 
   private die(bot: Bot, why: string): void {

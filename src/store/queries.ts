@@ -14,17 +14,19 @@ function parseFeatures(text: string | null): Features | null {
   }
 }
 
-type StatusRow = { channel: string; pid: number; status: string; features: string | null; registered_at: string | null; last_heartbeat: string | null; pid_start_time: number | null };
+type StatusRow = { channel: string; pid: number; status: string; features_json: string | null; registered_at: string | null; last_seen: string | null; pid_start_time: number | null };
+
+const STATUS_COLUMNS = "channel, pid, status, features_json, registered_at, last_seen, pid_start_time";
 
 /** Bots last seen online or stale: the ones a restarted bridge brings back. */
 export function restorableBots(db: Database, now: number): RestoredBot[] {
-  const rows = db.prepare("SELECT * FROM bot_status WHERE status IN ('online', 'stale')").all() as StatusRow[];
+  const rows = db.prepare(`SELECT ${STATUS_COLUMNS} FROM bot_status WHERE status IN ('online', 'stale')`).all() as StatusRow[];
   return rows.map((r) => ({
     channel: r.channel,
     pid: r.pid,
-    features: parseFeatures(r.features),
+    features: parseFeatures(r.features_json),
     registeredAt: fromSqlTime(r.registered_at) ?? now,
-    lastHeartbeatAt: fromSqlTime(r.last_heartbeat),
+    lastHeartbeatAt: fromSqlTime(r.last_seen),
     startTime: r.pid_start_time,
   }));
 }
@@ -47,13 +49,13 @@ const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOStrin
 
 /** Bots as the database last knew them (the bridge not running), with each one's latest sample. */
 export function botsFromDatabase(db: Database, now: number): BotView[] {
-  const rows = db.prepare("SELECT * FROM bot_status ORDER BY channel").all() as StatusRow[];
+  const rows = db.prepare(`SELECT ${STATUS_COLUMNS} FROM bot_status ORDER BY channel`).all() as StatusRow[];
   const samples = new Map(
     (db.prepare("SELECT channel, rss_mb, cpu_pct FROM bot_metrics WHERE rowid IN (SELECT MAX(rowid) FROM bot_metrics GROUP BY channel)").all() as { channel: string; rss_mb: number | null; cpu_pct: number | null }[]).map((s) => [s.channel, s]),
   );
   return rows.map((r) => {
     const registered = fromSqlTime(r.registered_at);
-    const heartbeat = fromSqlTime(r.last_heartbeat);
+    const heartbeat = fromSqlTime(r.last_seen);
     const sample = samples.get(r.channel);
     const sign = heartbeat ?? registered;
     return {
@@ -66,7 +68,7 @@ export function botsFromDatabase(db: Database, now: number): BotView[] {
       heartbeat_age_seconds: sign === null ? null : (now - sign) / 1000,
       cpu_ratio: sample?.cpu_pct == null ? null : sample.cpu_pct / 100,
       rss_bytes: sample?.rss_mb == null ? null : sample.rss_mb * MIB,
-      features: parseFeatures(r.features),
+      features: parseFeatures(r.features_json),
     };
   });
 }
@@ -97,10 +99,10 @@ export function usageFromDatabase(db: Database, sinceMs: number, by: UsageGroup)
   return db
     .prepare(
       `WITH recent AS (
-         SELECT ${by} AS key, tokens_in, tokens_out, latency_ms, estimated_cost FROM llm_usage WHERE timestamp >= ?
+         SELECT ${by} AS key, tokens_in, tokens_out, latency_ms, cost_usd FROM llm_usage WHERE ts >= ?
        ), totals AS (
          SELECT key, COUNT(*) AS calls, COALESCE(SUM(tokens_in), 0) AS tokens_in, COALESCE(SUM(tokens_out), 0) AS tokens_out,
-                AVG(latency_ms) AS mean_latency_ms, SUM(estimated_cost) AS cost_usd
+                AVG(latency_ms) AS mean_latency_ms, SUM(cost_usd) AS cost_usd
          FROM recent GROUP BY key
        ), ranked AS (
          SELECT key, latency_ms, ROW_NUMBER() OVER (PARTITION BY key ORDER BY latency_ms) AS rn, COUNT(*) OVER (PARTITION BY key) AS n

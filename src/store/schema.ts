@@ -1,92 +1,210 @@
 import type { Database } from "better-sqlite3";
 
-/** Bumped by every change to the schema below, with a step in `migrate`. */
-export const SCHEMA_VERSION = 1;
+/** Bumped by every change to the schema below. Kept in `PRAGMA user_version`. */
+export const SCHEMA_VERSION = 2;
+
+/** Where the follower of the bots' own llm_usage rows has read up to (see follow/). */
+export const FOLLOW_POSITION_KEY = "llm_usage_followed_id";
 
 /**
- * The original Monitor's tables, so its users' SQL keeps working (`SELECT * FROM bot_status;`,
- * `SELECT * FROM llm_usage ORDER BY timestamp DESC;`), with additions:
- * bot_status.status may also be `dead`; bot_status.pid_start_time tells a reused PID from the
- * registered process after a restart; llm_usage.estimated_cost.
+ * A column the bridge writes or reads. `from` lists older names whose values it takes over when a
+ * table is rebuilt; `time` columns are rewritten to KissBot's ISO format on the way.
  */
-const TABLES: Record<string, { create: string; columns: Record<string, string> }> = {
+type RealColumn = { name: string; decl: string; from?: string[]; fill?: string; time?: true };
+/** A read-only alias (a virtual generated column), so queries written for either naming work. */
+type Alias = { name: string; decl: string };
+type TableSpec = { real: RealColumn[]; aliases: Alias[] };
+
+const NORMALISED = (column: string) => `strftime('%Y-%m-%d %H:%M:%f', ${column})`;
+const NOW_ISO = "strftime('%Y-%m-%dT%H:%M:%f000+00:00', 'now')";
+
+/**
+ * The tables as KissBot itself creates them (its Monitor and its bots' LLM logger, see
+ * shared/REAL_KISSBOT.md): same columns, same NOT NULL constraints, so each of KissBot's writers
+ * keeps working whichever side created the file. The names the guide and this README use
+ * (`timestamp`, `features`, `last_heartbeat`, `estimated_cost`) are generated columns over
+ * KissBot's, so both sets of queries read the same rows; `timestamp` and `last_heartbeat` read
+ * as "YYYY-MM-DD HH:MM:SS.SSS" UTC, which SQLite's datetime() compares correctly.
+ * Added by the bridge: bot_status.pid_start_time (the process's identity across a restart),
+ * llm_usage.source ('socket' for rows the bridge wrote from socket messages; NULL for rows a bot
+ * wrote itself) and llm_usage.cost_source ('reported' or 'computed' by the bridge's price table).
+ */
+export const TABLES: Record<"bot_status" | "bot_metrics" | "llm_usage", TableSpec> = {
   bot_status: {
-    create: `CREATE TABLE bot_status (
-      channel TEXT PRIMARY KEY,
-      pid INTEGER NOT NULL,
-      status TEXT NOT NULL DEFAULT 'online',
-      features TEXT,
-      registered_at TIMESTAMP,
-      last_heartbeat TIMESTAMP,
-      pid_start_time INTEGER
-    )`,
-    columns: { features: "TEXT", registered_at: "TIMESTAMP", last_heartbeat: "TIMESTAMP", pid_start_time: "INTEGER" },
-  },
-  llm_usage: {
-    create: `CREATE TABLE llm_usage (
-      id INTEGER PRIMARY KEY AUTOINCREMENT,
-      channel TEXT NOT NULL,
-      model TEXT NOT NULL,
-      feature TEXT NOT NULL,
-      tokens_in INTEGER,
-      tokens_out INTEGER,
-      latency_ms INTEGER,
-      estimated_cost REAL,
-      timestamp TIMESTAMP DEFAULT CURRENT_TIMESTAMP
-    )`,
-    columns: { latency_ms: "INTEGER", estimated_cost: "REAL", timestamp: "TIMESTAMP" },
+    real: [
+      { name: "channel", decl: "TEXT PRIMARY KEY" },
+      { name: "pid", decl: "INTEGER NOT NULL", fill: "0" },
+      { name: "status", decl: "TEXT NOT NULL", fill: "'offline'" },
+      { name: "features_json", decl: "TEXT NOT NULL", from: ["features"], fill: "'{}'" },
+      { name: "registered_at", decl: "TEXT NOT NULL", from: ["last_seen", "last_heartbeat"], fill: NOW_ISO, time: true },
+      { name: "last_seen", decl: "TEXT NOT NULL", from: ["last_heartbeat", "registered_at"], fill: NOW_ISO, time: true },
+      { name: "pid_start_time", decl: "INTEGER" },
+    ],
+    aliases: [
+      { name: "features", decl: "TEXT GENERATED ALWAYS AS (features_json) VIRTUAL" },
+      { name: "last_heartbeat", decl: `TEXT GENERATED ALWAYS AS (${NORMALISED("last_seen")}) VIRTUAL` },
+    ],
   },
   bot_metrics: {
-    create: `CREATE TABLE bot_metrics (
-      timestamp TIMESTAMP NOT NULL,
-      channel TEXT NOT NULL,
-      pid INTEGER NOT NULL,
-      rss_mb REAL,
-      cpu_pct REAL,
-      features TEXT
-    )`,
-    columns: { rss_mb: "REAL", cpu_pct: "REAL", features: "TEXT" },
+    real: [
+      { name: "id", decl: "INTEGER PRIMARY KEY AUTOINCREMENT" },
+      { name: "ts", decl: "TEXT NOT NULL", from: ["timestamp"], fill: NOW_ISO, time: true },
+      { name: "channel", decl: "TEXT NOT NULL", fill: "''" },
+      { name: "pid", decl: "INTEGER NOT NULL", fill: "0" },
+      { name: "rss_mb", decl: "REAL NOT NULL", fill: "0" },
+      { name: "cpu_pct", decl: "REAL NOT NULL", fill: "0" },
+      { name: "features_json", decl: "TEXT NOT NULL", from: ["features"], fill: "'{}'" },
+    ],
+    aliases: [
+      { name: "timestamp", decl: `TEXT GENERATED ALWAYS AS (${NORMALISED("ts")}) VIRTUAL` },
+      { name: "features", decl: "TEXT GENERATED ALWAYS AS (features_json) VIRTUAL" },
+    ],
+  },
+  llm_usage: {
+    real: [
+      { name: "id", decl: "INTEGER PRIMARY KEY AUTOINCREMENT" },
+      { name: "ts", decl: "TEXT NOT NULL", from: ["timestamp"], fill: NOW_ISO, time: true },
+      { name: "channel", decl: "TEXT NOT NULL", fill: "''" },
+      { name: "model", decl: "TEXT NOT NULL", fill: "''" },
+      { name: "feature", decl: "TEXT NOT NULL", fill: "''" },
+      { name: "tokens_in", decl: "INTEGER NOT NULL", fill: "0" },
+      { name: "tokens_out", decl: "INTEGER NOT NULL", fill: "0" },
+      { name: "latency_ms", decl: "REAL" },
+      { name: "cost_usd", decl: "REAL", from: ["estimated_cost"] },
+      { name: "source", decl: "TEXT" },
+      { name: "cost_source", decl: "TEXT" },
+    ],
+    aliases: [
+      { name: "timestamp", decl: `TEXT GENERATED ALWAYS AS (${NORMALISED("ts")}) VIRTUAL` },
+      { name: "estimated_cost", decl: "REAL GENERATED ALWAYS AS (cost_usd) VIRTUAL" },
+    ],
   },
 };
 
+/**
+ * Indexes, named as KissBot names its own where they are the same, so neither side builds a
+ * duplicate. Indexes of schema 1 on `timestamp` go: that name is a generated column now.
+ */
 const INDEXES = [
-  "CREATE INDEX IF NOT EXISTS llm_usage_timestamp ON llm_usage(timestamp)",
-  "CREATE INDEX IF NOT EXISTS bot_metrics_timestamp ON bot_metrics(timestamp)",
-  "CREATE INDEX IF NOT EXISTS bot_metrics_channel_timestamp ON bot_metrics(channel, timestamp)",
+  "CREATE INDEX IF NOT EXISTS idx_llm_usage_channel_ts ON llm_usage(channel, ts)",
+  "CREATE INDEX IF NOT EXISTS llm_usage_ts ON llm_usage(ts)",
+  "CREATE INDEX IF NOT EXISTS idx_bot_metrics_channel_ts ON bot_metrics(channel, ts)",
+  "CREATE INDEX IF NOT EXISTS bot_metrics_ts ON bot_metrics(ts)",
 ];
+const SCHEMA_1_INDEXES = ["llm_usage_timestamp", "bot_metrics_timestamp", "bot_metrics_channel_timestamp"];
 
-function columnsOf(db: Database, table: string): Set<string> {
-  return new Set((db.prepare(`PRAGMA table_info(${table})`).all() as { name: string }[]).map((c) => c.name));
+type ColumnInfo = { name: string; type: string; notnull: number; dflt_value: unknown; pk: number; hidden: number };
+
+export function columnsOf(db: Database, table: string): ColumnInfo[] {
+  return db.prepare(`PRAGMA table_xinfo(${table})`).all() as ColumnInfo[];
+}
+
+const quote = (name: string) => `"${name.replace(/"/g, '""')}"`;
+
+/** A time column's value in KissBot's format: ISO 8601 with a T, microseconds and +00:00. */
+function isoTime(expr: string): string {
+  return `CASE WHEN ${expr} GLOB '[0-9][0-9][0-9][0-9]-[0-9][0-9]-[0-9][0-9]T*' THEN ${expr} ELSE strftime('%Y-%m-%dT%H:%M:%f000+00:00', ${expr}) END`;
+}
+
+/** What opening the database changed, for the log. */
+export interface MigrationReport {
+  from: number;
+  created: string[];
+  rebuilt: string[];
+  added: string[];
+  /** KissBot's own bug: an llm_usage without cost_usd, which makes its bots' inserts fail. */
+  repairedCostColumn: boolean;
+}
+
+function createTable(db: Database, table: string, spec: TableSpec): void {
+  const cols = [...spec.real.map((c) => `${c.name} ${c.decl}`), ...spec.aliases.map((a) => `${a.name} ${a.decl}`)];
+  db.exec(`CREATE TABLE ${table} (\n  ${cols.join(",\n  ")}\n)`);
 }
 
 /**
- * Brings any database to the current schema: a new file, one of ours from an older version, or
- * one the original Python Monitor wrote (user_version 0, its own column names). Never drops data.
+ * Rebuilds a table into the current form when a name the bridge needs as a writable column is a
+ * real column under another name (schema 1 stored `timestamp`, `features`, `last_heartbeat`,
+ * `estimated_cost`). Every row and every column is kept: the old names become generated
+ * columns, unknown columns are carried over as they were.
  */
-export function migrate(db: Database): void {
+function rebuild(db: Database, table: string, spec: TableSpec, existing: ColumnInfo[]): void {
+  const have = new Set(existing.filter((c) => c.hidden === 0).map((c) => c.name));
+  const known = new Set([...spec.real.map((c) => c.name), ...spec.aliases.map((a) => a.name), ...spec.real.flatMap((c) => c.from ?? [])]);
+  const extra = existing.filter((c) => c.hidden === 0 && !known.has(c.name));
+  const indexes = (db.prepare("SELECT name, sql FROM sqlite_master WHERE type = 'index' AND tbl_name = ? AND sql IS NOT NULL").all(table) as { name: string; sql: string }[]).filter(
+    (i) => !SCHEMA_1_INDEXES.includes(i.name),
+  );
+  const tmp = `${table}_rebuild_v${SCHEMA_VERSION}`;
+  const cols = [...spec.real.map((c) => `${c.name} ${c.decl}`), ...extra.map((c) => `${quote(c.name)} ${c.type}`), ...spec.aliases.map((a) => `${a.name} ${a.decl}`)];
+  db.exec(`DROP TABLE IF EXISTS ${tmp}`);
+  db.exec(`CREATE TABLE ${tmp} (\n  ${cols.join(",\n  ")}\n)`);
+  const values = spec.real.map((c) => {
+    const sources = [c.name, ...(c.from ?? [])].filter((n) => have.has(n)).map((n) => (c.time ? isoTime(n) : n));
+    if (c.fill !== undefined) sources.push(c.fill);
+    if (sources.length === 0) return "NULL";
+    return sources.length === 1 ? sources[0]! : `COALESCE(${sources.join(", ")})`;
+  });
+  const targets = [...spec.real.map((c) => c.name), ...extra.map((c) => quote(c.name))];
+  values.push(...extra.map((c) => quote(c.name)));
+  db.exec(`INSERT INTO ${tmp} (${targets.join(", ")}) SELECT ${values.join(", ")} FROM ${table}`);
+  db.exec(`DROP TABLE ${table}`);
+  db.exec(`ALTER TABLE ${tmp} RENAME TO ${table}`);
+  for (const i of indexes) db.exec(i.sql);
+}
+
+/** True when the table must be rebuilt rather than extended (see rebuild). */
+function needsRebuild(spec: TableSpec, existing: ColumnInfo[]): boolean {
+  const real = new Set(existing.filter((c) => c.hidden === 0).map((c) => c.name));
+  const names = new Set(existing.map((c) => c.name));
+  if (spec.aliases.some((a) => real.has(a.name))) return true;
+  return spec.real.some((c) => !names.has(c.name) && (c.from ?? []).some((f) => real.has(f)));
+}
+
+/**
+ * Brings any kissbot_monitor.db to the current schema, in one transaction: a new file; one made
+ * by KissBot's Monitor, by its bots' LLM logger, or both, in either order; one of the bridge's
+ * schema 1; one laid out as the guide describes. No column is renamed or dropped, no row lost.
+ * Safe to run on every start: a database already current is only checked.
+ */
+export function migrate(db: Database): MigrationReport {
   const version = db.pragma("user_version", { simple: true }) as number;
   if (version > SCHEMA_VERSION) {
     throw new Error(`database schema version ${version} is newer than this bridge's (${SCHEMA_VERSION}); upgrade the bridge`);
   }
-  if (version === SCHEMA_VERSION) return;
+  const report: MigrationReport = { from: version, created: [], rebuilt: [], added: [], repairedCostColumn: false };
   db.transaction(() => {
-    for (const [table, def] of Object.entries(TABLES)) {
+    for (const [table, spec] of Object.entries(TABLES)) {
       const existing = columnsOf(db, table);
-      if (existing.size === 0) {
-        db.exec(def.create);
+      if (existing.length === 0) {
+        createTable(db, table, spec);
+        report.created.push(table);
         continue;
       }
-      // The original Monitor's bot_metrics called its time column `ts`.
-      if (table === "bot_metrics" && existing.has("ts") && !existing.has("timestamp")) {
-        db.exec("ALTER TABLE bot_metrics RENAME COLUMN ts TO timestamp");
-        existing.add("timestamp");
+      const names = new Set(existing.map((c) => c.name));
+      if (table === "llm_usage" && names.has("ts") && !names.has("cost_usd")) report.repairedCostColumn = true;
+      if (needsRebuild(spec, existing)) {
+        rebuild(db, table, spec, existing);
+        report.rebuilt.push(table);
+        continue;
       }
-      for (const [column, type] of Object.entries(def.columns)) {
-        if (!existing.has(column)) db.exec(`ALTER TABLE ${table} ADD COLUMN ${column} ${type}`);
+      for (const c of spec.real) {
+        if (names.has(c.name)) continue;
+        // ALTER TABLE cannot add a NOT NULL column without a default: added columns are nullable.
+        db.exec(`ALTER TABLE ${table} ADD COLUMN ${c.name} ${c.decl.replace(/ NOT NULL| PRIMARY KEY.*$/g, "")}`);
+        report.added.push(`${table}.${c.name}`);
       }
-      if (table === "bot_metrics" && !existing.has("timestamp")) db.exec("ALTER TABLE bot_metrics ADD COLUMN timestamp TIMESTAMP");
+      for (const a of spec.aliases) {
+        if (names.has(a.name)) continue;
+        db.exec(`ALTER TABLE ${table} ADD COLUMN ${a.name} ${a.decl}`);
+        report.added.push(`${table}.${a.name}`);
+      }
     }
+    for (const name of SCHEMA_1_INDEXES) db.exec(`DROP INDEX IF EXISTS ${name}`);
     for (const sql of INDEXES) db.exec(sql);
-    db.pragma(`user_version = ${SCHEMA_VERSION}`);
+    db.exec("CREATE TABLE IF NOT EXISTS bridge_state (key TEXT PRIMARY KEY, value INTEGER NOT NULL)");
+    // Rows already in llm_usage when the bridge first meets the file are history, not new calls.
+    db.prepare("INSERT OR IGNORE INTO bridge_state (key, value) SELECT ?, COALESCE(MAX(id), 0) FROM llm_usage").run(FOLLOW_POSITION_KEY);
+    if (version !== SCHEMA_VERSION) db.pragma(`user_version = ${SCHEMA_VERSION}`);
   })();
+  return report;
 }

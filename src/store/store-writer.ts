@@ -1,11 +1,13 @@
 import { Worker } from "node:worker_threads";
 import type { Database } from "better-sqlite3";
 import type { Bot } from "../registry/bot.js";
-import type { LlmUsageMessage } from "../protocol/messages.js";
+import type { PricedLlmUsage } from "../pricing/price-table.js";
+import { lastSignOfLife } from "../registry/bot.js";
+import { SCHEMA_VERSION, type MigrationReport } from "./schema.js";
 import type { RateLimitedLog } from "../log/rate-limited-log.js";
 import type { Clock } from "../util/clock.js";
 import { CounterMap } from "../util/counter-map.js";
-import { openDatabase } from "./database.js";
+import { openReadOnly } from "./database.js";
 import { toSqlTime } from "./timestamps.js";
 import type { Batch, SampleRow, StatusRow, UsageRow, WorkerReply, WorkerRequest } from "./writer-protocol.js";
 import { DAY_MS, MIB } from "../util/units.js";
@@ -25,6 +27,8 @@ export type StoreWriterOptions = {
   /** Rows waiting for the next commit at most; further ones are dropped and counted. */
   maxQueuedRows?: number;
 };
+
+const featuresJson = (bot: Bot) => JSON.stringify(bot.features ?? {});
 
 /**
  * The persistence sink. Rows are queued in memory and handed, once per interval (and at
@@ -68,10 +72,12 @@ export class StoreWriter {
    */
   async open(): Promise<Database | undefined> {
     const reply = await this.request({ type: "open" });
-    if (reply.type === "opened" && reply.error !== undefined) {
+    if (reply.type !== "opened") return undefined;
+    if (reply.error !== undefined) {
       this.failed("open", reply.error);
       return undefined;
     }
+    if (reply.migration !== undefined) this.reportMigration(reply.migration);
     return this.database;
   }
 
@@ -82,34 +88,32 @@ export class StoreWriter {
     this.timer.unref();
   }
 
-  /** The bot's current state replaces any queued one: one row per bot per commit. */
+  /**
+   * The bot's current state replaces any queued one: one row per bot per commit. KissBot's
+   * columns are NOT NULL: unknown features are written as {}, and last_seen is the last sign of
+   * life (registration before the first heartbeat), as KissBot's Monitor writes it.
+   */
   botState(bot: Bot, status: string = bot.status): void {
     this.statuses.set(bot.channel, [
       bot.channel,
       bot.pid,
       status,
-      bot.features === null ? null : JSON.stringify(bot.features),
+      featuresJson(bot),
       toSqlTime(bot.registeredAt),
-      bot.lastHeartbeatAt === null ? null : toSqlTime(bot.lastHeartbeatAt),
+      toSqlTime(lastSignOfLife(bot)),
       bot.visibility === "visible" ? bot.startTime : null,
     ]);
   }
 
-  llmUsage(msg: LlmUsageMessage): void {
+  llmUsage(msg: PricedLlmUsage): void {
     if (this.full()) return;
-    this.usage.push([msg.channel, msg.model, msg.feature, msg.tokensIn, msg.tokensOut, msg.latencyMs, msg.estimatedCostUsd, this.now()]);
+    this.usage.push([this.now(), msg.channel, msg.model, msg.feature, msg.tokensIn, msg.tokensOut, msg.latencyMs, msg.costUsd, msg.costSource]);
   }
 
+  /** A bot_metrics row; KissBot's table wants both figures, so a look without them writes nothing. */
   sample(bot: Bot, rssBytes: number | null, cpuRatio: number | null): void {
-    if (this.full()) return;
-    this.samples.push([
-      this.now(),
-      bot.channel,
-      bot.pid,
-      rssBytes === null ? null : rssBytes / MIB,
-      cpuRatio === null ? null : cpuRatio * 100,
-      bot.features === null ? null : JSON.stringify(bot.features),
-    ]);
+    if (rssBytes === null || cpuRatio === null || this.full()) return;
+    this.samples.push([this.now(), bot.channel, bot.pid, rssBytes / MIB, cpuRatio * 100, featuresJson(bot)]);
   }
 
   /** Commits everything queued so far; resolves once it is committed (or has failed and been requeued). */
@@ -122,7 +126,7 @@ export class StoreWriter {
   get database(): Database | undefined {
     if (this.reader === undefined) {
       try {
-        this.reader = openDatabase(this.options.path, { readonly: true });
+        this.reader = openReadOnly(this.options.path);
       } catch {
         return undefined;
       }
@@ -212,6 +216,20 @@ export class StoreWriter {
     worker.on("exit", (code) => lost(`writer thread exited with ${code}`));
     this.worker = worker;
     return worker;
+  }
+
+  private reportMigration(m: MigrationReport): void {
+    const changed = m.created.length + m.rebuilt.length + m.added.length > 0;
+    if (changed || m.from !== SCHEMA_VERSION) {
+      this.log.info({ path: this.options.path, from: m.from, to: SCHEMA_VERSION, created: m.created, rebuilt: m.rebuilt, added: m.added }, "database schema brought up to date");
+    }
+    if (m.repairedCostColumn) {
+      this.log.warn(
+        "db:repaired",
+        { path: this.options.path },
+        "llm_usage had no cost_usd column (made by KissBot's Monitor before its bots' logger), so every LLM row the bots tried to log was failing; added the column",
+      );
+    }
   }
 
   private failed(op: DbOp, error: string): void {

@@ -1,7 +1,9 @@
+import type { MigrationReport } from "./schema.js";
+
 /** Rows as the writer thread inserts them, positional in each table's column order. */
-export type StatusRow = [channel: string, pid: number, status: string, features: string | null, registeredAt: string, lastHeartbeat: string | null, pidStartTime: number | null];
-export type UsageRow = [channel: string, model: string, feature: string, tokensIn: number, tokensOut: number, latencyMs: number | null, cost: number | null, timestamp: string];
-export type SampleRow = [timestamp: string, channel: string, pid: number, rssMb: number | null, cpuPct: number | null, features: string | null];
+export type StatusRow = [channel: string, pid: number, status: string, featuresJson: string, registeredAt: string, lastSeen: string, pidStartTime: number | null];
+export type UsageRow = [ts: string, channel: string, model: string, feature: string, tokensIn: number, tokensOut: number, latencyMs: number | null, costUsd: number | null, costSource: string | null];
+export type SampleRow = [ts: string, channel: string, pid: number, rssMb: number, cpuPct: number, featuresJson: string];
 
 export interface Batch {
   now: number;
@@ -15,7 +17,7 @@ export interface Batch {
 export type WorkerRequest = { type: "open" } | { type: "commit"; batch: Batch } | { type: "close" };
 
 export type WorkerReply =
-  | { type: "opened"; error: string | undefined }
+  | { type: "opened"; error: string | undefined; migration?: MigrationReport | undefined }
   | { type: "committed"; ok: true; retentionError: string | undefined }
   | { type: "committed"; ok: false; op: "open" | "write"; error: string; retentionError?: string | undefined }
   | { type: "closed" };

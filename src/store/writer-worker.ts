@@ -1,6 +1,8 @@
 import { parentPort, workerData } from "node:worker_threads";
 import type { Database, Statement } from "better-sqlite3";
 import { openDatabase } from "./database.js";
+import { insertInto } from "./inserts.js";
+import type { MigrationReport } from "./schema.js";
 import { toSqlTime } from "./timestamps.js";
 import type { Batch, WorkerReply, WorkerRequest } from "./writer-protocol.js";
 import { DAY_MS } from "../util/units.js";
@@ -13,18 +15,25 @@ const { path, retentionDays, usageRetentionDays } = workerData as { path: string
 
 let db: Database | undefined;
 let statements: { status: Statement; usage: Statement; sample: Statement } | undefined;
+let migration: MigrationReport | undefined;
 
 function open(): string | undefined {
   if (db !== undefined) return undefined;
   try {
-    const d = openDatabase(path);
+    const opened = openDatabase(path);
+    const d = opened.db;
+    migration = opened.migration;
     statements = {
-      status: d.prepare(`INSERT INTO bot_status (channel, pid, status, features, registered_at, last_heartbeat, pid_start_time)
-        VALUES (?, ?, ?, ?, ?, ?, ?)
-        ON CONFLICT(channel) DO UPDATE SET pid = excluded.pid, status = excluded.status, features = excluded.features,
-          registered_at = excluded.registered_at, last_heartbeat = excluded.last_heartbeat, pid_start_time = excluded.pid_start_time`),
-      usage: d.prepare("INSERT INTO llm_usage (channel, model, feature, tokens_in, tokens_out, latency_ms, estimated_cost, timestamp) VALUES (?, ?, ?, ?, ?, ?, ?, ?)"),
-      sample: d.prepare("INSERT INTO bot_metrics (timestamp, channel, pid, rss_mb, cpu_pct, features) VALUES (?, ?, ?, ?, ?, ?)"),
+      status: insertInto(
+        d,
+        "bot_status",
+        ["channel", "pid", "status", "features_json", "registered_at", "last_seen", "pid_start_time"],
+        ` ON CONFLICT(channel) DO UPDATE SET pid = excluded.pid, status = excluded.status, features_json = excluded.features_json,
+          registered_at = excluded.registered_at, last_seen = excluded.last_seen, pid_start_time = excluded.pid_start_time`,
+      ),
+      // source = 'socket': the follower of the bots' own rows skips these (they were counted on arrival).
+      usage: insertInto(d, "llm_usage", ["ts", "channel", "model", "feature", "tokens_in", "tokens_out", "latency_ms", "cost_usd", "cost_source", "source"]),
+      sample: insertInto(d, "bot_metrics", ["ts", "channel", "pid", "rss_mb", "cpu_pct", "features_json"]),
     };
     db = d;
     return undefined;
@@ -36,8 +45,8 @@ function open(): string | undefined {
 function retention(now: number): string | undefined {
   if (db === undefined) return undefined;
   try {
-    db.prepare("DELETE FROM bot_metrics WHERE timestamp < ?").run(toSqlTime(now - retentionDays * DAY_MS));
-    if (usageRetentionDays !== null) db.prepare("DELETE FROM llm_usage WHERE timestamp < ?").run(toSqlTime(now - usageRetentionDays * DAY_MS));
+    db.prepare("DELETE FROM bot_metrics WHERE ts < ?").run(toSqlTime(now - retentionDays * DAY_MS));
+    if (usageRetentionDays !== null) db.prepare("DELETE FROM llm_usage WHERE ts < ?").run(toSqlTime(now - usageRetentionDays * DAY_MS));
     return undefined;
   } catch (err) {
     return (err as Error).message;
@@ -52,7 +61,7 @@ function commit(batch: Batch): WorkerReply {
   try {
     db.transaction(() => {
       for (const r of batch.statuses) status.run(r);
-      for (const r of batch.usage) usage.run(r);
+      for (const r of batch.usage) usage.run(...r, "socket");
       for (const r of batch.samples) sample.run(r);
     })();
   } catch (err) {
@@ -64,7 +73,8 @@ function commit(batch: Batch): WorkerReply {
 parentPort!.on("message", (m: WorkerRequest) => {
   if (m.type === "open") {
     const error = open();
-    parentPort!.postMessage({ type: "opened", error } satisfies WorkerReply);
+    parentPort!.postMessage({ type: "opened", error, migration } satisfies WorkerReply);
+    migration = undefined;
   } else if (m.type === "commit") {
     parentPort!.postMessage(commit(m.batch));
   } else {

@@ -1,4 +1,5 @@
-import type { CustomMetricMessage, LlmUsageMessage } from "../protocol/messages.js";
+import type { CustomMetricMessage } from "../protocol/messages.js";
+import type { PricedLlmUsage } from "../pricing/price-table.js";
 import { LabelLimiter } from "./label-limiter.js";
 import { bucketIndex, LATENCY_BUCKETS_SECONDS } from "./latency-buckets.js";
 
@@ -9,8 +10,12 @@ export interface LlmSeries {
   requests: number;
   tokensIn: number;
   tokensOut: number;
-  /** null until a message of this series carries estimated_cost. */
-  costUsd: number | null;
+  /** null until a call of this series reported its cost (estimated_cost, or cost_usd in a bot's row). */
+  costReportedUsd: number | null;
+  /** null until a call without a reported cost was priced from the price table. */
+  costComputedUsd: number | null;
+  /** Calls with no reported cost and no price for their model. */
+  unpriced: number;
   /** Per-bucket (not cumulative) latency counts; the last slot is +Inf. */
   readonly latencyCounts: number[];
   /** Summed in milliseconds (what bots send) so sums stay exact; seconds only at render time. */
@@ -48,7 +53,7 @@ export class UsageBook {
     };
   }
 
-  recordLlm(msg: LlmUsageMessage): RecordOutcome {
+  recordLlm(msg: PricedLlmUsage): RecordOutcome {
     let byKey = this.llm.get(msg.channel);
     const key = `${msg.model}\u0000${msg.feature}`;
     let s = byKey?.get(key);
@@ -62,7 +67,9 @@ export class UsageBook {
         requests: 0,
         tokensIn: 0,
         tokensOut: 0,
-        costUsd: null,
+        costReportedUsd: null,
+        costComputedUsd: null,
+        unpriced: 0,
         latencyCounts: new Array<number>(LATENCY_BUCKETS_SECONDS.length + 1).fill(0),
         latencySumMs: 0,
         latencyCount: 0,
@@ -76,7 +83,9 @@ export class UsageBook {
     s.requests++;
     s.tokensIn += msg.tokensIn;
     s.tokensOut += msg.tokensOut;
-    if (msg.estimatedCostUsd !== null) s.costUsd = (s.costUsd ?? 0) + msg.estimatedCostUsd;
+    if (msg.costSource === "reported") s.costReportedUsd = (s.costReportedUsd ?? 0) + msg.costUsd!;
+    else if (msg.costSource === "computed") s.costComputedUsd = (s.costComputedUsd ?? 0) + msg.costUsd!;
+    else s.unpriced++;
     if (msg.latencyMs !== null) {
       const seconds = msg.latencyMs / 1000;
       s.latencyCounts[bucketIndex(seconds)]!++;

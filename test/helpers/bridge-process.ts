@@ -22,11 +22,14 @@ export interface BridgeProcess {
 }
 
 /** Starts the compiled CLI on a fresh socket in a temp dir and an ephemeral HTTP port. */
-export async function startBridgeProcess(args: string[] = [], opts: { dir?: string; socket?: string; env?: Record<string, string> } = {}): Promise<BridgeProcess> {
+export async function startBridgeProcess(args: string[] = [], opts: { dir?: string; socket?: string; env?: Record<string, string>; bare?: boolean } = {}): Promise<BridgeProcess> {
   const dir = opts.dir ?? mkdtempSync(join(tmpdir(), "kb-test-"));
   const socket = opts.socket ?? join(dir, "monitor.sock");
-  // Database and per-bot logs in the test's own directory, never in the repository.
-  const defaults = ["--socket", socket, "--listen", "127.0.0.1:0", "--log-level", "debug", "--db", join(dir, "kissbot_monitor.db"), "--channel-log-dir", join(dir, "logs")];
+  // Database and per-bot logs in the test's own directory, never in the repository. `bare`: only
+  // an ephemeral port (the test's own flags say where the rest goes).
+  const defaults = opts.bare
+    ? ["--listen", "127.0.0.1:0", "--log-level", "debug"]
+    : ["--socket", socket, "--listen", "127.0.0.1:0", "--log-level", "debug", "--db", join(dir, "kissbot_monitor.db"), "--channel-log-dir", join(dir, "logs")];
   const proc = spawn(process.execPath, [CLI, ...defaults, ...args], {
     stdio: ["ignore", "pipe", "pipe"],
     // Only what the test says: an OTEL_* or KISSBOT_* variable from the outside must not change the bridge.

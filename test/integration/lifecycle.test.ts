@@ -115,8 +115,8 @@ test("a quick restart (new PID, same channel) replaces the old PID's series and 
   assert.equal(status(await bridge.samples(), "restarting"), "online");
 });
 
-test("a PID this host cannot see is accepted; its liveness then follows heartbeats and self-reports fill in", async (t) => {
-  const bridge = await startBridgeProcess(["--stale-after", "1", "--sample-interval", "0.2"]);
+test("with --unseen-pids accept, a PID this host cannot see is accepted; its liveness then follows heartbeats and self-reports fill in", async (t) => {
+  const bridge = await startBridgeProcess(["--stale-after", "1", "--sample-interval", "0.2", "--unseen-pids", "accept"]);
   t.after(() => bridge.stop());
   const bot = await PythonBot.start("elsewhere", bridge.socket);
   t.after(() => bot.exit());

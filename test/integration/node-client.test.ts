@@ -48,7 +48,8 @@ test("each method's effect appears in /metrics with exact values", async (t) => 
   assert.equal(m.get("kissbot_llm_tokens_total", { ...l, token_type: "output" }), 90);
   assert.equal(m.get("kissbot_llm_latency_seconds_count", l), 1);
   assert.equal(m.get("kissbot_llm_latency_seconds_sum", l), 1.85);
-  assert.equal(m.get("kissbot_llm_cost_usd_total", l), 0.25);
+  assert.equal(m.get("kissbot_llm_cost_usd_total", { ...l, cost_source: "reported" }), 0.25);
+  assert.equal(m.get("kissbot_llm_cost_usd_total", { ...l, cost_source: "computed" }), (5 * 30 + 3 * 60) / 1e6, "the call without a cost, priced from the table");
   assert.equal(await client.unregister(), true);
   await waitFor("unregistered", async () => ((await bridge.samples()).get("kissbot_bot_up", { channel: "node_bot" }) === undefined ? true : undefined));
 });

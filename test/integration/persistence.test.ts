@@ -59,8 +59,9 @@ test("the guide's two queries, verbatim through sqlite3, return what the bridge 
   assert.equal(status[0]!["pid"], bot.pid);
   assert.equal(status[0]!["status"], "online");
   assert.deepEqual(JSON.parse(String(status[0]!["features"])), { llm: true, music: false });
-  assert.match(String(status[0]!["registered_at"]), /^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d{3}$/);
-  assert.ok(String(status[0]!["last_heartbeat"]) >= String(status[0]!["registered_at"]));
+  assert.match(String(status[0]!["registered_at"]), /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}\+00:00$/, "KissBot's own format");
+  assert.ok(String(status[0]!["last_seen"]) >= String(status[0]!["registered_at"]));
+  assert.match(String(status[0]!["last_heartbeat"]), /^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d{3}$/, "the guide's name, in SQLite's format");
   assert.deepEqual(usage.map((r) => [r["model"], r["feature"], r["tokens_in"], r["tokens_out"], r["latency_ms"]]), [
     ["claude-3-opus", "translator", 10, 20, null],
     ["gpt-4", "jokes", 145, 87, 1850],
@@ -223,15 +224,16 @@ test("kissbot-bridge status and usage give the known figures, with the bridge up
       since: "1h",
       by: "model",
       rows: [
-        { key: "gpt-4", calls: 2, tokens_in: 200, tokens_out: 80, mean_latency_ms: 200, p95_latency_ms: 300, cost_usd: null },
-        { key: "claude-3-opus", calls: 1, tokens_in: 100, tokens_out: 40, mean_latency_ms: 2000, p95_latency_ms: 2000, cost_usd: null },
+        // Priced from the shipped table: the Python client sends no cost.
+        { key: "gpt-4", calls: 2, tokens_in: 200, tokens_out: 80, mean_latency_ms: 200, p95_latency_ms: 300, cost_usd: 2 * ((100 * 30 + 40 * 60) / 1e6) },
+        { key: "claude-3-opus", calls: 1, tokens_in: 100, tokens_out: 40, mean_latency_ms: 2000, p95_latency_ms: 2000, cost_usd: (100 * 15 + 40 * 75) / 1e6 },
       ],
     });
     const table = await cli(["status", ...where]);
     assert.doesNotMatch(table.stdout, /\u001b\[/, "plain when piped");
     assert.match(table.stdout, new RegExp(`^cli_bot\\s+online\\s+${bot.pid}\\s+\\S+\\s+\\S+ ago\\s+\\S+%\\s+\\S+ MB\\s+llm$`, "m"));
     const usageTable = await cli(["usage", "--by", "channel", ...where]);
-    assert.match(usageTable.stdout, /^CHANNEL\s+CALLS\s+TOKENS IN\s+TOKENS OUT\s+MEAN MS\s+P95 MS\s+COST USD\ncli_bot\s+3\s+300\s+120\s+800\s+2000\s+-\n$/);
+    assert.match(usageTable.stdout, /^CHANNEL\s+CALLS\s+TOKENS IN\s+TOKENS OUT\s+MEAN MS\s+P95 MS\s+COST USD\ncli_bot\s+3\s+300\s+120\s+800\s+2000\s+0\.0153\n$/);
   };
   await check("bridge");
   assert.equal(await bridge.stop(), 0);

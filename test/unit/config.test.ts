@@ -40,3 +40,53 @@ test("Accept negotiation: OpenMetrics only when preferred", () => {
   assert.equal(negotiateFormat("application/openmetrics-text;version=1.0.0;q=0.5,text/plain;version=0.0.4;q=0.9"), "prometheus");
   assert.equal(negotiateFormat("application/openmetrics-text;version=1.0.0,application/openmetrics-text;version=0.0.1;q=0.75,text/plain;version=0.0.4;q=0.5,*/*;q=0.1"), "openmetrics");
 });
+
+test("--kissbot-config: KissBot's monitoring section sets defaults under variables and flags", async () => {
+  const { mkdtempSync, mkdirSync, writeFileSync } = await import("node:fs");
+  const { tmpdir } = await import("node:os");
+  const { join } = await import("node:path");
+  const root = mkdtempSync(join(tmpdir(), "kb-cfg-"));
+  mkdirSync(join(root, "config"));
+  const path = join(root, "config", "config.yaml");
+  writeFileSync(path, "monitoring:\n  enabled: true\n  socket_path: /run/kb.sock\n  metrics_interval: 15\n  heartbeat_interval: 30\n  stale_timeout: 60\n  data_retention_days: 3\n");
+  const r = parseCommandLine(["--kissbot-config", path, "--sample-interval", "5"], { KISSBOT_BRIDGE_RETENTION_DAYS: "9" });
+  assert.equal(r.kind, "run");
+  if (r.kind !== "run") return;
+  assert.equal(r.config.socket, "/run/kb.sock");
+  assert.equal(r.config.staleAfter, 60_000, "KissBot's stale_timeout, not the bridge's 120 s");
+  assert.equal(r.config.sampleInterval, 5_000, "a flag wins");
+  assert.equal(r.config.retentionDays, 9, "a variable wins");
+  assert.equal(r.config.db, join(root, "kissbot_monitor.db"), "the KissBot root's database");
+  assert.equal(r.config.channelLogDir, join(root, "logs", "broadcast"));
+
+  writeFileSync(path, "monitoring:\n  stale_timeout: soon\n");
+  const bad = parseCommandLine(["--kissbot-config", path], {});
+  assert.equal(bad.kind, "error");
+  assert.match(bad.kind === "error" ? bad.message : "", /config\.yaml monitoring\.stale_timeout \(--stale-after\)/);
+  const missing = parseCommandLine(["--kissbot-config", join(root, "nope.yaml")], {});
+  assert.match(missing.kind === "error" ? missing.message : "", /invalid --kissbot-config: cannot read .*nope\.yaml/);
+});
+
+test("the price table: shipped prices, dated snapshots by prefix, an override file, no silent zero", async () => {
+  const { loadPriceTable } = await import("../../src/pricing/price-table.js");
+  const { mkdtempSync, writeFileSync } = await import("node:fs");
+  const { tmpdir } = await import("node:os");
+  const { join } = await import("node:path");
+  const shipped = loadPriceTable(null);
+  assert.match(shipped.updated, /^\d{4}-\d\d-\d\d$/);
+  const call = (model: string, estimatedCostUsd: number | null = null) => shipped.price({ type: "llm_usage", channel: "c", model, feature: "f", tokensIn: 1_000_000, tokensOut: 1_000_000, latencyMs: null, estimatedCostUsd, operation: null });
+  assert.deepEqual([call("gpt-4o").costUsd, call("gpt-4o").costSource], [12.5, "computed"]);
+  assert.equal(call("gpt-4o-2024-08-06").costUsd, 12.5, "a dated snapshot takes its family's price");
+  assert.equal(call("gpt-4o-mini").costUsd, 0.75, "the longest entry wins");
+  assert.deepEqual([call("gpt-4o", 0.1).costUsd, call("gpt-4o", 0.1).costSource], [0.1, "reported"]);
+  assert.deepEqual([call("my-finetune").costUsd, call("my-finetune").costSource], [null, null], "unknown: no price, never 0");
+  assert.equal(call("gpt-4ox").costUsd, null, "a prefix must end at a separator");
+  const dir = mkdtempSync(join(tmpdir(), "kb-prices-"));
+  writeFileSync(join(dir, "p.yaml"), "updated: '2027-01-01'\nmodels:\n  my-finetune: { input: 1, output: 3 }\n  gpt-4o: { input: 5, output: 15 }\n");
+  const merged = loadPriceTable(join(dir, "p.yaml"));
+  assert.equal(merged.lookup("my-finetune")?.outputUsdPerMillion, 3);
+  assert.equal(merged.lookup("gpt-4o")?.inputUsdPerMillion, 5, "the file replaces a shipped entry");
+  assert.equal(merged.lookup("claude-3-opus")?.inputUsdPerMillion, 15, "and keeps the others");
+  writeFileSync(join(dir, "bad.yaml"), "models:\n  x: { input: -1, output: 3 }\n");
+  assert.throws(() => loadPriceTable(join(dir, "bad.yaml")), /bad\.yaml: model "x" needs input and output prices/);
+});

@@ -37,7 +37,7 @@ test("unchanged usage series are served from the render cache, and a change or a
   const { bridgeFamilies } = await import("../../src/metrics/bridge-families.js");
   const { ManualClock } = await import("../../src/util/clock.js");
   const book = new UsageBook({ maxLabelValues: 10, maxChannels: 10 });
-  const msg = (channel: string, tokensIn: number) => ({ type: "llm_usage" as const, channel, model: "m", feature: "f", tokensIn, tokensOut: 1, latencyMs: 250, estimatedCostUsd: null, operation: null });
+  const msg = (channel: string, tokensIn: number) => ({ type: "llm_usage" as const, channel, model: "m", feature: "f", tokensIn, tokensOut: 1, latencyMs: 250, estimatedCostUsd: null, operation: null, costUsd: null, costSource: null });
   book.recordLlm(msg("a", 10));
   book.recordLlm(msg("b", 20));
   const families = bridgeFamilies({
@@ -46,7 +46,7 @@ test("unchanged usage series are served from the render cache, and a change or a
     bots: { all: () => [] },
     usage: book,
     transport: { connectionsAccepted: 0, openConnections: 0, dropped: new CounterMap() },
-    ingest: { accepted: new CounterMap(), rejected: new CounterMap(), ignored: new CounterMap() },
+    ingest: { accepted: new CounterMap(), rejected: new CounterMap(), ignored: new CounterMap(), rowsFollowed: 0, rowsRejected: new CounterMap() },
     sampler: { errors: 0, overruns: 0 },
     collectorErrors: new CounterMap(),
   });

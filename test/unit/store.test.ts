@@ -20,42 +20,7 @@ import { ManualClock } from "../../src/util/clock.js";
 
 const tmp = () => mkdtempSync(join(tmpdir(), "kb-store-"));
 const quiet = (clock: ManualClock) => new RateLimitedLog(createLogger("silent"), clock);
-const usage = (channel: string, tokensIn: number, latencyMs: number | null = null) => ({ type: "llm_usage" as const, channel, model: "gpt-4", feature: "jokes", tokensIn, tokensOut: 1, latencyMs, estimatedCostUsd: null, operation: null });
-
-/** The original Monitor's schema, as PROTOCOL.md describes it, with rows it would have written. */
-function originalMonitorDatabase(path: string): void {
-  const r = spawnSync("sqlite3", [path], {
-    input: `CREATE TABLE bot_status (channel TEXT PRIMARY KEY, pid INTEGER NOT NULL, status TEXT, features TEXT, registered_at TIMESTAMP, last_heartbeat TIMESTAMP);
-CREATE TABLE llm_usage (id INTEGER PRIMARY KEY AUTOINCREMENT, channel TEXT NOT NULL, model TEXT NOT NULL, feature TEXT NOT NULL, tokens_in INTEGER, tokens_out INTEGER, latency_ms INTEGER, timestamp TIMESTAMP DEFAULT CURRENT_TIMESTAMP);
-CREATE TABLE bot_metrics (ts TIMESTAMP, channel TEXT, pid INTEGER, rss_mb REAL, cpu_pct REAL, features TEXT);
-INSERT INTO bot_status VALUES ('old_bot', 4242, 'offline', '{"llm": true}', '2025-12-01 10:00:00', '2025-12-01 11:00:00');
-INSERT INTO llm_usage (channel, model, feature, tokens_in, tokens_out, latency_ms, timestamp) VALUES ('old_bot', 'gpt-4', 'jokes', 145, 87, 1200, '2025-12-01 10:30:00');
-INSERT INTO bot_metrics VALUES ('2025-12-01 10:30:15', 'old_bot', 4242, 55.5, 3.2, '{"llm": true}');`,
-    encoding: "utf8",
-  });
-  assert.equal(r.status, 0, r.stderr);
-}
-
-test("a database written by the original Monitor is migrated in place, its rows kept, its queries still working", () => {
-  const path = join(tmp(), "kissbot_monitor.db");
-  originalMonitorDatabase(path);
-  const db = openDatabase(path);
-  assert.equal(db.pragma("user_version", { simple: true }), SCHEMA_VERSION);
-  assert.deepEqual(db.prepare("SELECT channel, pid, status, pid_start_time FROM bot_status").all(), [{ channel: "old_bot", pid: 4242, status: "offline", pid_start_time: null }]);
-  assert.deepEqual(db.prepare("SELECT tokens_in, estimated_cost, timestamp FROM llm_usage").all(), [{ tokens_in: 145, estimated_cost: null, timestamp: "2025-12-01 10:30:00" }]);
-  assert.deepEqual(db.prepare("SELECT timestamp, rss_mb FROM bot_metrics").all(), [{ timestamp: "2025-12-01 10:30:15", rss_mb: 55.5 }]);
-  db.close();
-  // Opening it again is a no-op.
-  openDatabase(path).close();
-});
-
-test("a database from a newer bridge is refused, not damaged", () => {
-  const path = join(tmp(), "future.db");
-  const db = new BetterSqlite3(path);
-  db.pragma("user_version = 99");
-  db.close();
-  assert.throws(() => openDatabase(path), /schema version 99 is newer/);
-});
+const usage = (channel: string, tokensIn: number, latencyMs: number | null = null) => ({ type: "llm_usage" as const, channel, model: "gpt-4", feature: "jokes", tokensIn, tokensOut: 1, latencyMs, estimatedCostUsd: null, operation: null, costUsd: null, costSource: null });
 
 test("the writer batches: thousands of rows, one transaction", async () => {
   const clock = new ManualClock();
@@ -101,12 +66,12 @@ test("an unwritable database is counted, its rows kept, and the writer succeeds 
 test("retention deletes bot_metrics older than --retention-days, and llm_usage only when asked", async () => {
   const clock = new ManualClock(Date.parse("2026-11-25T12:00:00Z"));
   const path = join(tmp(), "r.db");
-  const db = openDatabase(path);
+  const { db } = openDatabase(path);
   const old = toSqlTime(clock.now() - 8 * 86_400_000);
   const recent = toSqlTime(clock.now() - 6 * 86_400_000);
   for (const t of [old, recent]) {
-    db.prepare("INSERT INTO bot_metrics (timestamp, channel, pid, rss_mb, cpu_pct) VALUES (?, 'c', 1, 1, 1)").run(t);
-    db.prepare("INSERT INTO llm_usage (channel, model, feature, tokens_in, tokens_out, timestamp) VALUES ('c', 'm', 'f', 1, 1, ?)").run(t);
+    db.prepare("INSERT INTO bot_metrics (ts, channel, pid, rss_mb, cpu_pct, features_json) VALUES (?, 'c', 1, 1, 1, '{}')").run(t);
+    db.prepare("INSERT INTO llm_usage (channel, model, feature, tokens_in, tokens_out, ts) VALUES ('c', 'm', 'f', 1, 1, ?)").run(t);
   }
   db.close();
   const keepUsage = new StoreWriter({ path, retentionDays: 7, usageRetentionDays: null }, quiet(clock), clock);
@@ -132,7 +97,7 @@ test("usage: calls, tokens, mean and nearest-rank p95 latency by group", async (
   for (let i = 1; i <= 20; i++) w.llmUsage(usage("a", 10, i * 100));
   w.llmUsage(usage("b", 5));
   await w.close();
-  const db = openDatabase(path);
+  const { db } = openDatabase(path);
   assert.deepEqual(usageFromDatabase(db, clock.now() - 3_600_000, "channel"), [
     { key: "a", calls: 20, tokens_in: 200, tokens_out: 20, mean_latency_ms: 1050, p95_latency_ms: 1900, cost_usd: null },
     { key: "b", calls: 1, tokens_in: 5, tokens_out: 1, mean_latency_ms: null, p95_latency_ms: null, cost_usd: null },
@@ -163,15 +128,15 @@ test("restore: a bot whose PID now belongs to another process is dead; one whose
 
 test("restorableBots reads only bots last seen online or stale", () => {
   const path = join(tmp(), "rb.db");
-  const db = openDatabase(path);
-  const ins = db.prepare("INSERT INTO bot_status (channel, pid, status, features, registered_at, last_heartbeat, pid_start_time) VALUES (?, ?, ?, ?, ?, ?, ?)");
-  ins.run("on", 1, "online", '{"llm":true}', "2026-11-25 10:00:00.000", "2026-11-25 10:05:00.000", 77);
-  ins.run("st", 2, "stale", null, "2026-11-25 10:00:00", null, null);
-  ins.run("off", 3, "offline", null, "2026-11-25 10:00:00", null, null);
-  ins.run("dd", 4, "dead", null, "2026-11-25 10:00:00", null, null);
+  const { db } = openDatabase(path);
+  const ins = db.prepare("INSERT INTO bot_status (channel, pid, status, features_json, registered_at, last_seen, pid_start_time) VALUES (?, ?, ?, ?, ?, ?, ?)");
+  ins.run("on", 1, "online", '{"llm":true}', "2026-11-25T10:00:00.000000+00:00", "2026-11-25T10:05:00.123456+00:00", 77);
+  ins.run("st", 2, "stale", "{}", "2026-11-25 10:00:00", "2026-11-25 10:00:00", null);
+  ins.run("off", 3, "offline", "{}", "2026-11-25 10:00:00", "2026-11-25 10:00:00", null);
+  ins.run("dd", 4, "dead", "{}", "2026-11-25 10:00:00", "2026-11-25 10:00:00", null);
   assert.deepEqual(restorableBots(db, 0), [
-    { channel: "on", pid: 1, features: { llm: true }, registeredAt: Date.parse("2026-11-25T10:00:00Z"), lastHeartbeatAt: Date.parse("2026-11-25T10:05:00Z"), startTime: 77 },
-    { channel: "st", pid: 2, features: null, registeredAt: Date.parse("2026-11-25T10:00:00Z"), lastHeartbeatAt: null, startTime: null },
+    { channel: "on", pid: 1, features: { llm: true }, registeredAt: Date.parse("2026-11-25T10:00:00Z"), lastHeartbeatAt: Date.parse("2026-11-25T10:05:00.123Z"), startTime: 77 },
+    { channel: "st", pid: 2, features: {}, registeredAt: Date.parse("2026-11-25T10:00:00Z"), lastHeartbeatAt: Date.parse("2026-11-25T10:00:00Z"), startTime: null },
   ]);
   db.close();
 });

@@ -4,7 +4,7 @@ import { UsageBook } from "../../src/usage/usage-book.js";
 
 test("usage series are bounded per channel too, and a channel's slot is freed when its bot unregisters", () => {
   const book = new UsageBook({ maxLabelValues: 100, maxChannels: 2 });
-  const llm = (channel: string) => ({ type: "llm_usage" as const, channel, model: "m", feature: "f", tokensIn: 1, tokensOut: 1, latencyMs: null, estimatedCostUsd: null, operation: null });
+  const llm = (channel: string) => ({ type: "llm_usage" as const, channel, model: "m", feature: "f", tokensIn: 1, tokensOut: 1, latencyMs: null, estimatedCostUsd: null, operation: null, costUsd: null, costSource: null });
   assert.equal(book.recordLlm(llm("a")), "ok");
   assert.equal(book.recordCustom({ type: "custom_metric", channel: "b", metricName: "q", value: 1 }), "ok");
   assert.equal(book.recordLlm(llm("c")), "label_limit");
@@ -17,7 +17,7 @@ test("usage series are bounded per channel too, and a channel's slot is freed wh
 
 test("the series array stays the same while only values change, and is new once a series comes or goes", () => {
   const book = new UsageBook({ maxLabelValues: 100, maxChannels: 10 });
-  const llm = (channel: string, model = "m") => ({ type: "llm_usage" as const, channel, model, feature: "f", tokensIn: 1, tokensOut: 1, latencyMs: null, estimatedCostUsd: null, operation: null });
+  const llm = (channel: string, model = "m") => ({ type: "llm_usage" as const, channel, model, feature: "f", tokensIn: 1, tokensOut: 1, latencyMs: null, estimatedCostUsd: null, operation: null, costUsd: null, costSource: null });
   book.recordLlm(llm("a"));
   const first = book.llmSeries();
   book.recordLlm(llm("a"));

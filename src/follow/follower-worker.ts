@@ -1,0 +1,114 @@
+import { parentPort, workerData } from "node:worker_threads";
+import BetterSqlite3, { type Database, type Statement } from "better-sqlite3";
+import { BUSY_TIMEOUT_MS } from "../store/database.js";
+import { FOLLOW_POSITION_KEY } from "../store/schema.js";
+import type { FollowedRow, FollowerReply, FollowerRequest, RecordedTotals } from "./follow-protocol.js";
+
+/**
+ * Reads, on its own thread, the llm_usage rows that KissBot's bots commit straight into the
+ * database: by primary key after the saved position, in bounded batches, one batch in flight.
+ * The position moves on (in memory, then in bridge_state once the main thread has counted the
+ * batch), so a row is handed over once, across restarts too.
+ */
+const { path, pollIntervalMs, batchRows } = workerData as { path: string; pollIntervalMs: number; batchRows: number };
+
+type Open = { db: Database; select: Statement; save: Statement; totals: Statement | undefined };
+let open: Open | undefined;
+/** Read from bridge_state once; after that, memory is ahead of (or equal to) what is saved. */
+let position: number | undefined;
+let stopping = false;
+let timer: NodeJS.Timeout | undefined;
+let awaitingAck = false;
+let lastTotals = "";
+
+const post = (m: FollowerReply) => parentPort!.postMessage(m);
+
+function connect(): Open {
+  const db = new BetterSqlite3(path, { fileMustExist: true });
+  try {
+    db.pragma(`busy_timeout = ${BUSY_TIMEOUT_MS}`);
+    position ??= (db.prepare("SELECT value FROM bridge_state WHERE key = ?").pluck().get(FOLLOW_POSITION_KEY) as number | undefined) ?? 0;
+    // Rows the bridge wrote itself (source 'socket') were counted when they arrived: only the
+    // position moves past them.
+    const select = db
+      .prepare("SELECT id, ts, channel, model, feature, tokens_in, tokens_out, latency_ms, cost_usd, source FROM llm_usage WHERE id > ? ORDER BY id LIMIT ?")
+      .raw(true);
+    const save = db.prepare("UPDATE bridge_state SET value = ? WHERE key = ?");
+    return { db, select, save, totals: totalsStatement(db) };
+  } catch (err) {
+    db.close();
+    throw err;
+  }
+}
+
+function totalsStatement(db: Database): Statement | undefined {
+  const exists = db.prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'llm_totals'").get();
+  return exists === undefined ? undefined : db.prepare("SELECT tokens_in_total, tokens_out_total, calls_total FROM llm_totals WHERE id = 1").raw(true);
+}
+
+function readTotals(o: Open): RecordedTotals | null {
+  // The bots create llm_totals on their first call: look for it again until it exists.
+  o.totals ??= totalsStatement(o.db);
+  const r = o.totals?.get() as [number, number, number] | undefined;
+  return r === undefined ? null : { tokensIn: Number(r[0]) || 0, tokensOut: Number(r[1]) || 0, calls: Number(r[2]) || 0 };
+}
+
+function poll(): void {
+  timer = undefined;
+  if (stopping || awaitingAck) return;
+  try {
+    open ??= connect();
+    const batch = open.select.all(position, batchRows) as [...FollowedRow, string | null][];
+    const totals = readTotals(open);
+    if (batch.length === 0) {
+      const key = JSON.stringify(totals);
+      if (key !== lastTotals) post({ type: "totals", totals });
+      lastTotals = key;
+      return schedule(pollIntervalMs);
+    }
+    const rows: FollowedRow[] = [];
+    for (const r of batch) if (r[9] !== "socket") rows.push(r.slice(0, 9) as FollowedRow);
+    position = batch[batch.length - 1]![0];
+    lastTotals = JSON.stringify(totals);
+    awaitingAck = true;
+    post({ type: "rows", rows, position, totals });
+  } catch (err) {
+    post({ type: "error", message: (err as Error).message });
+    close();
+    schedule(pollIntervalMs);
+  }
+}
+
+function schedule(ms: number): void {
+  if (!stopping && timer === undefined) timer = setTimeout(poll, ms);
+}
+
+function close(): void {
+  try {
+    open?.db.close();
+  } catch {
+    // already unusable
+  }
+  open = undefined;
+}
+
+parentPort!.on("message", (m: FollowerRequest) => {
+  if (m.type === "ack") {
+    awaitingAck = false;
+    try {
+      open?.save.run(position, FOLLOW_POSITION_KEY);
+    } catch (err) {
+      post({ type: "error", message: (err as Error).message });
+    }
+    // A full batch means more are waiting: read on at once, else at the next interval.
+    schedule(0);
+    return;
+  }
+  stopping = true;
+  clearTimeout(timer);
+  close();
+  post({ type: "stopped" });
+  parentPort!.close();
+});
+
+schedule(0);

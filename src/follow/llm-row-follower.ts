@@ -1,0 +1,81 @@
+import { Worker } from "node:worker_threads";
+import type { RateLimitedLog } from "../log/rate-limited-log.js";
+import type { FollowedRow, FollowerReply, FollowerRequest, RecordedTotals } from "./follow-protocol.js";
+
+/** Where the bots' rows go: checked and counted like socket messages (Ingest.row). */
+export interface RowSink {
+  row(value: Record<string, unknown>): void;
+}
+
+export type LlmRowFollowerOptions = {
+  path: string;
+  /** How often to look for new rows when the last look found none. */
+  pollIntervalMs?: number;
+  /** Rows handed over at most per batch, so each batch is a short slice of the main thread's time. */
+  batchRows?: number;
+};
+
+/**
+ * Turns the llm_usage rows KissBot's bots write straight into the database into metrics, as if
+ * each call had come over the socket. Reading runs on a worker thread; the main thread only
+ * checks and counts each bounded batch. Rows the bridge wrote from socket messages are skipped.
+ */
+export class LlmRowFollower {
+  errors = 0;
+  /** Highest llm_usage id handed over so far. */
+  position = 0;
+  /** The bots' llm_totals row, while the table exists. */
+  totals: RecordedTotals | null = null;
+  private worker: Worker | undefined;
+  private stopped: Promise<void> | undefined;
+
+  constructor(
+    private readonly options: LlmRowFollowerOptions,
+    private readonly sink: RowSink,
+    private readonly log: RateLimitedLog,
+  ) {}
+
+  start(): void {
+    const { path, pollIntervalMs = 500, batchRows = 5000 } = this.options;
+    const worker = new Worker(new URL("./follower-worker.js", import.meta.url), { workerData: { path, pollIntervalMs, batchRows } });
+    worker.unref();
+    let resolveStopped!: () => void;
+    this.stopped = new Promise((r) => (resolveStopped = r));
+    worker.on("message", (m: FollowerReply) => {
+      if (m.type === "rows") {
+        for (const r of m.rows) this.sink.row(toWire(r));
+        this.position = m.position;
+        this.totals = m.totals;
+        worker.postMessage({ type: "ack" } satisfies FollowerRequest);
+      } else if (m.type === "totals") {
+        this.totals = m.totals;
+      } else if (m.type === "error") {
+        this.errors++;
+        this.log.warn("db:follow", { err: m.message, path }, "reading the bots' llm_usage rows failed; will retry");
+      } else {
+        resolveStopped();
+      }
+    });
+    worker.on("error", (err) => {
+      this.errors++;
+      this.log.warn("db:follow", { err: err.message, path }, "the llm_usage follower thread failed");
+    });
+    worker.on("exit", () => resolveStopped());
+    this.worker = worker;
+  }
+
+  /** Stops after the batch in hand is counted and its position saved; bounded. */
+  async stop(): Promise<void> {
+    const worker = this.worker;
+    if (worker === undefined) return;
+    this.worker = undefined;
+    worker.postMessage({ type: "stop" } satisfies FollowerRequest);
+    await Promise.race([this.stopped, new Promise((r) => setTimeout(r, 2000).unref())]);
+    await worker.terminate();
+  }
+}
+
+/** A row with the socket message's field names, so one decoder checks both. */
+function toWire(r: FollowedRow): Record<string, unknown> {
+  return { type: "llm_usage", id: r[0], channel: r[2], model: r[3], feature: r[4], tokens_in: r[5], tokens_out: r[6], latency_ms: r[7], estimated_cost: r[8] };
+}

@@ -1,0 +1,14 @@
+import type { Database, Statement } from "better-sqlite3";
+import { columnsOf } from "./schema.js";
+
+/**
+ * An INSERT naming `columns`, plus any other NOT NULL column without a default that the table
+ * has (a newer KissBot may add one), given an empty value of its type, so the bridge's writes
+ * never fail on a constraint it did not know about.
+ */
+export function insertInto(db: Database, table: string, columns: readonly string[], suffix = ""): Statement {
+  const extra = columnsOf(db, table).filter((c) => c.hidden === 0 && c.notnull === 1 && c.dflt_value === null && c.pk === 0 && !columns.includes(c.name));
+  const names = [...columns, ...extra.map((c) => `"${c.name.replace(/"/g, '""')}"`)];
+  const values = [...columns.map(() => "?"), ...extra.map((c) => (/INT|REAL|FLOA|DOUB|NUM/i.test(c.type) ? "0" : "''"))];
+  return db.prepare(`INSERT INTO ${table} (${names.join(", ")}) VALUES (${values.join(", ")})${suffix}`);
+}
