@@ -11,7 +11,7 @@ export type LlmRowFollowerOptions = {
   path: string;
   /** How often to look for new rows when the last look found none. */
   pollIntervalMs?: number;
-  /** Rows handed over at most per batch, so each batch is a short slice of the main thread's time. */
+  /** Rows handed over at most per batch, so each batch is a short slice of the main thread's time (measured in docs/BENCHMARKS.md). */
   batchRows?: number;
 };
 
@@ -36,7 +36,7 @@ export class LlmRowFollower {
   ) {}
 
   start(): void {
-    const { path, pollIntervalMs = 500, batchRows = 5000 } = this.options;
+    const { path, pollIntervalMs = 500, batchRows = 2000 } = this.options;
     const worker = new Worker(new URL("./follower-worker.js", import.meta.url), { workerData: { path, pollIntervalMs, batchRows } });
     worker.unref();
     let resolveStopped!: () => void;
