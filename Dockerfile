@@ -18,6 +18,7 @@ COPY package.json package-lock.json ./
 COPY --from=build /app/node_modules ./node_modules
 COPY --from=build /app/dist/src ./dist/src
 COPY prices ./prices
+COPY docs/runbook.md ./docs/runbook.md
 # The image's unprivileged user; docker-compose.yml may run it as the bots' uid:gid instead.
 USER node
 EXPOSE 9877

@@ -6,6 +6,7 @@ import { fileURLToPath } from "node:url";
 import { createInterface } from "node:readline";
 import { benchRender } from "./render.js";
 import { benchFollower } from "./follower.js";
+import { benchPaging } from "./paging.js";
 
 /**
  * npm run bench: ingest throughput of the bridge next to a bare line-splitting JSON server
@@ -92,10 +93,23 @@ const ROUNDS = 7;
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 const fmt = (n: number) => Math.round(n).toLocaleString("en-US");
 
-/** `npm run bench -- follower` runs that section alone; no argument runs every section. */
+/**
+ * `npm run bench -- follower` runs that section alone; no argument runs the ingest, render and
+ * follower sections. `npm run bench -- paging` (about 5 minutes, real Prometheus and
+ * Alertmanager with the shipped settings) runs only when asked for.
+ */
 const only = process.argv[2];
 if (only === "follower") {
   printFollower(await benchFollower());
+  process.exit(0);
+}
+if (only === "paging") {
+  const p = await benchPaging();
+  console.log("from an incident to the page, shipped settings (15 s scrape, --stale-after 120, 30 s heartbeats):");
+  console.log(`  bot killed (SIGKILL) → KissBotDown: ${p.killToPageS.toFixed(1)} s`);
+  console.log(`  bot hung (SIGSTOP), from its last heartbeat → KissBotStale: ${p.lastHeartbeatToStalePageS.toFixed(1)} s`);
+  console.log(`  bridge killed → KissBotBridgeDown: ${p.bridgeKillToPageS.toFixed(1)} s; resolved notifications meanwhile: ${p.resolvedDuringOutage}`);
+  console.log(`  Watchdog intervals: ${p.watchdogGapsS.map((g) => g.toFixed(1)).join(", ")} s`);
   process.exit(0);
 }
 

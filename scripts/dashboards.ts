@@ -179,11 +179,11 @@ export const BOT = dashboard(
     {
       title: "State",
       panels: [
-        { title: "Status", type: "stat", unit: "none", w: 4, h: 5, targets: [{ expr: `kissbot_bot_status${channel} == 1`, legend: "{{status}}" }], options: { textMode: "name", colorMode: "none", graphMode: "none", reduceOptions: { calcs: ["lastNotNull"] } } },
+        { title: "Status", type: "stat", unit: "none", w: 4, h: 5, description: "The bot's status now (an instant query: a range would also show the statuses it had earlier).", targets: [{ expr: `kissbot_bot_status${channel} == 1`, legend: "{{status}}", instant: true }], options: { textMode: "name", colorMode: "none", graphMode: "none", reduceOptions: { calcs: ["lastNotNull"] } } },
         { title: "Up", type: "stat", unit: "none", w: 4, h: 5, targets: [{ expr: `kissbot_bot_up${channel}` }], mappings: upMappings, options: { colorMode: "background", graphMode: "none", reduceOptions: { calcs: ["lastNotNull"] } } },
         { title: "Heartbeat age", type: "stat", unit: "s", w: 4, h: 5, targets: [{ expr: `kissbot_bot_heartbeat_age_seconds${channel}` }], thresholds: ageThresholds, options: { colorMode: "value", graphMode: "area", reduceOptions: { calcs: ["lastNotNull"] } } },
         { title: "Registered for", type: "stat", unit: "s", w: 4, h: 5, targets: [{ expr: `time() - kissbot_bot_registered_timestamp_seconds${channel}` }], options: { colorMode: "none", graphMode: "none", reduceOptions: { calcs: ["lastNotNull"] } } },
-        { title: "PID", type: "stat", unit: "none", w: 4, h: 5, targets: [{ expr: `kissbot_bot_info${channel}`, legend: "{{pid}}" }], options: { textMode: "name", colorMode: "none", graphMode: "none", reduceOptions: { calcs: ["lastNotNull"] } } },
+        { title: "PID", type: "stat", unit: "none", w: 4, h: 5, description: "The PID the bot registered with, now (a restarted bot would show two PIDs over a range).", targets: [{ expr: `kissbot_bot_info${channel}`, legend: "{{pid}}", instant: true }], options: { textMode: "name", colorMode: "none", graphMode: "none", reduceOptions: { calcs: ["lastNotNull"] } } },
         {
           title: "Features",
           type: "table",
@@ -228,8 +228,10 @@ export const BOT = dashboard(
       label: "Channel",
       type: "query",
       datasource: DS,
-      query: { query: "label_values(kissbot_bot_up, channel)", refId: "channel" },
-      definition: "label_values(kissbot_bot_up, channel)",
+      // The bots that exist now (an instant query), not every channel seen in the time range.
+      query: { query: "query_result(max by (channel) (kissbot_bot_up))", refId: "channel" },
+      definition: "query_result(max by (channel) (kissbot_bot_up))",
+      regex: '/channel="([^"]+)"/',
       refresh: 2,
       sort: 1,
       current: {},

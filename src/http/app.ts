@@ -2,6 +2,7 @@ import express, { type Express } from "express";
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { negotiateFormat, type ExpositionFormat } from "../metrics/format.js";
 import { apiRouter, type ApiSources } from "./api.js";
+import { runbookPage } from "./runbook.js";
 
 /** What the HTTP layer needs from the rest of the bridge. */
 export interface HttpSources {
@@ -23,6 +24,7 @@ const landing = (s: HttpSources) => `<!doctype html>
 <ul>
 <li><a href="metrics">/metrics</a>: Prometheus metrics (OpenMetrics when asked for)</li>
 ${s.otelMetrics ? '<li><a href="otel/metrics">/otel/metrics</a>: the same data with OpenTelemetry names</li>\n' : ""}<li><a href="api/bots">/api/bots</a>, <a href="api/usage?since=24h&amp;by=model">/api/usage</a>: JSON</li>
+<li><a href="runbook">/runbook</a>: what to do when an alert pages</li>
 <li><a href="-/healthy">/-/healthy</a>, <a href="-/ready">/-/ready</a></li>
 </ul>
 </body></html>
@@ -44,6 +46,12 @@ export function createApp(s: HttpSources): Express {
   app.use(apiRouter(s.api));
   const otel = s.otelMetrics;
   if (otel !== undefined) app.get("/otel/metrics", (req, res) => otel(req, res));
+  // What each alert's runbook_url points at (prometheus.yml: kissbot_runbook_url).
+  let runbook: string | undefined;
+  app.get("/runbook", (_req, res) => {
+    runbook ??= runbookPage();
+    res.type("html").send(runbook);
+  });
   app.get("/-/healthy", (_req, res) => {
     res.type("text/plain").send("OK\n");
   });

@@ -27,6 +27,8 @@ export interface RestoredBot {
   lastHeartbeatAt: number | null;
   /** The process's start time when it was last seen; null if its PID was not visible. */
   startTime: number | null;
+  /** The status it had when the bridge stopped. */
+  status: BotStatus;
 }
 
 export type RegistryOptions = {
@@ -130,7 +132,7 @@ export class BotRegistry {
     const now = this.clock.now();
     for (const bot of this.bots.values()) {
       if (bot.status === "dead") continue;
-      const fresh = now - lastSignOfLife(bot) <= this.options.staleAfterMs;
+      const fresh = now - lastSignOfLife(bot) <= this.options.staleAfterMs || now < bot.staleGraceUntil;
       if (fresh && bot.status === "stale") this.setStatus(bot, "online", "heartbeat received");
       if (!fresh && bot.status === "online") {
         this.setStatus(bot, "stale", `no heartbeat for ${Math.round((now - lastSignOfLife(bot)) / 1000)} s`);
@@ -183,18 +185,29 @@ export class BotRegistry {
   }
 
   /**
-   * Brings back bots persisted before a restart, without a message from them. Returns their
-   * processes, for the caller to look at (ProcessSampler.inspectNow) before trusting them: a
-   * process gone, or a PID now held by another process, makes the bot dead.
+   * Brings back bots persisted before a restart, without a message from them. Returns the
+   * processes of the live ones, for the caller to look at (ProcessSampler.inspectNow) before
+   * trusting them: a process gone, or a PID now held by another process, makes the bot dead.
+   * A bot that was dead stays dead (and exported) until it registers again or unregisters.
+   * A bot that was online gets one full stale-after from now to send a heartbeat, so the time
+   * the bridge was down never counts against it; one that was stale stays stale.
    */
   restore(rows: readonly RestoredBot[]): SampleTarget[] {
     const targets: SampleTarget[] = [];
+    const now = this.clock.now();
     for (const r of rows) {
       if (this.bots.has(r.channel) || this.bots.size >= this.options.maxBots) continue;
       const bot = this.newBot(r.channel, r.pid, r.features, r.registeredAt);
       bot.lastHeartbeatAt = r.lastHeartbeatAt;
       bot.startTime = r.startTime;
       this.bots.set(r.channel, bot);
+      if (r.status === "dead") {
+        bot.status = "dead";
+        bot.visibility = r.startTime === null ? "hidden" : "visible";
+        continue;
+      }
+      if (r.status === "stale") bot.status = "stale";
+      else bot.staleGraceUntil = now + this.options.staleAfterMs;
       targets.push({ channel: bot.channel, pid: bot.pid, generation: bot.generation });
     }
     this.evaluate();
@@ -236,6 +249,7 @@ export class BotRegistry {
       cpuSampledAt: null,
       cpuRatio: null,
       rssBytes: null,
+      staleGraceUntil: 0,
       selfReportedRssBytes: null,
       selfReportedCpuRatio: null,
     };

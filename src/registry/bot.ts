@@ -26,6 +26,8 @@ export interface Bot {
   /** Cores in use over the last sample interval; null until two samples exist. */
   cpuRatio: number | null;
   rssBytes: number | null;
+  /** Not stale before this time, whatever its heartbeat age (a bot restored after a bridge outage). */
+  staleGraceUntil: number;
   /** What the bot reported about itself in its heartbeats. */
   selfReportedRssBytes: number | null;
   selfReportedCpuRatio: number | null;

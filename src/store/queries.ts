@@ -18,10 +18,11 @@ type StatusRow = { channel: string; pid: number; status: string; features_json: 
 
 const STATUS_COLUMNS = "channel, pid, status, features_json, registered_at, last_seen, pid_start_time";
 
-/** Bots last seen online or stale: the ones a restarted bridge brings back. */
+/** Bots last seen online, stale or dead (still registered): the ones a restarted bridge brings back. */
 export function restorableBots(db: Database, now: number): RestoredBot[] {
-  const rows = db.prepare(`SELECT ${STATUS_COLUMNS} FROM bot_status WHERE status IN ('online', 'stale')`).all() as StatusRow[];
+  const rows = db.prepare(`SELECT ${STATUS_COLUMNS} FROM bot_status WHERE status IN ('online', 'stale', 'dead')`).all() as StatusRow[];
   return rows.map((r) => ({
+    status: r.status as RestoredBot["status"],
     channel: r.channel,
     pid: r.pid,
     features: parseFeatures(r.features_json),

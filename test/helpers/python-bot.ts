@@ -41,6 +41,7 @@ export class PythonBot {
 
   /** SIGKILL, and wait until the OS has reaped it. */
   async kill(): Promise<void> {
+    if (this.proc.exitCode !== null || this.proc.signalCode !== null) return;
     const gone = new Promise((r) => this.proc.once("exit", r));
     this.proc.kill("SIGKILL");
     await gone;

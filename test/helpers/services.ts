@@ -72,10 +72,15 @@ export class WebhookRecorder {
 
   /** Firing alerts received on `path` that match every given label. */
   firing(path: string, labels: Record<string, string>) {
+    return this.alerts(path, labels).filter((a) => a.status === "firing");
+  }
+
+  /** Every alert (firing and resolved) received on `path` that matches every given label, in order. */
+  alerts(path: string, labels: Record<string, string> = {}) {
     return this.notifications
       .filter((n) => n.path === path)
       .flatMap((n) => n.alerts.map((a) => ({ ...a, receivedAt: n.receivedAt })))
-      .filter((a) => a.status === "firing" && Object.entries(labels).every(([k, v]) => a.labels[k] === v));
+      .filter((a) => Object.entries(labels).every(([k, v]) => a.labels[k] === v));
   }
 
   stop(): Promise<void> {

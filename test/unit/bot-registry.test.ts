@@ -130,3 +130,28 @@ test("registrations past maxBots are refused; known channels may still re-regist
   assert.equal(registry.register(reg("a", 5)), "registered");
   assert.equal(registry.size, 2);
 });
+
+test("restore after an outage: dead stays dead, a stale bot stays stale, an online one gets one stale-after from the restart", async () => {
+  const { clock, registry, procs, sampler, transitions } = setup(120_000);
+  procs.table.set(10, { startTime: 5, zombie: false, cpuSeconds: 1, rssBytes: 100 });
+  procs.table.set(11, { startTime: 6, zombie: false, cpuSeconds: 1, rssBytes: 100 });
+  const lastSeen = clock.now() - 400_000; // the bridge was down for more than 6 minutes
+  const row = (channel: string, pid: number, status: BotStatus, startTime: number | null) => ({ channel, pid, status, features: { llm: true }, registeredAt: lastSeen - 60_000, lastHeartbeatAt: lastSeen, startTime });
+  const targets = registry.restore([row("healthy", 10, "online", 5), row("hung", 11, "stale", 6), row("crashed", 12, "dead", 7)]);
+  assert.deepEqual(targets.map((t) => t.channel), ["healthy", "hung"], "a dead bot's process is not looked at again");
+  await sampler.inspectNow(targets);
+  const status = () => ["healthy", "hung", "crashed"].map((c) => registry.get(c)!.status);
+  assert.deepEqual(status(), ["online", "stale", "dead"]);
+  assert.equal(isUp(registry.get("crashed")!), false);
+  assert.deepEqual(registry.get("crashed")!.features, { llm: true }, "kept with its last PID and features");
+  clock.advance(119_000);
+  registry.evaluate();
+  assert.equal(registry.get("healthy")!.status, "online", "still within its grace");
+  clock.advance(2_000);
+  registry.evaluate();
+  assert.equal(registry.get("healthy")!.status, "stale", "no heartbeat within one stale-after of the restart: stale");
+  assert.deepEqual(transitions, ["healthy:online->stale"]);
+  // A dead bot leaves when it registers again (or unregisters).
+  registry.register(reg("crashed", 12));
+  assert.equal(registry.get("crashed")!.status, "online");
+});

@@ -38,7 +38,10 @@ test("dashboards have stable uids, and every panel a unit", () => {
   const bot = JSON.parse(readFileSync(join(DASHBOARD_DIR, "kissbot-bot.json"), "utf8")) as Dashboard & { templating: { list: { name: string; definition?: string }[] } };
   assert.equal(overview.uid, "kissbot-overview");
   assert.equal(bot.uid, "kissbot-bot");
-  assert.equal(bot.templating.list.find((v) => v.name === "channel")?.definition, "label_values(kissbot_bot_up, channel)");
+  // The picker lists the bots that exist now: an instant query, not label values over the range.
+  assert.equal(bot.templating.list.find((v) => v.name === "channel")?.definition, "query_result(max by (channel) (kissbot_bot_up))");
+  const stat = (title: string) => bot.panels.find((p) => p.title === title) as unknown as { targets: { instant: boolean; range: boolean }[] };
+  for (const title of ["Status", "PID"]) assert.deepEqual(stat(title).targets.map((t) => [t.instant, t.range]), [[true, false]], `${title} shows one current value`);
   for (const d of [overview, bot]) {
     for (const p of d.panels.filter((x) => x.type !== "row")) assert.ok(p.fieldConfig?.defaults?.unit, `${d.uid} "${p.title}" has a unit`);
   }

@@ -43,6 +43,7 @@ const bot = (channel: string, now: number): Bot => ({
   cpuSampledAt: now,
   cpuRatio: 0.05,
   rssBytes: 40 * 1024 * 1024,
+  staleGraceUntil: 0,
   selfReportedRssBytes: null,
   selfReportedCpuRatio: null,
 });

@@ -115,10 +115,10 @@ test("restore: a bot whose PID now belongs to another process is dead; one whose
   ]);
   const sampler = new ProcessSampler(registry, { inspect: async (pid) => processes.get(pid) ?? null }, createLogger("silent"), { intervalMs: 1000 });
   const targets = registry.restore([
-    { channel: "alive", pid: 100, features: null, registeredAt: clock.now() - 60_000, lastHeartbeatAt: clock.now() - 10_000, startTime: 555 },
-    { channel: "reused", pid: 200, features: null, registeredAt: clock.now() - 60_000, lastHeartbeatAt: clock.now() - 10_000, startTime: 111 },
-    { channel: "gone", pid: 300, features: null, registeredAt: clock.now() - 60_000, lastHeartbeatAt: clock.now() - 10_000, startTime: 222 },
-    { channel: "in_container", pid: 400, features: null, registeredAt: clock.now() - 60_000, lastHeartbeatAt: clock.now() - 10_000, startTime: null },
+    { channel: "alive", pid: 100, features: null, registeredAt: clock.now() - 60_000, lastHeartbeatAt: clock.now() - 10_000, startTime: 555, status: "online" },
+    { channel: "reused", pid: 200, features: null, registeredAt: clock.now() - 60_000, lastHeartbeatAt: clock.now() - 10_000, startTime: 111, status: "online" },
+    { channel: "gone", pid: 300, features: null, registeredAt: clock.now() - 60_000, lastHeartbeatAt: clock.now() - 10_000, startTime: 222, status: "online" },
+    { channel: "in_container", pid: 400, features: null, registeredAt: clock.now() - 60_000, lastHeartbeatAt: clock.now() - 10_000, startTime: null, status: "online" },
   ]);
   await sampler.inspectNow(targets);
   assert.deepEqual(["alive", "reused", "gone", "in_container"].map((c) => registry.get(c)!.status), ["online", "dead", "dead", "online"]);
@@ -126,7 +126,7 @@ test("restore: a bot whose PID now belongs to another process is dead; one whose
   assert.equal(registry.get("alive")!.lastHeartbeatAt, clock.now() - 10_000, "heartbeat age survives the restart");
 });
 
-test("restorableBots reads only bots last seen online or stale", () => {
+test("restorableBots reads the bots still registered: online, stale and dead", () => {
   const path = join(tmp(), "rb.db");
   const { db } = openDatabase(path);
   const ins = db.prepare("INSERT INTO bot_status (channel, pid, status, features_json, registered_at, last_seen, pid_start_time) VALUES (?, ?, ?, ?, ?, ?, ?)");
@@ -135,8 +135,9 @@ test("restorableBots reads only bots last seen online or stale", () => {
   ins.run("off", 3, "offline", "{}", "2026-11-25 10:00:00", "2026-11-25 10:00:00", null);
   ins.run("dd", 4, "dead", "{}", "2026-11-25 10:00:00", "2026-11-25 10:00:00", null);
   assert.deepEqual(restorableBots(db, 0), [
-    { channel: "on", pid: 1, features: { llm: true }, registeredAt: Date.parse("2026-11-25T10:00:00Z"), lastHeartbeatAt: Date.parse("2026-11-25T10:05:00.123Z"), startTime: 77 },
-    { channel: "st", pid: 2, features: {}, registeredAt: Date.parse("2026-11-25T10:00:00Z"), lastHeartbeatAt: Date.parse("2026-11-25T10:00:00Z"), startTime: null },
+    { status: "online", channel: "on", pid: 1, features: { llm: true }, registeredAt: Date.parse("2026-11-25T10:00:00Z"), lastHeartbeatAt: Date.parse("2026-11-25T10:05:00.123Z"), startTime: 77 },
+    { status: "stale", channel: "st", pid: 2, features: {}, registeredAt: Date.parse("2026-11-25T10:00:00Z"), lastHeartbeatAt: Date.parse("2026-11-25T10:00:00Z"), startTime: null },
+    { status: "dead", channel: "dd", pid: 4, features: {}, registeredAt: Date.parse("2026-11-25T10:00:00Z"), lastHeartbeatAt: Date.parse("2026-11-25T10:00:00Z"), startTime: null },
   ]);
   db.close();
 });
