@@ -1,9 +1,10 @@
 #!/usr/bin/env node
 import { helpText, parseCommandLine } from "./config/config.js";
-import { createLogger } from "./log/logger.js";
+import { createLogOutput } from "./log/logger.js";
 import { startBridge } from "./main.js";
 import { VERSION } from "./version.js";
 import { statusCommand, usageCommand } from "./cli/subcommands.js";
+import { raiseOpenFilesLimit } from "./util/open-files.js";
 
 const SHUTDOWN_DEADLINE_MS = 5000;
 
@@ -33,11 +34,17 @@ async function run(): Promise<void> {
       process.exitCode = 2;
       return;
   }
-  const log = createLogger(parsed.config.logLevel);
-  let bridge;
+  const output = createLogOutput(parsed.config.logLevel);
+  const log = output.logger;
+  let bridge: Awaited<ReturnType<typeof startBridge>> | undefined;
+  // Without a handler Node exits on SIGHUP (systemctl reload, a closed terminal, kill -HUP).
+  process.on("SIGHUP", () => bridge?.reload());
+  const files = raiseOpenFilesLimit();
+  if (files?.raised) log.info({ openFiles: files.soft }, "raised the open-files limit to its hard limit");
   try {
-    bridge = await startBridge(parsed.config, log);
+    bridge = await startBridge(parsed.config, log, { logDrops: output.dropped });
   } catch (err) {
+    output.flush();
     process.stderr.write(`kissbot-bridge: ${(err as Error).message}\n`);
     process.exitCode = 1;
     return;
@@ -47,15 +54,19 @@ async function run(): Promise<void> {
     if (stopping) return;
     stopping = true;
     log.info({ signal }, "shutting down");
+    const exit = (code: number) => {
+      output.flush();
+      process.exit(code);
+    };
     setTimeout(() => {
       log.error("shutdown took too long; exiting");
-      process.exit(1);
+      exit(1);
     }, SHUTDOWN_DEADLINE_MS).unref();
-    bridge.stop().then(
-      () => process.exit(0),
+    bridge!.stop().then(
+      () => exit(0),
       (err: unknown) => {
         log.error({ err }, "error during shutdown");
-        process.exit(1);
+        exit(1);
       },
     );
   };

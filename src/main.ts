@@ -22,16 +22,20 @@ import { storeObserver } from "./store/store-observer.js";
 import { restorableBots, usageFromDatabase } from "./store/queries.js";
 import { ChannelLog } from "./channel-log/channel-log.js";
 import { LlmRowFollower } from "./follow/llm-row-follower.js";
-import { loadPriceTable } from "./pricing/price-table.js";
+import { loadPriceTable, ReloadablePrices } from "./pricing/price-table.js";
 import { otelEnabled } from "./otel/otel-config.js";
 import { CounterMap } from "./util/counter-map.js";
 import { systemClock, type Clock } from "./util/clock.js";
 import { VERSION } from "./version.js";
 
+const HTTP_MAX_CONNECTIONS = 256;
+
 /** What tests may replace: time and the view of processes. */
 export type BridgeDeps = {
   clock?: Clock;
   processSource?: ProcessSource;
+  /** Log lines dropped because stdout was stalled (the CLI's log output). */
+  logDrops?: () => number;
 };
 
 export interface RunningBridge {
@@ -41,6 +45,12 @@ export interface RunningBridge {
   httpAddress: { host: string; port: number };
   /** Stop accepting, finish what is queued, remove the socket file, close HTTP. */
   stop(): Promise<void>;
+  /**
+   * SIGHUP: reloads the price table (--prices). Per-bot logs need no reopening: each write
+   * opens its file by name, so a rotated or deleted file is recreated at the next line.
+   * A reload that fails keeps what was running, and says why.
+   */
+  reload(): void;
 }
 
 /** Wires the pipeline: socket → framing → decode → registry / usage → metrics → HTTP. */
@@ -48,7 +58,7 @@ export async function startBridge(config: Config, log: Logger, deps: BridgeDeps 
   // Refuse a socket a live process serves before opening anything else.
   await claimSocketPath(config.socket);
   const clock = deps.clock ?? systemClock;
-  const prices = loadPriceTable(config.prices);
+  const prices = new ReloadablePrices(loadPriceTable(config.prices), config.prices);
   const registry = new BotRegistry(clock, { staleAfterMs: config.staleAfter, maxBots: config.maxBots, refuseUnseenPids: config.unseenPids === "refuse" });
   const usage = new UsageBook({ maxLabelValues: config.maxLabelValues, maxChannels: config.maxBots });
   const limitedLog = new RateLimitedLog(log, clock);
@@ -60,11 +70,22 @@ export async function startBridge(config: Config, log: Logger, deps: BridgeDeps 
   registry.observe(lifecycleLog(log));
   registry.observe(sampler);
 
+  let transport: SocketServer | undefined;
   // Persistence: restore the bots the last run knew, then keep bot_status, llm_usage and
   // bot_metrics up to date, one commit a second.
   const store = config.noDb
     ? undefined
-    : new StoreWriter({ path: config.db, retentionDays: config.retentionDays, usageRetentionDays: config.usageRetentionDays }, limitedLog, clock);
+    : new StoreWriter(
+        {
+          path: config.db,
+          retentionDays: config.retentionDays,
+          usageRetentionDays: config.usageRetentionDays,
+          // The socket server exists only further down; it is told once it does.
+          onBackpressure: (full) => (full ? transport?.pause() : transport?.resume()),
+        },
+        limitedLog,
+        clock,
+      );
   const db = await store?.open();
   const restored = db === undefined ? [] : registry.restore(restorableBots(db, clock.now()));
   // The bots' own llm_usage rows (real KissBot bots write them straight into the file).
@@ -84,12 +105,13 @@ export async function startBridge(config: Config, log: Logger, deps: BridgeDeps 
     : undefined;
   if (otel !== undefined) ingest.observeLlmUsage(otel);
 
-  const transport = new SocketServer(
+  transport = new SocketServer(
     {
       path: config.socket,
       mode: config.socketMode,
       maxLineBytes: config.maxLineBytes,
       idleTimeoutMs: config.idleTimeout,
+      lineTimeoutMs: config.lineTimeout,
       maxConnections: config.maxConnections,
     },
     ingest,
@@ -98,7 +120,16 @@ export async function startBridge(config: Config, log: Logger, deps: BridgeDeps 
   const promRegistry = new Registry();
   collectDefaultMetrics({ register: promRegistry });
   const collectorErrors = new CounterMap();
+  let exposition: Exposition | undefined;
   const families = bridgeFamilies({
+    scrapes: {
+      get rendered() {
+        return exposition?.rendered ?? 0;
+      },
+      get shared() {
+        return exposition?.shared ?? 0;
+      },
+    },
     clock,
     version: VERSION,
     bots: registry,
@@ -111,8 +142,9 @@ export async function startBridge(config: Config, log: Logger, deps: BridgeDeps 
     follower,
     channelLog,
     collectorErrors,
+    logDrops: deps.logDrops,
   });
-  const exposition = new Exposition(families, promRegistry, collectorErrors, () => registry.evaluate());
+  exposition = new Exposition(families, promRegistry, collectorErrors, () => registry.evaluate());
   const app = createApp({
     metrics: exposition,
     ready: () => transport.listening,
@@ -134,7 +166,13 @@ export async function startBridge(config: Config, log: Logger, deps: BridgeDeps 
   await sampler.inspectNow(restored);
   if (restored.length > 0) log.info({ bots: restored.length }, "restored bots from the database");
 
-  const http: Server = createServer(app);
+  // Idle or slow HTTP connections are checked every second (Node's default: 30 s).
+  const http: Server = createServer({ connectionsCheckingInterval: 1000 }, app);
+  // The HTTP port has its own budget, so a flood of idle connections there cannot starve the
+  // Monitor socket of descriptors (or the other way round).
+  http.maxConnections = HTTP_MAX_CONNECTIONS;
+  http.headersTimeout = 5_000;
+  http.requestTimeout = 30_000;
   try {
     await new Promise<void>((resolve, reject) => {
       http.once("error", reject);
@@ -158,13 +196,21 @@ export async function startBridge(config: Config, log: Logger, deps: BridgeDeps 
 
   const address = http.address() as AddressInfo;
   log.info(
-    { socket: config.socket, http: `${address.address}:${address.port}`, version: VERSION, db: config.noDb ? "off" : config.db, prices: { models: prices.size, updated: prices.updated, file: config.prices }, otlp: config.otel.otlp?.protocol ?? "off", otelPrometheus: config.otel.prometheus },
+    { socket: config.socket, http: `${address.address}:${address.port}`, version: VERSION, db: config.noDb ? "off" : config.db, prices: { models: prices.current.size, updated: prices.current.updated, file: config.prices }, otlp: config.otel.otlp?.protocol ?? "off", otelPrometheus: config.otel.prometheus },
     "kissbot-bridge ready",
   );
 
   return {
     httpAddress: { host: address.address, port: address.port },
     otel,
+    reload() {
+      try {
+        const table = prices.reload();
+        log.info({ signal: "SIGHUP", prices: { models: table.size, updated: table.updated, file: config.prices } }, "reloaded");
+      } catch (err) {
+        log.error({ signal: "SIGHUP", err: (err as Error).message }, "reload failed; keeping the running configuration");
+      }
+    },
     async stop() {
       clearInterval(evaluator);
       await transport.stop(1000);
@@ -175,6 +221,17 @@ export async function startBridge(config: Config, log: Logger, deps: BridgeDeps 
       await Promise.all([otel?.shutdown(), store?.close(), channelLog?.drain()]);
       http.closeAllConnections();
       await new Promise<void>((resolve) => http.close(() => resolve()));
+      // What this run took in and kept: a shutdown that loses accepted lines shows here.
+      log.info(
+        {
+          connections: transport.connectionsAccepted,
+          llmUsageAccepted: ingest.accepted.get("llm_usage"),
+          dbWritten: store?.written.get("llm_usage") ?? null,
+          dbDropped: store?.dropped ?? null,
+          dbQueued: store?.queuedRows ?? null,
+        },
+        "kissbot-bridge stopped",
+      );
     },
   };
 }

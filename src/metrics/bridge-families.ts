@@ -26,9 +26,12 @@ export interface MetricSources {
   /** Absent while OTLP push is off. */
   otlp?: { successes: number; failures: number } | undefined;
   /** Absent with --no-db. */
-  store?: { errors: CounterMap; written: CounterMap; dropped: number; queuedRows: number; commits: number } | undefined;
+  store?: { errors: CounterMap; written: CounterMap; dropped: number; queuedRows: number; commits: number; writable: boolean } | undefined;
   channelLog?: { errors: number } | undefined;
   collectorErrors: CounterMap;
+  logDrops?: (() => number) | undefined;
+  /** Read at scrape time (the exposition is built after the families). */
+  scrapes?: { rendered: number; shared: number } | undefined;
 }
 
 const seconds = (ms: number) => ms / 1000;
@@ -155,13 +158,19 @@ export function bridgeFamilies(s: MetricSources): Family[] {
       if (s.store) byLabel(out, "op", s.store.errors);
       if (s.follower) out.sample(labelString({ op: "follow" }), s.follower.errors);
     }),
+    new Family(CATALOG.dbWritable, (out) => s.store && out.sample("", s.store.writable ? 1 : 0)),
     new Family(CATALOG.dbFollowedRows, (out) => s.follower && out.sample("", s.ingest.rowsFollowed)),
     new Family(CATALOG.dbRejectedRows, (out) => s.follower && byLabel(out, "reason", s.ingest.rowsRejected)),
     new Family(CATALOG.dbRows, (out) => s.store && byLabel(out, "table", s.store.written)),
     new Family(CATALOG.dbCommits, (out) => out.sample("", s.store?.commits ?? 0)),
     new Family(CATALOG.dbDropped, (out) => out.sample("", s.store?.dropped ?? 0)),
     new Family(CATALOG.dbQueued, (out) => out.sample("", s.store?.queuedRows ?? 0)),
+    new Family(CATALOG.logDropped, (out) => out.sample("", s.logDrops?.() ?? 0)),
     new Family(CATALOG.channelLogErrors, (out) => out.sample("", s.channelLog?.errors ?? 0)),
+    new Family(CATALOG.scrapes, (out) => {
+      out.sample(labelString({ render: "own" }), s.scrapes?.rendered ?? 0);
+      out.sample(labelString({ render: "shared" }), s.scrapes?.shared ?? 0);
+    }),
     new Family(CATALOG.collectorErrors, (out) => byLabel(out, "collector", s.collectorErrors)),
     new Family(CATALOG.buildInfo, (out) => out.sample(labelString({ version: s.version }), 1)),
   ];

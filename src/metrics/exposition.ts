@@ -30,6 +30,10 @@ const SPARE_BUFFERS = 2;
  * thin proxies over the same metric objects instead of sharing them.
  */
 export class Exposition {
+  /** Scrapes answered with a render of their own, and scrapes that joined one already running. */
+  rendered = 0;
+  shared = 0;
+  private inflight: Partial<Record<ExpositionFormat, Promise<{ body: Buffer; buffer: Buffer; refs: number }>>> = {};
   private lastSize = 0;
   private readonly spare: Buffer[] = [];
   private views: Partial<Record<ExpositionFormat, { registry: Registry<RegistryContentType>; size: number }>> = {};
@@ -42,7 +46,40 @@ export class Exposition {
     private readonly prepare: () => void = () => {},
   ) {}
 
+  /**
+   * A scrape arriving while a render of the same format runs gets that render's bytes: 200
+   * concurrent scrapes cost one render, not 200. The body's memory is recycled once every
+   * response that shares it has been sent.
+   */
   async render(format: ExpositionFormat): Promise<Rendered> {
+    let pending = this.inflight[format];
+    if (pending === undefined) {
+      this.rendered++;
+      // The render itself is synchronous and blocks the loop: it starts after the requests that
+      // arrived in this same turn of the loop have joined it.
+      pending = new Promise((r) => setImmediate(r))
+        .then(() => this.renderOnce(format))
+        .then((out) => ({ body: out.toBuffer(), buffer: out.buffer, refs: 0 }));
+      this.inflight[format] = pending;
+      const clear = () => {
+        if (this.inflight[format] === pending) delete this.inflight[format];
+      };
+      pending.then(clear, clear);
+    } else {
+      this.shared++;
+    }
+    const shared = await pending;
+    shared.refs++;
+    let released = false;
+    const release = () => {
+      if (released) return;
+      released = true;
+      if (--shared.refs === 0) this.recycle(shared.buffer);
+    };
+    return { contentType: CONTENT_TYPES[format], body: shared.body, release };
+  }
+
+  private async renderOnce(format: ExpositionFormat): Promise<ByteWriter> {
     this.prepare();
     const out = new ByteWriter(this.spare.pop() ?? this.lastSize + 4096);
     for (const f of this.families) {
@@ -57,15 +94,8 @@ export class Exposition {
     const prom = await this.view(format).metrics();
     // prom-client closes OpenMetrics with "# EOF", which stays last as it must.
     out.write(prom);
-    const body = out.toBuffer();
-    this.lastSize = body.length;
-    let released = false;
-    const release = () => {
-      if (released) return;
-      released = true;
-      this.recycle(out.buffer);
-    };
-    return { contentType: CONTENT_TYPES[format], body, release };
+    this.lastSize = out.mark();
+    return out;
   }
 
   private recycle(buffer: Buffer): void {

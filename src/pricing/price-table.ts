@@ -99,3 +99,25 @@ export function loadPriceTable(overridePath: string | null): PriceTable {
   const override = readPriceFile(overridePath);
   return new PriceTable(new Map([...shipped.models, ...override.models]), override.updated || shipped.updated);
 }
+
+/** The price table in use, replaced whole on SIGHUP; a file that fails to load leaves it as it was. */
+export class ReloadablePrices {
+  constructor(
+    private table: PriceTable,
+    private readonly overridePath: string | null,
+  ) {}
+
+  get current(): PriceTable {
+    return this.table;
+  }
+
+  price(msg: LlmUsageMessage): PricedLlmUsage {
+    return this.table.price(msg);
+  }
+
+  /** Throws (keeping the table in use) when the file cannot be read or is invalid. */
+  reload(): PriceTable {
+    this.table = loadPriceTable(this.overridePath);
+    return this.table;
+  }
+}

@@ -12,7 +12,7 @@ import { toSqlTime } from "./timestamps.js";
 import type { Batch, SampleRow, StatusRow, UsageRow, WorkerReply, WorkerRequest } from "./writer-protocol.js";
 import { DAY_MS, MIB } from "../util/units.js";
 
-export const DB_OPS = ["open", "write", "retention"] as const;
+export const DB_OPS = ["open", "write", "retention", "replaced"] as const;
 export type DbOp = (typeof DB_OPS)[number];
 export const DB_TABLES = ["bot_status", "llm_usage", "bot_metrics"] as const;
 export type DbTable = (typeof DB_TABLES)[number];
@@ -24,8 +24,14 @@ export type StoreWriterOptions = {
   /** llm_usage rows older than this are deleted, daily; null keeps them. */
   usageRetentionDays: number | null;
   flushIntervalMs?: number;
-  /** Rows waiting for the next commit at most; further ones are dropped and counted. */
+  /**
+   * Rows waiting for the next commit before the sockets stop being read (backpressure, see
+   * `onBackpressure`); reading resumes below half of it. Rows are dropped (and counted) only
+   * past twice this bound, which backpressure keeps from happening.
+   */
   maxQueuedRows?: number;
+  /** Told true when the queue is full (stop reading the sockets), false once it has room again. */
+  onBackpressure?: (full: boolean) => void;
 };
 
 const featuresJson = (bot: Bot) => JSON.stringify(bot.features ?? {});
@@ -54,12 +60,20 @@ export class StoreWriter {
   private reader: Database | undefined;
   private lastTimestamp: [ms: number, text: string] = [0, toSqlTime(0)];
   private lastRetention: number | undefined;
+  private pressing = false;
+  /** The last commit succeeded: the database is only slow, not broken. */
+  private healthy = true;
 
   constructor(
     private readonly options: StoreWriterOptions,
     private readonly log: RateLimitedLog,
     private readonly clock: Clock,
   ) {}
+
+  /** The last open or commit succeeded. */
+  get writable(): boolean {
+    return this.healthy;
+  }
 
   get queuedRows(): number {
     return this.statuses.size + this.usage.length + this.samples.length;
@@ -74,6 +88,7 @@ export class StoreWriter {
     const reply = await this.request({ type: "open" });
     if (reply.type !== "opened") return undefined;
     if (reply.error !== undefined) {
+      this.healthy = false;
       this.failed("open", reply.error);
       return undefined;
     }
@@ -164,10 +179,22 @@ export class StoreWriter {
     if (reply.retentionError !== undefined) this.failed("retention", reply.retentionError);
     else if (reply.ok && retention) this.lastRetention = now;
     if (!reply.ok) {
+      this.healthy = false;
       this.failed(reply.op, reply.error);
       this.requeue(batch);
+      // A database that fails must not stop heartbeats being read (every bot would go stale):
+      // rows past the bound are dropped and counted instead, as before backpressure.
+      this.relieve(true);
       return;
     }
+    this.healthy = true;
+    if (reply.replaced !== undefined) {
+      this.failed("replaced", reply.replaced);
+      // The reading connection still has the old file open.
+      this.reader?.close();
+      this.reader = undefined;
+    }
+    this.relieve();
     if (batch.statuses.length + batch.usage.length + batch.samples.length === 0) return;
     this.commits++;
     this.written.inc("bot_status", batch.statuses.length);
@@ -247,11 +274,24 @@ export class StoreWriter {
   private full(): boolean {
     const queued = this.usage.length + this.samples.length;
     const max = this.options.maxQueuedRows ?? 100_000;
-    // A burst: commit now rather than at the next tick, so the bound drops rows only when the
-    // disk cannot keep up.
+    // A burst: commit now rather than at the next tick.
     if (queued >= max / 2 && !this.committing) void this.flush();
-    if (queued < max) return false;
+    if (queued + 1 >= max && !this.pressing && this.healthy) {
+      this.pressing = true;
+      this.options.onBackpressure?.(true);
+    }
+    // Lines already read when reading stopped still fit; only a hard bound drops.
+    if (queued < (this.healthy ? 2 * max : max)) return false;
     this.dropped++;
     return true;
+  }
+
+  /** Reading resumes once the queue is below half its bound (or at once when `force`). */
+  private relieve(force = false): void {
+    if (!this.pressing) return;
+    const max = this.options.maxQueuedRows ?? 100_000;
+    if (!force && this.usage.length + this.samples.length >= max / 2) return;
+    this.pressing = false;
+    this.options.onBackpressure?.(false);
   }
 }

@@ -18,6 +18,6 @@ export type WorkerRequest = { type: "open" } | { type: "commit"; batch: Batch } 
 
 export type WorkerReply =
   | { type: "opened"; error: string | undefined; migration?: MigrationReport | undefined }
-  | { type: "committed"; ok: true; retentionError: string | undefined }
+  | { type: "committed"; ok: true; retentionError: string | undefined; replaced?: string | undefined }
   | { type: "committed"; ok: false; op: "open" | "write"; error: string; retentionError?: string | undefined }
   | { type: "closed" };

@@ -1,3 +1,4 @@
+import { statSync } from "node:fs";
 import { parentPort, workerData } from "node:worker_threads";
 import type { Database, Statement } from "better-sqlite3";
 import { openDatabase } from "./database.js";
@@ -16,6 +17,33 @@ const { path, retentionDays, usageRetentionDays } = workerData as { path: string
 let db: Database | undefined;
 let statements: { status: Statement; usage: Statement; sample: Statement } | undefined;
 let migration: MigrationReport | undefined;
+/** The file the connection has open: a file deleted or replaced under it is noticed by this. */
+let identity: { dev: number; ino: number } | undefined;
+
+/** The open file is still the one at `path`; else the connection is closed, to be opened anew. */
+function checkIdentity(): string | undefined {
+  if (db === undefined || identity === undefined) return undefined;
+  let now: { dev: number; ino: number } | undefined;
+  try {
+    now = statSync(path);
+  } catch {
+    now = undefined;
+  }
+  if (now !== undefined && now.dev === identity.dev && now.ino === identity.ino) return undefined;
+  closeDb();
+  return now === undefined ? "the database file was deleted under the bridge; creating it again" : "the database file was replaced under the bridge; opening the new one";
+}
+
+function closeDb(): void {
+  try {
+    db?.close();
+  } catch {
+    // already unusable
+  }
+  db = undefined;
+  statements = undefined;
+  identity = undefined;
+}
 
 function open(): string | undefined {
   if (db !== undefined) return undefined;
@@ -36,6 +64,7 @@ function open(): string | undefined {
       sample: insertInto(d, "bot_metrics", ["ts", "channel", "pid", "rss_mb", "cpu_pct", "features_json"]),
     };
     db = d;
+    identity = statSync(path);
     return undefined;
   } catch (err) {
     return (err as Error).message;
@@ -54,6 +83,8 @@ function retention(now: number): string | undefined {
 }
 
 function commit(batch: Batch): WorkerReply {
+  // Never "write" into an unlinked file: rows committed there would be lost without an error.
+  const replaced = checkIdentity();
   const openError = open();
   if (openError !== undefined || db === undefined || statements === undefined) return { type: "committed", ok: false, op: "open", error: openError ?? "not open" };
   const retentionError = batch.retention ? retention(batch.now) : undefined;
@@ -65,9 +96,11 @@ function commit(batch: Batch): WorkerReply {
       for (const r of batch.samples) sample.run(r);
     })();
   } catch (err) {
+    // Opened anew at the next try: permissions fixed, a full disk freed, a lock gone.
+    closeDb();
     return { type: "committed", ok: false, op: "write", error: (err as Error).message, retentionError };
   }
-  return { type: "committed", ok: true, retentionError };
+  return { type: "committed", ok: true, retentionError, replaced };
 }
 
 parentPort!.on("message", (m: WorkerRequest) => {
@@ -78,8 +111,7 @@ parentPort!.on("message", (m: WorkerRequest) => {
   } else if (m.type === "commit") {
     parentPort!.postMessage(commit(m.batch));
   } else {
-    db?.close();
-    db = undefined;
+    closeDb();
     parentPort!.postMessage({ type: "closed" } satisfies WorkerReply);
     parentPort!.close();
   }

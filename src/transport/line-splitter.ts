@@ -13,7 +13,8 @@ const CR = 0x0d;
  * line on the same connection still lands. Memory held per connection never exceeds the bound.
  */
 export class LineSplitter {
-  private pending: Buffer[] = [];
+  /** The part of a line received so far, in one buffer grown by doubling (never a chunk list). */
+  private pending: Buffer | undefined;
   private pendingBytes = 0;
   private discarding = false;
 
@@ -21,6 +22,11 @@ export class LineSplitter {
     private readonly maxLineBytes: number,
     private readonly sink: LineSink,
   ) {}
+
+  /** Part of a line is buffered (or being discarded): the sender has not finished it. */
+  get holding(): boolean {
+    return this.pendingBytes > 0 || this.discarding;
+  }
 
   push(chunk: Buffer): void {
     let start = 0;
@@ -55,14 +61,21 @@ export class LineSplitter {
       this.sink.tooLong();
       return;
     }
-    // Copy: the socket may reuse the chunk's memory.
-    this.pending.push(Buffer.from(rest));
-    this.pendingBytes += rest.length;
+    // Copied into one buffer: a sender dripping a byte at a time must not cost an object per
+    // byte. The socket may also reuse the chunk's memory.
+    const needed = this.pendingBytes + rest.length;
+    if (this.pending === undefined || this.pending.length < needed) {
+      const grown = Buffer.allocUnsafe(Math.min(this.maxLineBytes + 1, Math.max(256, needed, 2 * (this.pending?.length ?? 0))));
+      this.pending?.copy(grown, 0, 0, this.pendingBytes);
+      this.pending = grown;
+    }
+    rest.copy(this.pending, this.pendingBytes);
+    this.pendingBytes = needed;
   }
 
   private take(tail: Buffer): Buffer {
-    if (this.pendingBytes === 0) return tail;
-    const line = Buffer.concat([...this.pending, tail], this.pendingBytes + tail.length);
+    if (this.pendingBytes === 0 || this.pending === undefined) return tail;
+    const line = Buffer.concat([this.pending.subarray(0, this.pendingBytes), tail], this.pendingBytes + tail.length);
     this.reset();
     return line;
   }
@@ -77,7 +90,7 @@ export class LineSplitter {
   }
 
   private reset(): void {
-    this.pending = [];
+    this.pending = undefined;
     this.pendingBytes = 0;
   }
 }

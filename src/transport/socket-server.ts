@@ -1,5 +1,6 @@
 import { createServer, type Server, type Socket } from "node:net";
-import { chmod } from "node:fs/promises";
+import { readFileSync } from "node:fs";
+import { chmod, unlink } from "node:fs/promises";
 import { LineSplitter } from "./line-splitter.js";
 import { claimSocketPath, isOurSocketFile, socketFileId, type SocketFileId } from "./socket-path.js";
 import { CounterMap } from "../util/counter-map.js";
@@ -17,12 +18,36 @@ export type SocketServerOptions = {
   maxLineBytes: number;
   /** A connection with no data for this long is closed (the original Monitor used 30 s). */
   idleTimeoutMs: number;
+  /**
+   * A connection that has sent no complete line for this long after connecting, or holds a
+   * part of a line this long, is closed: it costs a descriptor and memory and carries nothing.
+   */
+  lineTimeoutMs?: number;
+  /** Open connections at most: past it, the idlest one is closed so a new sender always gets in. */
   maxConnections: number;
-  /** listen(2) backlog: bursts of one-connection-per-message clients need room. */
+  /** listen(2) backlog; default: as deep as the kernel allows (net.core.somaxconn). */
   backlog?: number;
 };
 
-export const CONNECTION_DROP_REASONS = ["max_connections", "idle_timeout"] as const;
+async function pathIsFree(path: string): Promise<boolean> {
+  const { lstat } = await import("node:fs/promises");
+  return lstat(path).then(
+    () => false,
+    () => true,
+  );
+}
+
+/** The kernel's cap on a listen backlog; Node's default (511) is often below it. */
+export function kernelBacklogLimit(): number {
+  try {
+    const n = Number(readFileSync("/proc/sys/net/core/somaxconn", "utf8").trim());
+    return Number.isInteger(n) && n > 0 ? n : 511;
+  } catch {
+    return 511;
+  }
+}
+
+export const CONNECTION_DROP_REASONS = ["max_connections", "idle_timeout", "line_timeout"] as const;
 export type ConnectionDropReason = (typeof CONNECTION_DROP_REASONS)[number];
 
 /**
@@ -35,8 +60,12 @@ export class SocketServer {
   connectionsAccepted = 0;
   private server: Server | undefined;
   private fileId: SocketFileId | undefined;
-  private readonly sockets = new Set<Socket>();
+  /** Each open connection: when it last completed a line (or connected), and its framing. */
+  private readonly sockets = new Map<Socket, { lastLineAt: number; lines: number; splitter: LineSplitter }>();
+  private lineTimer: NodeJS.Timeout | undefined;
   private accepting = false;
+  private paused = false;
+  private lastAcceptAt = 0;
 
   constructor(
     private readonly options: SocketServerOptions,
@@ -52,11 +81,9 @@ export class SocketServer {
   }
 
   async start(): Promise<void> {
-    const { path, mode, backlog = 511 } = this.options;
+    const { path, mode, backlog = kernelBacklogLimit() } = this.options;
     await claimSocketPath(path);
     const server = createServer({ allowHalfOpen: false }, (socket) => this.accept(socket));
-    server.maxConnections = this.options.maxConnections;
-    server.on("drop", () => this.dropped.inc("max_connections"));
     await new Promise<void>((resolve, reject) => {
       server.once("error", reject);
       server.listen({ path, backlog }, () => {
@@ -68,6 +95,41 @@ export class SocketServer {
     await chmod(path, mode);
     this.fileId = await socketFileId(path);
     this.accepting = true;
+    const lineTimeoutMs = this.options.lineTimeoutMs ?? 5000;
+    this.lineTimer = setInterval(() => this.closeSilent(lineTimeoutMs), Math.max(50, Math.min(1000, lineTimeoutMs / 4)));
+    this.lineTimer.unref();
+  }
+
+  /**
+   * Closes connections that sent no line within `timeoutMs` of connecting, or have held part of
+   * a line that long. A streaming client quiet between whole lines is left to --idle-timeout.
+   * Never while reading is paused.
+   */
+  private closeSilent(timeoutMs: number): void {
+    if (this.paused) return;
+    const now = Date.now();
+    for (const [socket, state] of this.sockets) {
+      if ((state.lines === 0 || state.splitter.holding) && now - state.lastLineAt > timeoutMs) {
+        this.dropped.inc("line_timeout");
+        socket.destroy();
+      }
+    }
+  }
+
+  /** At the limit, the connection that has gone longest without a complete line makes room. */
+  private shedIdlest(): void {
+    let idlest: Socket | undefined;
+    let oldest = Infinity;
+    for (const [socket, state] of this.sockets) {
+      if (state.lastLineAt < oldest) {
+        oldest = state.lastLineAt;
+        idlest = socket;
+      }
+    }
+    if (idlest === undefined) return;
+    this.dropped.inc("max_connections");
+    this.sockets.delete(idlest);
+    idlest.destroy();
   }
 
   private accept(socket: Socket): void {
@@ -76,12 +138,29 @@ export class SocketServer {
       return;
     }
     this.connectionsAccepted++;
-    this.sockets.add(socket);
-    const splitter = new LineSplitter(this.options.maxLineBytes, this.handler);
-    socket.setTimeout(this.options.idleTimeoutMs, () => {
+    this.lastAcceptAt = Date.now();
+    if (this.sockets.size >= this.options.maxConnections) this.shedIdlest();
+    const handler = this.handler;
+    const splitter = new LineSplitter(this.options.maxLineBytes, {
+      line(line) {
+        state.lastLineAt = Date.now();
+        state.lines++;
+        handler.line(line);
+      },
+      tooLong() {
+        state.lastLineAt = Date.now();
+        state.lines++;
+        handler.tooLong();
+      },
+    });
+    const state = { lastLineAt: this.lastAcceptAt, lines: 0, splitter };
+    this.sockets.set(socket, state);
+    socket.on("timeout", () => {
       this.dropped.inc("idle_timeout");
       socket.destroy();
     });
+    if (this.paused) socket.pause();
+    else socket.setTimeout(this.options.idleTimeoutMs);
     socket.on("data", (chunk: Buffer) => splitter.push(chunk));
     socket.on("end", () => splitter.end());
     // A client that resets the connection is normal for fire-and-forget senders.
@@ -90,24 +169,55 @@ export class SocketServer {
   }
 
   /**
-   * Stops taking new connections, lets open ones finish sending for up to `graceMs`, then
-   * closes them. Removes the socket file only if it is still the one this process created:
-   * Node unlinks the path when a listening pipe closes, which would otherwise delete the
-   * socket of a newer instance that replaced ours; in that case the listening handle is left
-   * to the process exit, which does not unlink.
+   * Backpressure: stop reading every connection (new ones too), so the kernel holds what
+   * senders write instead of the bridge dropping it; idle timeouts are suspended meanwhile.
+   */
+  pause(): void {
+    if (this.paused) return;
+    this.paused = true;
+    for (const s of this.sockets.keys()) {
+      s.pause();
+      s.setTimeout(0);
+    }
+  }
+
+  resume(): void {
+    if (!this.paused) return;
+    this.paused = false;
+    const now = Date.now();
+    for (const [s, state] of this.sockets) {
+      // The time spent paused is not the sender's silence.
+      state.lastLineAt = Math.max(state.lastLineAt, now);
+      s.setTimeout(this.options.idleTimeoutMs);
+      s.resume();
+    }
+  }
+
+  /**
+   * Shuts down without losing what the kernel already accepted. First the socket file goes, so
+   * a new sender fails at once (the stock client sees no file and returns False) instead of
+   * being queued and dropped. The connections already in the listen backlog are still
+   * accepted and read, and open ones may finish, until none has arrived or sent for a short
+   * while, or `graceMs` has passed. Node unlinks the path when a listening pipe closes, which
+   * would delete the socket of a newer instance that has taken the path meanwhile: then the
+   * handle is only unref'd, and the process exit releases it without unlinking.
    */
   async stop(graceMs: number): Promise<void> {
     const server = this.server;
     if (server === undefined) return;
     this.server = undefined;
-    this.accepting = false;
+    this.resume();
     const ours = this.fileId !== undefined && (await isOurSocketFile(this.options.path, this.fileId));
-    const closed = ours ? new Promise<void>((resolve) => server.close(() => resolve())) : Promise.resolve();
+    if (ours) await unlink(this.options.path).catch(() => {});
     const deadline = Date.now() + graceMs;
-    while (this.sockets.size > 0 && Date.now() < deadline) {
-      await new Promise((r) => setTimeout(r, 20));
+    const quietMs = 100;
+    while (Date.now() < deadline && (this.sockets.size > 0 || Date.now() - this.lastAcceptAt < quietMs)) {
+      await new Promise((r) => setTimeout(r, 10));
     }
-    for (const s of this.sockets) s.destroy();
-    await closed;
+    this.accepting = false;
+    clearInterval(this.lineTimer);
+    for (const s of this.sockets.keys()) s.destroy();
+    if (await pathIsFree(this.options.path)) await new Promise<void>((resolve) => server.close(() => resolve()));
+    else server.unref();
   }
 }

@@ -102,21 +102,25 @@ test("random garbage never crashes the bridge, and a valid line still lands afte
   assert.equal(bridge.proc.exitCode, null, "still running");
 });
 
-test("connections past --max-connections are closed and counted; the others keep working", async (t) => {
+test("past --max-connections the idlest connection makes room: a new sender always gets in", async (t) => {
   const bridge = await startBridgeProcess(["--max-connections", "3"]);
   t.after(() => bridge.stop());
   const held = await Promise.all([1, 2, 3].map(() => openStream(bridge.socket)));
   await waitFor("three open", async () => ((await bridge.samples()).get("kissbot_bridge_open_connections") === 3 ? true : undefined));
+  // Two of them have sent a line; the first has sent nothing since it connected: the idlest.
+  await writeAll(held[1]!, good(1));
+  await writeAll(held[2]!, good(2));
+  await waitFor("their lines", async () => ((await bridge.samples()).get("kissbot_custom_metric", { channel: "after_bad", name: "case_2" }) === 2 ? true : undefined));
+  const shed = new Promise((r) => held[0]!.once("close", r));
   const extra = await openStream(bridge.socket);
-  await new Promise((r) => extra.once("close", r));
-  let m = await bridge.samples();
-  assert.equal(m.get("kissbot_bridge_dropped_connections_total", { reason: "max_connections" }), 1);
-  await writeAll(held[0]!, good(5));
-  await Promise.all(held.map(finish));
-  m = await waitFor("held connection's line", async () => {
+  await shed;
+  await writeAll(extra, good(5));
+  await Promise.all([extra, held[1]!, held[2]!].map(finish));
+  const m = await waitFor("the newcomer's line", async () => {
     const x = await bridge.samples();
     return x.get("kissbot_custom_metric", { channel: "after_bad", name: "case_5" }) === 5 ? x : undefined;
   });
+  assert.equal(m.get("kissbot_bridge_dropped_connections_total", { reason: "max_connections" }), 1);
   assert.equal(m.get("kissbot_bridge_open_connections"), 0);
 });
 

@@ -1,7 +1,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
-import { mkdtempSync, readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import BetterSqlite3 from "better-sqlite3";
@@ -37,13 +37,60 @@ test("the writer batches: thousands of rows, one transaction", async () => {
   db.close();
 });
 
-test("the queue is bounded: rows past it are dropped and counted", async () => {
+test("a full queue stops the sockets being read instead of dropping rows; reading resumes once it drains", async () => {
   const clock = new ManualClock();
-  const w = new StoreWriter({ path: join(tmp(), "q.db"), retentionDays: 7, usageRetentionDays: null, maxQueuedRows: 10 }, quiet(clock), clock);
-  for (let i = 0; i < 25; i++) w.llmUsage(usage("c", i));
-  assert.equal(w.queuedRows, 10);
-  assert.equal(w.dropped, 15);
-  await w.close();
+  const signals: boolean[] = [];
+  const w = new StoreWriter({ path: join(tmp(), "q.db"), retentionDays: 7, usageRetentionDays: null, maxQueuedRows: 10, onBackpressure: (full) => signals.push(full) }, quiet(clock), clock);
+  try {
+    for (let i = 0; i < 10; i++) w.llmUsage(usage("c", i));
+    assert.deepEqual(signals, [true], "backpressure at the bound");
+    // Lines already read when reading stopped are kept, up to twice the bound; only then dropped.
+    for (let i = 0; i < 15; i++) w.llmUsage(usage("c", i));
+    assert.equal(w.dropped, 5);
+    await w.flush();
+    await w.flush();
+    assert.deepEqual(signals, [true, false], "reading resumes once the rows are committed");
+    assert.equal(w.written.get("llm_usage"), 20);
+  } finally {
+    await w.close();
+  }
+});
+
+test("a database that fails drops past the bound rather than stopping the sockets (heartbeats must keep flowing)", async () => {
+  const clock = new ManualClock();
+  const signals: boolean[] = [];
+  const dir = tmp();
+  const w = new StoreWriter({ path: join(dir, "missing", "q.db"), retentionDays: 7, usageRetentionDays: null, maxQueuedRows: 10, onBackpressure: (full) => signals.push(full) }, quiet(clock), clock);
+  try {
+    await w.flush();
+    assert.equal(w.writable, false);
+    for (let i = 0; i < 25; i++) w.llmUsage(usage("c", i));
+    assert.deepEqual(signals, [], "never paused while the database is broken");
+    assert.equal(w.dropped, 15);
+  } finally {
+    await w.close();
+  }
+});
+
+test("a database file deleted under the writer is noticed and created again; nothing is written into the unlinked file", async () => {
+  const clock = new ManualClock();
+  const path = join(tmp(), "d.db");
+  const w = new StoreWriter({ path, retentionDays: 7, usageRetentionDays: null }, quiet(clock), clock);
+  try {
+    await w.open();
+    w.llmUsage(usage("c", 1));
+    await w.flush();
+    for (const suffix of ["", "-wal", "-shm"]) rmSync(path + suffix, { force: true });
+    w.llmUsage(usage("c", 2));
+    await w.flush();
+    assert.equal(w.errors.get("replaced"), 1);
+    assert.equal(w.writable, true);
+  } finally {
+    await w.close();
+  }
+  const db = new BetterSqlite3(path, { readonly: true });
+  assert.deepEqual(db.prepare("SELECT tokens_in FROM llm_usage").pluck().all(), [2], "the row after the deletion is in the new file");
+  db.close();
 });
 
 test("an unwritable database is counted, its rows kept, and the writer succeeds once it can", async () => {
