@@ -80,6 +80,7 @@ export async function startBridge(config: Config, log: Logger, deps: BridgeDeps 
           path: config.db,
           retentionDays: config.retentionDays,
           usageRetentionDays: config.usageRetentionDays,
+          fileMode: config.fileMode,
           // The socket server exists only further down; it is told once it does.
           onBackpressure: (full) => (full ? transport?.pause() : transport?.resume()),
         },
@@ -95,7 +96,7 @@ export async function startBridge(config: Config, log: Logger, deps: BridgeDeps 
     ingest.observeSocketLlmUsage(store);
     store.start();
   }
-  const channelLog = config.noChannelLogs ? undefined : new ChannelLog({ dir: config.channelLogDir }, clock, limitedLog);
+  const channelLog = config.noChannelLogs ? undefined : new ChannelLog({ dir: config.channelLogDir, fileMode: config.fileMode }, clock, limitedLog);
   if (channelLog !== undefined) registry.observe(channelLog);
 
   // Built, and the OpenTelemetry SDK even loaded, only when asked for: with OTel off, no
@@ -151,6 +152,7 @@ export async function startBridge(config: Config, log: Logger, deps: BridgeDeps 
     version: VERSION,
     socketPath: config.socket,
     otelMetrics: otel?.prometheusHandler,
+    logError: (err) => limitedLog.warn("http:error", { err: (err as Error).message }, "an HTTP request failed"),
     api: {
       now: () => clock.now(),
       bots: registry,

@@ -14,7 +14,12 @@ export type ChannelLogOptions = {
   keep?: number;
   /** Lines waiting to be written per channel at most; further ones are dropped and counted. */
   maxPendingLines?: number;
+  /** Mode of new log files (folders get the same, plus search): private to the bridge's user and group by default. */
+  fileMode?: number;
 };
+
+/** A folder's mode from a file's: whoever may read a file may also enter its folder. */
+const dirMode = (fileMode: number) => fileMode | ((fileMode & 0o444) >> 2);
 
 type Channel = { pending: string[]; writing: Promise<void> | undefined; size: number | undefined };
 
@@ -87,14 +92,14 @@ export class ChannelLog implements RegistryObserver {
         const chunk = c.pending.join("");
         c.pending = [];
         if (c.size === undefined) {
-          await mkdir(dir, { recursive: true });
+          await mkdir(dir, { recursive: true, mode: dirMode(this.options.fileMode ?? 0o640) });
           c.size = await stat(file).then((s) => s.size, () => 0);
         }
         if (c.size > 0 && c.size + chunk.length > (this.options.maxBytes ?? MIB)) {
           await this.rotate(file);
           c.size = 0;
         }
-        await appendFile(file, chunk);
+        await appendFile(file, chunk, { mode: this.options.fileMode ?? 0o640 });
         c.size += Buffer.byteLength(chunk);
       }
     } catch (err) {

@@ -8,8 +8,13 @@ export function useColor(stream: NodeJS.WriteStream): boolean {
   return stream.isTTY === true && process.env["NO_COLOR"] === undefined;
 }
 
+/** Control characters shown as \xHH: text from bots or the database never drives the terminal. */
+export function printable(text: string): string {
+  return text.replace(/[\u0000-\u001f\u007f-\u009f]/g, (c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, "0")}`);
+}
+
 export function renderTable<T>(rows: readonly T[], columns: readonly Column<T>[], color: boolean): string {
-  const cells = rows.map((r) => columns.map((c) => c.value(r)));
+  const cells = rows.map((r) => columns.map((c) => printable(c.value(r))));
   const widths = columns.map((c, i) => Math.max(c.title.length, ...cells.map((row) => row[i]!.length)));
   const line = (values: string[], row?: T) =>
     values

@@ -28,6 +28,7 @@ const flag = <T>(name: string, metavar: string, env: string, def: string, help: 
  */
 export const FLAGS = {
   socket: flag("socket", "PATH", "KISSBOT_MONITOR_SOCKET", "/tmp/kissbot_monitor.sock", "Unix socket the bots report to (the Monitor's path)", nonEmpty),
+  fileMode: flag("file-mode", "OCTAL", "KISSBOT_BRIDGE_FILE_MODE", "640", "file mode of the database and per-bot logs the bridge creates, octal: LLM usage is private to the bridge's user and group", fileMode),
   socketMode: flag("socket-mode", "OCTAL", "KISSBOT_BRIDGE_SOCKET_MODE", "660", "file mode of the socket, octal; never world-writable unless asked", fileMode),
   listen: flag("listen", "HOST:PORT", "KISSBOT_BRIDGE_LISTEN", "127.0.0.1:9877", "HOST:PORT of the HTTP server (/metrics, /-/healthy, /-/ready)", hostPort),
   staleAfter: flag("stale-after", "SECONDS", "KISSBOT_BRIDGE_STALE_AFTER", "120", "seconds without a heartbeat before a bot is stale", seconds(0.1, 86_400)),

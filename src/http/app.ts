@@ -14,6 +14,8 @@ export interface HttpSources {
   /** /otel/metrics, served by the OpenTelemetry Prometheus exporter when --otel-prometheus is on. */
   otelMetrics?: ((req: IncomingMessage, res: ServerResponse) => void) | undefined;
   api: ApiSources;
+  /** Told of an error no route handled (the client only gets a 500 without details). */
+  logError?: (err: unknown) => void;
 }
 
 const landing = (s: HttpSources) => `<!doctype html>
@@ -61,6 +63,11 @@ export function createApp(s: HttpSources): Express {
   });
   app.get("/", (_req, res) => {
     res.type("html").send(landing(s));
+  });
+  // Express's default error page shows the stack (and with it paths) outside production.
+  app.use((err: unknown, _req: express.Request, res: express.Response, _next: express.NextFunction) => {
+    s.logError?.(err);
+    if (!res.headersSent) res.status(500).json({ error: "internal error; see the bridge's log" });
   });
   return app;
 }

@@ -23,6 +23,8 @@ export interface LifecycleSink {
   register(msg: RegisterMessage): RegisterOutcome;
   heartbeat(msg: HeartbeatMessage): HeartbeatOutcome;
   unregister(msg: UnregisterMessage): UnregisterOutcome;
+  /** The channel's bot said goodbye and has not registered again. */
+  unregisteredLately(channel: string): boolean;
 }
 
 /** Where usage messages go. */
@@ -43,7 +45,7 @@ export interface Pricer {
 }
 
 /** Valid messages that changed nothing: the values of `kissbot_bridge_ignored_messages_total{reason}`. */
-export const IGNORE_REASONS = ["pid_mismatch", "unknown_bot", "bot_limit", "label_limit", "duplicate_unregister", "pid_not_running"] as const;
+export const IGNORE_REASONS = ["pid_mismatch", "unknown_bot", "bot_limit", "label_limit", "duplicate_unregister", "pid_not_running", "after_unregister"] as const;
 export type IgnoreReason = (typeof IGNORE_REASONS)[number];
 /** Ignored, counted, but expected of stock clients: not worth a warning (KissBot unregisters twice at every shutdown). */
 const EXPECTED: readonly string[] = ["duplicate_unregister"];
@@ -94,6 +96,7 @@ export class Ingest {
       this.log.warn(`row:${reason}`, { reason, detail: result.ok ? "" : result.detail, id: value["id"] }, "skipped a bot's llm_usage row");
       return;
     }
+    if (this.lifecycle.unregisteredLately(result.message.channel)) return this.ignore("after_unregister", result.message);
     const priced = this.prices.price(result.message);
     const outcome = this.usage.recordLlm(priced);
     if (outcome === "ok") for (const o of this.llmObservers) o.llmUsage(priced);
@@ -130,6 +133,11 @@ export class Ingest {
         if (outcome === "ok") this.usage.forget(m.channel);
         break;
       case "llm_usage": {
+        // A channel that said goodbye stays gone: its series are not brought back.
+        if (this.lifecycle.unregisteredLately(m.channel)) {
+          outcome = "after_unregister";
+          break;
+        }
         const priced = this.prices.price(m);
         outcome = this.usage.recordLlm(priced);
         // Behind the usage book, so every sink shares its label bounds.
@@ -140,7 +148,7 @@ export class Ingest {
         break;
       }
       case "custom_metric":
-        outcome = this.usage.recordCustom(m);
+        outcome = this.lifecycle.unregisteredLately(m.channel) ? "after_unregister" : this.usage.recordCustom(m);
         break;
     }
     this.ignore(outcome, m);

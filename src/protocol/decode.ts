@@ -1,6 +1,6 @@
 import type { Features, Message } from "./messages.js";
 import type { RejectReason } from "./reasons.js";
-import { CHANNEL_PATTERN, MAX_COST_USD, MAX_FEATURES, MAX_LATENCY_MS, MAX_NAME_LENGTH, MAX_PID, MAX_TOKENS } from "./limits.js";
+import { CHANNEL_PATTERN, MAX_COST_USD, MAX_CPU_PCT, MAX_FEATURES, MAX_LATENCY_MS, MAX_NAME_LENGTH, MAX_PID, MAX_RSS_MB, MAX_TOKENS } from "./limits.js";
 
 export type DecodeResult =
   | { ok: true; message: Message }
@@ -67,8 +67,8 @@ function toMessage(value: unknown): Message {
         type: "heartbeat",
         channel,
         pid: pidOf(o),
-        rssMb: optionalNumber(o, "rss_mb", 0),
-        cpuPct: optionalNumber(o, "cpu_pct", 0),
+        rssMb: optionalNumber(o, "rss_mb", 0, MAX_RSS_MB),
+        cpuPct: optionalNumber(o, "cpu_pct", 0, MAX_CPU_PCT),
       };
     case "unregister":
       return { type: "unregister", channel, pid: pidOf(o) };
@@ -119,7 +119,21 @@ function nameOf(o: Record<string, unknown>, field: string): string {
   if (typeof v !== "string" || v.length === 0 || v.length > MAX_NAME_LENGTH) {
     reject("invalid_field", `${field} must be a string of 1 to ${MAX_NAME_LENGTH} characters`);
   }
+  checkText(v, field);
   return v;
+}
+
+/** A lone UTF-16 surrogate (which JSON.parse lets through) or a control character. */
+const BAD_TEXT = /[\u0000-\u001f\u007f-\u009f]|[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
+
+/**
+ * Names become label values, database text and terminal output: a lone surrogate would give
+ * series that look identical and bytes other readers (Python's sqlite3) cannot decode; a
+ * control character could drive the terminal of whoever runs `kissbot-bridge usage`. Rejected,
+ * not rewritten, so what is stored is what the bot sent.
+ */
+function checkText(v: string, field: string): void {
+  if (BAD_TEXT.test(v)) reject("invalid_text", `${field} holds a control character or a lone UTF-16 surrogate`);
 }
 
 /** A GenAI operation name: lower-case words joined by underscores, such as text_completion. */
@@ -158,6 +172,7 @@ function featuresOf(o: Record<string, unknown>): Features | null {
   const features: Features = Object.create(null) as Features;
   for (const [name, enabled] of entries) {
     if (name.length === 0 || name.length > MAX_NAME_LENGTH) reject("invalid_field", "feature names must be 1 to 128 characters");
+    checkText(name, "a feature name");
     if (typeof enabled !== "boolean") reject("invalid_field", `feature ${name.slice(0, 64)} must be true or false`);
     features[name] = enabled;
   }

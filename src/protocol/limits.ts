@@ -12,3 +12,7 @@ export const MAX_TOKENS = 1e9;
 export const MAX_LATENCY_MS = 86_400_000;
 /** Cost of one call, at most, in US dollars. */
 export const MAX_COST_USD = 1e4;
+/** A bot's own memory figure, at most (16 TiB, in MiB). */
+export const MAX_RSS_MB = 16 * 1024 * 1024;
+/** A bot's own CPU figure, at most (1,000 cores, in percent of one). */
+export const MAX_CPU_PCT = 100_000;

@@ -15,5 +15,6 @@ export const REJECT_REASONS = [
   "invalid_field",
   "negative_value",
   "out_of_range",
+  "invalid_text",
 ] as const;
 export type RejectReason = (typeof REJECT_REASONS)[number];

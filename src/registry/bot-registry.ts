@@ -224,9 +224,15 @@ export class BotRegistry {
     this.setStatus(bot, "dead", why);
   }
 
+  /** The channel's bot unregistered lately and has not registered again. */
+  unregisteredLately(channel: string): boolean {
+    return this.goodbyes.has(channel) && !this.bots.has(channel);
+  }
+
   private admit(channel: string, pid: number, features: Bot["features"], implicit: boolean): Bot | undefined {
     const previous = this.bots.get(channel);
     if (previous === undefined && this.bots.size >= this.options.maxBots) return undefined;
+    this.goodbyes.delete(channel);
     const bot = this.newBot(channel, pid, features, this.clock.now());
     this.bots.set(channel, bot);
     const replacedPid = previous !== undefined && previous.pid !== pid ? previous.pid : null;

@@ -117,9 +117,13 @@ export function usageFromDatabase(db: Database, sinceMs: number, by: UsageGroup)
     .all(toSqlTime(sinceMs)) as UsageView[];
 }
 
-/** `24h`, `7d`, `30m`: how far back, in milliseconds. */
+/** The furthest back `since` may reach: ten years. */
+const MAX_SINCE_MS = 3650 * 86_400_000;
+
+/** `24h`, `7d`, `30m`: how far back, in milliseconds (at most ten years). */
 export function parseSince(text: string): number | undefined {
-  const m = /^(\d+)([mhd])$/.exec(text.trim());
+  const m = /^(\d{1,9})([mhd])$/.exec(text.trim());
   if (m === null || Number(m[1]) === 0) return undefined;
-  return Number(m[1]) * { m: 60_000, h: 3_600_000, d: 86_400_000 }[m[2] as "m" | "h" | "d"];
+  const ms = Number(m[1]) * { m: 60_000, h: 3_600_000, d: 86_400_000 }[m[2] as "m" | "h" | "d"];
+  return ms > MAX_SINCE_MS ? undefined : ms;
 }

@@ -30,6 +30,8 @@ export type StoreWriterOptions = {
    * past twice this bound, which backpressure keeps from happening.
    */
   maxQueuedRows?: number;
+  /** Mode of a database file the bridge creates (default 640: the bridge's user and group only). */
+  fileMode?: number;
   /** Told true when the queue is full (stop reading the sockets), false once it has room again. */
   onBackpressure?: (full: boolean) => void;
 };
@@ -223,8 +225,8 @@ export class StoreWriter {
 
   private ensureWorker(): Worker {
     if (this.worker !== undefined) return this.worker;
-    const { path, retentionDays, usageRetentionDays } = this.options;
-    const worker = new Worker(new URL("./writer-worker.js", import.meta.url), { workerData: { path, retentionDays, usageRetentionDays } });
+    const { path, retentionDays, usageRetentionDays, fileMode = 0o640 } = this.options;
+    const worker = new Worker(new URL("./writer-worker.js", import.meta.url), { workerData: { path, retentionDays, usageRetentionDays, fileMode } });
     worker.unref();
     worker.on("message", (reply: WorkerReply) => {
       const resolve = this.pending;

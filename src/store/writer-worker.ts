@@ -1,4 +1,4 @@
-import { statSync } from "node:fs";
+import { closeSync, existsSync, openSync, statSync } from "node:fs";
 import { parentPort, workerData } from "node:worker_threads";
 import type { Database, Statement } from "better-sqlite3";
 import { openDatabase } from "./database.js";
@@ -12,7 +12,12 @@ import { DAY_MS } from "../util/units.js";
  * The database's writer, on its own thread: opening (and migrating), committing batches and
  * deleting old rows all block, so none of it may run on the thread that reads the socket.
  */
-const { path, retentionDays, usageRetentionDays } = workerData as { path: string; retentionDays: number; usageRetentionDays: number | null };
+const { path, retentionDays, usageRetentionDays, fileMode } = workerData as { path: string; retentionDays: number; usageRetentionDays: number | null; fileMode: number };
+
+/** A new database file is created private (SQLite gives its -wal and -shm files the same mode). */
+function createPrivate(): void {
+  if (!existsSync(path)) closeSync(openSync(path, "a", fileMode));
+}
 
 let db: Database | undefined;
 let statements: { status: Statement; usage: Statement; sample: Statement } | undefined;
@@ -48,6 +53,7 @@ function closeDb(): void {
 function open(): string | undefined {
   if (db !== undefined) return undefined;
   try {
+    createPrivate();
     const opened = openDatabase(path);
     const d = opened.db;
     migration = opened.migration;

@@ -53,7 +53,23 @@ const REJECTED: [string, string][] = [
   ['{"type":"llm_usage","channel":"a","model":"m","feature":"f","tokens_in":1,"tokens_out":9007199254740993}', "invalid_field"],
   [`{"type":"llm_usage","channel":"a","model":"${"m".repeat(129)}","feature":"f","tokens_in":1,"tokens_out":1}`, "invalid_field"],
   [`{"type":"register","channel":"a","pid":1,"features":{${Array.from({ length: 65 }, (_, i) => `"f${i}":true`).join(",")}}}`, "invalid_field"],
+  // Numbers have ranges, so no sum can become infinite.
+  ['{"type":"llm_usage","channel":"a","model":"m","feature":"f","tokens_in":1000000001,"tokens_out":1}', "out_of_range"],
+  ['{"type":"llm_usage","channel":"a","model":"m","feature":"f","tokens_in":1,"tokens_out":1,"latency_ms":1e308}', "out_of_range"],
+  ['{"type":"llm_usage","channel":"a","model":"m","feature":"f","tokens_in":1,"tokens_out":1,"estimated_cost":1e308}', "out_of_range"],
+  ['{"type":"heartbeat","channel":"a","pid":1,"rss_mb":1e308}', "out_of_range"],
+  // Text that would split series, break other readers of the database, or drive a terminal.
+  ['{"type":"llm_usage","channel":"a","model":"\\ud800","feature":"f","tokens_in":1,"tokens_out":1}', "invalid_text"],
+  ['{"type":"llm_usage","channel":"a","model":"x\\udc00","feature":"f","tokens_in":1,"tokens_out":1}', "invalid_text"],
+  ['{"type":"llm_usage","channel":"a","model":"m","feature":"\\u001b[31mred","tokens_in":1,"tokens_out":1}', "invalid_text"],
+  ['{"type":"custom_metric","channel":"a","metric_name":"q\\u0007","value":1}', "invalid_text"],
+  ['{"type":"register","channel":"a","pid":1,"features":{"\\u009bx":true}}', "invalid_text"],
 ];
+
+test("a well-formed surrogate pair (an emoji) and non-ASCII names are accepted", () => {
+  const m = ok('{"type":"llm_usage","channel":"a","model":"gpt-4o \\ud83d\\ude00","feature":"blagues é","tokens_in":1,"tokens_out":1}');
+  assert.equal(m.type === "llm_usage" && m.model, "gpt-4o 😀");
+});
 
 for (const [line, reason] of REJECTED) {
   test(`rejects ${JSON.stringify(line.slice(0, 50))} as ${reason}`, () => {

@@ -1,0 +1,102 @@
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { spawn } from "node:child_process";
+import { statSync } from "node:fs";
+import { join } from "node:path";
+import { startBridgeProcess } from "../helpers/bridge-process.js";
+import { PythonBot } from "../helpers/python-bot.js";
+import { kissbotDb, kissbotQuery } from "../helpers/kissbot-db.js";
+import { finish, openStream, writeAll } from "../helpers/raw-client.js";
+import { CLI } from "../helpers/paths.js";
+import { waitFor } from "../helpers/wait.js";
+
+const usage = (channel: string, model: string, extra = "") => `{"type":"llm_usage","channel":"${channel}","model":"${model}","feature":"f","tokens_in":1,"tokens_out":1${extra}}\n`;
+
+async function stream(socket: string, text: string): Promise<void> {
+  const s = await openStream(socket);
+  await writeAll(s, text);
+  await finish(s);
+}
+
+test("hostile text and numbers are rejected by reason; the good lines around them count; the database stays readable to Python", async (t) => {
+  const bridge = await startBridgeProcess();
+  t.after(() => bridge.stop());
+  await stream(
+    bridge.socket,
+    usage("good", "m") +
+      usage("good", "\\ud800") +
+      usage("good", "m", ',"latency_ms":1e308') +
+      usage("good", "m", ',"latency_ms":1e308') +
+      usage("good", "m", ',"estimated_cost":1e308') +
+      usage("good", "\\u001b[2J\\u001b[31mred") +
+      usage("good", "m", ',"latency_ms":250'),
+  );
+  const s = await waitFor("the good lines", async () => {
+    const m = await bridge.samples();
+    return m.get("kissbot_llm_requests_total", { channel: "good", model: "m", feature: "f" }) === 2 ? m : undefined;
+  });
+  assert.equal(s.get("kissbot_bridge_rejected_lines_total", { reason: "invalid_text" }), 2);
+  assert.equal(s.get("kissbot_bridge_rejected_lines_total", { reason: "out_of_range" }), 3);
+  assert.equal(s.get("kissbot_llm_latency_seconds_sum", { channel: "good", model: "m", feature: "f" }), 0.25, "no sum became infinite");
+  assert.doesNotMatch((await bridge.scrape()).body, /\+Inf\s*$/m);
+  await waitFor("committed", () => (kissbotQuery(join(bridge.dir, "kissbot_monitor.db"), "SELECT COUNT(*) AS n FROM llm_usage")[0]!["n"] === 2 ? true : undefined));
+  assert.deepEqual(kissbotQuery(join(bridge.dir, "kissbot_monitor.db"), "SELECT model FROM llm_usage"), [{ model: "m" }, { model: "m" }], "Python's sqlite3 reads every row");
+});
+
+test("usage from a channel after its unregister is ignored, not brought back", async (t) => {
+  const bridge = await startBridgeProcess(["--sample-interval", "0.2"]);
+  t.after(() => bridge.stop());
+  const bot = await PythonBot.start("gone", bridge.socket);
+  t.after(() => bot.exit());
+  await bot.send("register {}");
+  await bot.send("llm gpt-4o f 1 1");
+  await bot.send("unregister");
+  await bot.send("llm gpt-4o f 1 1");
+  await bot.send('raw {"type": "custom_metric", "channel": "gone", "metric_name": "q", "value": 1}');
+  const s = await waitFor("both ignored", async () => {
+    const m = await bridge.samples();
+    return m.get("kissbot_bridge_ignored_messages_total", { reason: "after_unregister" }) === 2 ? m : undefined;
+  });
+  assert.deepEqual(s.series("kissbot_llm_requests_total").filter((l) => l["channel"] === "gone"), []);
+  assert.deepEqual(s.series("kissbot_custom_metric"), []);
+});
+
+test("files are private: the database and per-bot logs are created with mode 640", async (t) => {
+  const bridge = await startBridgeProcess(["--sample-interval", "0.2"]);
+  t.after(() => bridge.stop());
+  const bot = await PythonBot.start("private", bridge.socket);
+  t.after(() => bot.exit());
+  await bot.send("register {}");
+  const log = join(bridge.dir, "logs", "private", "instance.log");
+  await waitFor("the per-bot log", () => (statSync(log, { throwIfNoEntry: false }) ? true : undefined));
+  assert.equal(statSync(join(bridge.dir, "kissbot_monitor.db")).mode & 0o777, 0o640);
+  assert.equal(statSync(log).mode & 0o777, 0o640);
+  assert.equal(statSync(join(bridge.dir, "logs", "private")).mode & 0o777, 0o750);
+});
+
+test("HTTP errors carry no stack trace; a huge `since` is a 400", async (t) => {
+  const bridge = await startBridgeProcess();
+  t.after(() => bridge.stop());
+  const res = await fetch(`${bridge.url}/api/usage?since=99999999999999999999d`);
+  assert.equal(res.status, 400);
+  const body = await res.text();
+  assert.doesNotMatch(body, /at |\/work\/|node_modules/);
+});
+
+test("the CLI never prints control characters from the database raw", async (t) => {
+  const bridge = await startBridgeProcess();
+  const db = join(bridge.dir, "kissbot_monitor.db");
+  await waitFor("tables", () => (kissbotQuery(db, "SELECT COUNT(*) AS n FROM sqlite_master WHERE name = 'bridge_state'")[0]!["n"] === 1 ? true : undefined));
+  assert.equal(await bridge.stop(), 0);
+  // A row written straight into the file (as a bot's logger would), never checked by the bridge.
+  kissbotDb("log-row", db, JSON.stringify({ ts: new Date().toISOString(), channel: "c", model: "\u001b[2J\u001b]0;pwned\u0007", feature: "f", tokens_in: 1, tokens_out: 1 }));
+  const out = await new Promise<string>((resolve) => {
+    const p = spawn(process.execPath, [CLI, "usage", "--db", db, "--url", "http://127.0.0.1:9"], { stdio: ["ignore", "pipe", "inherit"] });
+    let text = "";
+    p.stdout.on("data", (d: Buffer) => (text += d.toString()));
+    p.on("exit", () => resolve(text));
+  });
+  assert.doesNotMatch(out, /\u001b|\u0007/);
+  assert.match(out, /\\x1b\[2J\\x1b\]0;pwned\\x07/);
+  t.diagnostic(out);
+});
