@@ -9,7 +9,7 @@ import { SocketServer } from "./transport/socket-server.js";
 import { claimSocketPath } from "./transport/socket-path.js";
 import { Ingest } from "./ingest/ingest.js";
 import { BotRegistry } from "./registry/bot-registry.js";
-import type { ProcessSource } from "./registry/process-source.js";
+import type { ProcessSource } from "./sampler/process-source.js";
 import { ProcessSampler } from "./sampler/process-sampler.js";
 import { ProcSource } from "./sampler/proc-source.js";
 import { UsageBook } from "./usage/usage-book.js";
@@ -64,8 +64,7 @@ export async function startBridge(config: Config, log: Logger, deps: BridgeDeps 
   const limitedLog = new RateLimitedLog(log, clock);
   const ingest = new Ingest(registry, usage, usage.limiters.feature, prices, limitedLog);
   registry.observe({ refused: () => ingest.ignored.inc("pid_not_running") });
-  // pidusage's history must outlive the gap between two samples, and expire soon after a PID is forgotten.
-  const source = deps.processSource ?? new ProcSource(config.sampleInterval * 2 + 1000);
+  const source = deps.processSource ?? new ProcSource();
   const sampler = new ProcessSampler(registry, source, log, { intervalMs: config.sampleInterval });
   registry.observe(lifecycleLog(log));
   registry.observe(sampler);

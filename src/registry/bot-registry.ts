@@ -1,6 +1,6 @@
 import type { Clock } from "../util/clock.js";
 import type { HeartbeatMessage, RegisterMessage, UnregisterMessage } from "../protocol/messages.js";
-import type { ProcessSnapshot } from "./process-source.js";
+import type { ProcessSnapshot } from "./process-snapshot.js";
 import { lastSignOfLife, type Bot, type BotStatus } from "./bot.js";
 import { MIB } from "../util/units.js";
 

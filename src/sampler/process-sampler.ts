@@ -1,5 +1,5 @@
 import type { Logger } from "../log/logger.js";
-import type { ProcessSnapshot, ProcessSource } from "../registry/process-source.js";
+import type { ProcessSnapshot, ProcessSource } from "./process-source.js";
 import type { Bot } from "../registry/bot.js";
 import type { SampleTarget } from "../registry/bot-registry.js";
 
@@ -11,7 +11,7 @@ export interface SampledRegistry {
 
 export type ProcessSamplerOptions = {
   intervalMs: number;
-  /** How many PIDs are read at once. */
+  /** How many PIDs are read at once, at most (periodic rounds and first looks alike). */
   concurrency?: number;
 };
 
@@ -25,6 +25,13 @@ export class ProcessSampler {
   overruns = 0;
   private timer: NodeJS.Timeout | undefined;
   private running: Promise<void> | undefined;
+  /**
+   * First looks waiting for a slot, by channel: a register storm queues here, and a channel
+   * registering again before its look replaces the waiting one (deduplicated).
+   */
+  private readonly firstLooks = new Map<string, SampleTarget>();
+  private inFlight = 0;
+  private readonly slotWaiters: (() => void)[] = [];
 
   constructor(
     private readonly registry: SampledRegistry,
@@ -44,9 +51,29 @@ export class ProcessSampler {
     await this.running;
   }
 
-  /** RegistryObserver: take the baseline right after a bot registers. */
+  /** RegistryObserver: take the baseline soon after a bot registers. */
   registered(bot: Bot): void {
-    void this.inspect({ channel: bot.channel, pid: bot.pid, generation: bot.generation });
+    const queued = this.firstLooks.has(bot.channel);
+    this.firstLooks.set(bot.channel, { channel: bot.channel, pid: bot.pid, generation: bot.generation });
+    if (!queued) void this.drainFirstLooks();
+  }
+
+  /** First looks waiting for a slot. */
+  get queuedLooks(): number {
+    return this.firstLooks.size;
+  }
+
+  private async drainFirstLooks(): Promise<void> {
+    await this.slot();
+    const next = this.firstLooks.entries().next();
+    if (next.done === true) return this.release();
+    const [channel, target] = next.value;
+    this.firstLooks.delete(channel);
+    try {
+      await this.look(target);
+    } finally {
+      this.release();
+    }
   }
 
   /** Looks at these processes now (restored bots, before the first scrape). */
@@ -73,7 +100,31 @@ export class ProcessSampler {
     await Promise.all(workers);
   }
 
+  /** Waits for one of the `concurrency` slots that every read of /proc shares. */
+  private async slot(): Promise<void> {
+    if (this.inFlight < (this.options.concurrency ?? 16)) {
+      this.inFlight++;
+      return;
+    }
+    await new Promise<void>((r) => this.slotWaiters.push(r));
+  }
+
+  private release(): void {
+    const next = this.slotWaiters.shift();
+    if (next !== undefined) next();
+    else this.inFlight--;
+  }
+
   private async inspect(target: SampleTarget): Promise<void> {
+    await this.slot();
+    try {
+      await this.look(target);
+    } finally {
+      this.release();
+    }
+  }
+
+  private async look(target: SampleTarget): Promise<void> {
     let snap: ProcessSnapshot | null;
     try {
       snap = await this.source.inspect(target.pid);

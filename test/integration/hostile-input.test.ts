@@ -1,7 +1,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
-import { statSync } from "node:fs";
+import { readdirSync, readFileSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { startBridgeProcess } from "../helpers/bridge-process.js";
 import { PythonBot } from "../helpers/python-bot.js";
@@ -99,4 +99,47 @@ test("the CLI never prints control characters from the database raw", async (t) 
   assert.doesNotMatch(out, /\u001b|\u0007/);
   assert.match(out, /\\x1b\[2J\\x1b\]0;pwned\\x07/);
   t.diagnostic(out);
+});
+
+/** Child processes of `pid`, from /proc (every thread's children). */
+function children(pid: number): number {
+  let n = 0;
+  for (const tid of readdirSync(`/proc/${pid}/task`)) {
+    try {
+      n += readFileSync(`/proc/${pid}/task/${tid}/children`, "utf8").trim().split(/\s+/).filter(Boolean).length;
+    } catch {
+      // the thread ended
+    }
+  }
+  return n;
+}
+
+test("a register storm starts no child process, keeps no descriptor, and the good lines beside it are served", async (t) => {
+  const bridge = await startBridgeProcess(["--sample-interval", "0.5"]);
+  t.after(() => bridge.stop());
+  const fdsBefore = readdirSync(`/proc/${bridge.proc.pid}/fd`).length;
+  let maxChildren = 0;
+  let watching = true;
+  const watcher = (async () => {
+    while (watching) {
+      maxChildren = Math.max(maxChildren, children(bridge.proc.pid!));
+      await new Promise((r) => setTimeout(r, 2));
+    }
+  })();
+  // 2,000 registrations from 50 channels at once, with this test's own (visible) PID.
+  let storm = "";
+  for (let i = 0; i < 2000; i++) storm += `{"type":"register","channel":"storm_${i % 50}","pid":${process.pid}}\n`;
+  await Promise.all([0, 1, 2, 3].map(() => stream(bridge.socket, storm)));
+  await stream(bridge.socket, Array.from({ length: 100 }, () => usage("beside", "m")).join(""));
+  const s = await waitFor("everything counted", async () => {
+    const m = await bridge.samples();
+    return m.get("kissbot_llm_requests_total", { channel: "beside", model: "m", feature: "f" }) === 100 && m.get("kissbot_bridge_messages_total", { message_type: "register" }) === 8000 ? m : undefined;
+  });
+  await new Promise((r) => setTimeout(r, 1500)); // a few sampling rounds of the 50 bots
+  watching = false;
+  await watcher;
+  assert.equal(maxChildren, 0, "no child process (pidusage ran getconf twice per pending call)");
+  assert.equal(s.get("kissbot_bridge_bots", { status: "online" }), 50);
+  const fdsAfter = readdirSync(`/proc/${bridge.proc.pid}/fd`).length;
+  assert.ok(fdsAfter <= fdsBefore + 5, `descriptors stay flat: ${fdsBefore} → ${fdsAfter}`);
 });

@@ -2,7 +2,7 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { BotRegistry } from "../../src/registry/bot-registry.js";
 import { isUp, type BotStatus } from "../../src/registry/bot.js";
-import type { ProcessSnapshot, ProcessSource } from "../../src/registry/process-source.js";
+import type { ProcessSnapshot, ProcessSource } from "../../src/sampler/process-source.js";
 import { ProcessSampler } from "../../src/sampler/process-sampler.js";
 import { ManualClock } from "../../src/util/clock.js";
 import { createLogger } from "../../src/log/logger.js";

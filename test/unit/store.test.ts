@@ -12,7 +12,7 @@ import { restorableBots, usageFromDatabase } from "../../src/store/queries.js";
 import { toSqlTime } from "../../src/store/timestamps.js";
 import { BotRegistry } from "../../src/registry/bot-registry.js";
 import { ProcessSampler } from "../../src/sampler/process-sampler.js";
-import type { ProcessSnapshot } from "../../src/registry/process-source.js";
+import type { ProcessSnapshot } from "../../src/sampler/process-source.js";
 import { ChannelLog } from "../../src/channel-log/channel-log.js";
 import { RateLimitedLog } from "../../src/log/rate-limited-log.js";
 import { createLogger } from "../../src/log/logger.js";
