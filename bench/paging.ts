@@ -10,20 +10,23 @@ import { waitFor } from "../test/helpers/wait.js";
  * From an incident to the page, with the shipped settings: prometheus.yml (15 s scrape and
  * evaluation), the shipped rules and routing, the bridge's defaults (--stale-after 120,
  * --sample-interval 15), and bots heartbeating every 30 s as KissBot's client does. Real
- * Prometheus and Alertmanager, a webhook recorder as the pager. Takes about 5 minutes.
+ * Prometheus and Alertmanager, a webhook recorder as the pager. Then the bridge is restarted after its outage and
+ * watched for stale-after plus a minute. Takes about 9 minutes.
  */
 export interface PagingResult {
   killToPageS: number;
   lastHeartbeatToStalePageS: number;
   bridgeKillToPageS: number;
   resolvedDuringOutage: number;
+  /** After the bridge came back (its outage lasted `outageS`), for stale-after plus a minute. */
+  afterRestart: { outageS: number; watchedS: number; pagesForHealthy: number; resolvedForDeadOrHung: number; deadStillDown: boolean };
   watchdogGapsS: number[];
 }
 
 export async function benchPaging(): Promise<PagingResult> {
   const dir = mkdtempSync(join(tmpdir(), "kb-bench-paging-"));
   const stack = await startAlertingStack(dir, 1);
-  const bridge = await startBridgeProcess(["--listen", stack.bridgeAddress], { dir });
+  let bridge = await startBridgeProcess(["--listen", stack.bridgeAddress], { dir });
   const bots: PythonBot[] = [];
   try {
     for (const channel of ["victim", "hangs", "healthy"]) {
@@ -46,12 +49,28 @@ export async function benchPaging(): Promise<PagingResult> {
     await bridge.stop("SIGKILL");
     const bridgeDown = await page("KissBotBridgeDown");
     await new Promise((r) => setTimeout(r, 60_000)); // one group_interval more, for a wrong "resolved" to show
+    const resolvedDuringOutage = stack.webhook.alerts("/page").filter((a) => a.status === "resolved").length;
+    // The bridge comes back after that outage: the healthy bot must not page, the dead and the
+    // hung ones must not be told resolved.
+    const restartedAt = Date.now();
+    bridge = await startBridgeProcess(["--listen", stack.bridgeAddress], { dir, socket: bridge.socket });
+    const watchMs = 180_000; // stale-after (120 s) and one more minute
+    await new Promise((r) => setTimeout(r, watchMs));
+    const after = stack.webhook.alerts("/page").filter((a) => a.receivedAt >= restartedAt);
+    const deadStillDown = (await stack.query('kissbot_bot_status{channel="victim",status="dead"} == 1')).length === 1;
     const times = stack.webhook.alerts("/watchdog").map((a) => a.receivedAt);
     return {
+      afterRestart: {
+        outageS: (restartedAt - bridgeKilledAt) / 1000,
+        watchedS: watchMs / 1000,
+        pagesForHealthy: after.filter((a) => a.labels["channel"] === "healthy").length,
+        resolvedForDeadOrHung: after.filter((a) => a.status === "resolved" && (a.labels["channel"] === "victim" || a.labels["channel"] === "hangs")).length,
+        deadStillDown,
+      },
       killToPageS: (down.receivedAt - killedAt) / 1000,
       lastHeartbeatToStalePageS: (stale.receivedAt - lastHeartbeat) / 1000,
       bridgeKillToPageS: (bridgeDown.receivedAt - bridgeKilledAt) / 1000,
-      resolvedDuringOutage: stack.webhook.alerts("/page").filter((a) => a.status === "resolved").length,
+      resolvedDuringOutage,
       watchdogGapsS: times.slice(1).map((x, i) => (x - times[i]!) / 1000),
     };
   } finally {

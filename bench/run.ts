@@ -7,6 +7,7 @@ import { createInterface } from "node:readline";
 import { benchRender } from "./render.js";
 import { benchFollower } from "./follower.js";
 import { benchPaging } from "./paging.js";
+import { benchBounds } from "./bounds.js";
 
 /**
  * npm run bench: ingest throughput of the bridge next to a bare line-splitting JSON server
@@ -95,7 +96,7 @@ const fmt = (n: number) => Math.round(n).toLocaleString("en-US");
 
 /**
  * `npm run bench -- follower` runs that section alone; no argument runs the ingest, render and
- * follower sections. `npm run bench -- paging` (about 5 minutes, real Prometheus and
+ * follower sections. `npm run bench -- paging` (about 9 minutes, real Prometheus and
  * Alertmanager with the shipped settings) runs only when asked for.
  */
 const only = process.argv[2];
@@ -103,12 +104,24 @@ if (only === "follower") {
   printFollower(await benchFollower());
   process.exit(0);
 }
+if (only === "bounds") {
+  printBounds(await benchBounds());
+  process.exit(0);
+}
+
+function printBounds(b: Awaited<ReturnType<typeof benchBounds>>): void {
+  console.log(`/metrics with every default bound full (${fmt(b.maxBots)} bots, ${fmt(b.maxFeatures)} feature flags, ${fmt(b.llmSeries)} LLM series, ${fmt(b.maxCustom)} custom metrics):`);
+  console.log(`  ${(b.bytes / 1e6).toFixed(1)} MB per scrape; render ${b.steadyMs.toFixed(0)} ms when nothing changed, ${b.changedMs.toFixed(0)} ms when every LLM series changed`);
+}
+
 if (only === "paging") {
   const p = await benchPaging();
   console.log("from an incident to the page, shipped settings (15 s scrape, --stale-after 120, 30 s heartbeats):");
   console.log(`  bot killed (SIGKILL) → KissBotDown: ${p.killToPageS.toFixed(1)} s`);
   console.log(`  bot hung (SIGSTOP), from its last heartbeat → KissBotStale: ${p.lastHeartbeatToStalePageS.toFixed(1)} s`);
   console.log(`  bridge killed → KissBotBridgeDown: ${p.bridgeKillToPageS.toFixed(1)} s; resolved notifications meanwhile: ${p.resolvedDuringOutage}`);
+  const a = p.afterRestart;
+  console.log(`  bridge restarted after a ${a.outageS.toFixed(0)} s outage, watched ${a.watchedS} s: pages for the healthy bot ${a.pagesForHealthy}; resolved for the dead or hung bot ${a.resolvedForDeadOrHung}; dead bot still dead: ${a.deadStillDown}`);
   console.log(`  Watchdog intervals: ${p.watchdogGapsS.map((g) => g.toFixed(1)).join(", ")} s`);
   process.exit(0);
 }
@@ -157,6 +170,8 @@ console.log();
 console.log(`/metrics render, ${fmt(r.series)} LLM series (${(r.bytes / 1e6).toFixed(1)} MB), same data in prom-client ${r.baselineMs.toFixed(0)} ms:`);
 console.log(`  bridge, no series changed since the last scrape: ${r.bridgeMs.toFixed(0)} ms (${(r.baselineMs / r.bridgeMs).toFixed(1)}x faster than prom-client)`);
 console.log(`  bridge, every series changed since the last scrape: ${r.bridgeAllChangedMs.toFixed(0)} ms (${(r.baselineMs / r.bridgeAllChangedMs).toFixed(1)}x faster than prom-client)`);
+console.log();
+printBounds(await benchBounds());
 console.log();
 printFollower(await benchFollower());
 process.exit(0);

@@ -59,8 +59,8 @@ export async function startBridge(config: Config, log: Logger, deps: BridgeDeps 
   await claimSocketPath(config.socket);
   const clock = deps.clock ?? systemClock;
   const prices = new ReloadablePrices(loadPriceTable(config.prices), config.prices);
-  const registry = new BotRegistry(clock, { staleAfterMs: config.staleAfter, maxBots: config.maxBots, refuseUnseenPids: config.unseenPids === "refuse" });
-  const usage = new UsageBook({ maxLabelValues: config.maxLabelValues, maxChannels: config.maxBots });
+  const registry = new BotRegistry(clock, { staleAfterMs: config.staleAfter, maxBots: config.maxBots, refuseUnseenPids: config.unseenPids === "refuse", maxFeatureSeries: config.maxFeatureSeries });
+  const usage = new UsageBook({ maxLabelValues: config.maxLabelValues, maxChannels: config.maxBots, maxLlmSeries: config.maxLlmSeries, maxCustomSeries: config.maxCustomSeries });
   const limitedLog = new RateLimitedLog(log, clock);
   const ingest = new Ingest(registry, usage, usage.limiters.feature, prices, limitedLog);
   registry.observe({ refused: () => ingest.ignored.inc("pid_not_running") });
@@ -134,6 +134,17 @@ export async function startBridge(config: Config, log: Logger, deps: BridgeDeps 
     version: VERSION,
     bots: registry,
     usage,
+    seriesRefused: {
+      get llm() {
+        return usage.seriesRefused.llm;
+      },
+      get custom() {
+        return usage.seriesRefused.custom;
+      },
+      get feature() {
+        return registry.featuresRefused;
+      },
+    },
     transport,
     ingest,
     sampler,

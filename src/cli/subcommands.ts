@@ -1,3 +1,4 @@
+import { existsSync } from "node:fs";
 import { parseArgs } from "node:util";
 import { FLAGS } from "../config/flags.js";
 import { openReadOnly } from "../store/database.js";
@@ -40,6 +41,18 @@ function readDatabase<T>(path: string, read: (db: ReturnType<typeof openReadOnly
   }
 }
 
+/** What was tried, why it failed, and the flags that point elsewhere. */
+function notReachable(url: string, path: string, err: unknown): string {
+  const missing = !existsSync(path);
+  const why = missing ? "does not exist" : `cannot be read (${(err as Error).message})`;
+  return [
+    `kissbot-bridge: no bridge answered at ${url}, and the database ${path} ${why}.`,
+    "  If the bridge runs on another address, pass --url http://HOST:PORT (or --listen HOST:PORT, as given to the bridge).",
+    "  To read its database directly, pass --db PATH (the bridge's --db; KissBot keeps kissbot_monitor.db in its root folder).",
+    "",
+  ].join("\n");
+}
+
 const COMMON = { json: { type: "boolean" }, url: { type: "string" }, listen: { type: "string" }, db: { type: "string" }, help: { type: "boolean" } } as const;
 
 const num = (n: number | null, digits = 0) => (n === null ? "-" : n.toFixed(digits));
@@ -51,13 +64,14 @@ export async function statusCommand(argv: string[], env: NodeJS.ProcessEnv, out:
     out.stdout.write("Usage: kissbot-bridge status [--json] [--url http://HOST:PORT] [--listen HOST:PORT] [--db PATH]\n\nBots as the running bridge sees them, else as the database last recorded them.\n");
     return 0;
   }
-  let result = await fromBridge<{ source: string; bots: BotView[] }>(`${bridgeUrl(values, env)}/api/bots`);
+  const url = bridgeUrl(values, env);
+  let result = await fromBridge<{ source: string; bots: BotView[] }>(`${url}/api/bots`);
   if (result === undefined) {
     const path = dbPath(values, env);
     try {
       result = { source: "database", bots: readDatabase(path, (db) => botsFromDatabase(db, Date.now())) };
     } catch (err) {
-      out.stderr.write(`kissbot-bridge: the bridge is not answering and the database ${path} cannot be read: ${(err as Error).message}\n`);
+      out.stderr.write(notReachable(url, path, err));
       return 1;
     }
   }
@@ -65,7 +79,11 @@ export async function statusCommand(argv: string[], env: NodeJS.ProcessEnv, out:
     out.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
     return 0;
   }
-  if (result.source === "database") out.stdout.write("The bridge is not running; last known state from the database:\n");
+  if (result.source === "database") {
+    const newest = Math.max(...result.bots.map((b) => (b.last_heartbeat === null ? 0 : Date.parse(b.last_heartbeat))), 0);
+    const age = newest === 0 ? "" : `, last updated ${duration((Date.now() - newest) / 1000)} ago`;
+    out.stdout.write(`The bridge is not answering at ${url}; last known state from the database ${dbPath(values, env)}${age}. Uptime is shown only for bots that were running:\n`);
+  }
   out.stdout.write(
     renderTable(
       result.bots,
@@ -109,7 +127,7 @@ export async function usageCommand(argv: string[], env: NodeJS.ProcessEnv, out: 
     try {
       rows = readDatabase(path, (db) => usageFromDatabase(db, Date.now() - sinceMs, by));
     } catch (err) {
-      out.stderr.write(`kissbot-bridge: cannot read the database ${path}: ${(err as Error).message}\n`);
+      out.stderr.write(notReachable(bridgeUrl(values, env), path, err));
       return 1;
     }
   }

@@ -23,7 +23,7 @@ export function parseCommandLine(argv: readonly string[], env: NodeJS.ProcessEnv
     ({ values } = parseArgs({ args: [...argv], options, strict: true, allowPositionals: false }));
   } catch (err) {
     // parseArgs explains over several lines; the first names the flag, which is what a user needs.
-    return { kind: "error", message: (err as Error).message.split("\n")[0]! };
+    return { kind: "error", message: withSuggestion((err as Error).message.split("\n")[0]!, Object.keys(options)) };
   }
   if (values["help"] === true) return { kind: "help" };
   if (values["version"] === true) return { kind: "version" };
@@ -62,11 +62,32 @@ export function parseCommandLine(argv: readonly string[], env: NodeJS.ProcessEnv
   return { kind: "run", config: { ...flags, otel: otel.config } };
 }
 
+/** Edit distance, for "did you mean": a handful of short names, so the plain algorithm does. */
+function distance(a: string, b: string): number {
+  let prev = Array.from({ length: b.length + 1 }, (_, i) => i);
+  for (let i = 1; i <= a.length; i++) {
+    const row = [i];
+    for (let j = 1; j <= b.length; j++) row.push(Math.min(prev[j]! + 1, row[j - 1]! + 1, prev[j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1)));
+    prev = row;
+  }
+  return prev[b.length]!;
+}
+
+/** "Unknown option '--sokcet'" → "… Did you mean --socket? See --help." */
+function withSuggestion(message: string, names: readonly string[]): string {
+  const m = /Unknown option '--?([^']+)'/.exec(message);
+  if (m === null) return `${message}. See --help.`;
+  const given = m[1]!.split("=")[0]!;
+  const best = names.map((n) => [n, distance(given, n)] as const).sort((a, b) => a[1] - b[1])[0];
+  const hint = best !== undefined && best[1] <= Math.max(2, Math.floor(given.length / 3)) ? ` Did you mean --${best[0]}?` : "";
+  return `${message}.${hint} See --help for every flag.`;
+}
+
 export function helpText(): string {
-  const rows = Object.values(FLAGS).map((f) => {
-    const left = `  --${f.name}${f.metavar === "" ? "" : ` ${f.metavar}`}`;
-    return `${left.padEnd(32)}${f.help}\n${"".padEnd(32)}(env ${f.env}, default ${f.default})`;
-  });
+  const lefts = Object.values(FLAGS).map((f) => `  --${f.name}${f.metavar === "" ? "" : ` ${f.metavar}`}`);
+  // The description column starts after the longest flag, so the two never run into each other.
+  const width = Math.max(...lefts.map((l) => l.length)) + 2;
+  const rows = Object.values(FLAGS).map((f, i) => `${lefts[i]!.padEnd(width)}${f.help}\n${"".padEnd(width)}(env ${f.env}, default ${f.default === "" ? "none" : f.default})`);
   return [
     "Usage: kissbot-bridge [flags]",
     "       kissbot-bridge status [--json]          bots, from the running bridge or the database",
@@ -77,8 +98,11 @@ export function helpText(): string {
     "",
     "Flags:",
     ...rows,
-    `${"  --help".padEnd(32)}show this help`,
-    `${"  --version".padEnd(32)}print the version`,
+    `${"  --help".padEnd(width)}show this help`,
+    `${"  --version".padEnd(width)}print the version`,
+    "",
+    "Exit codes: 0 success, 1 runtime failure (the socket is taken, the database cannot be read…),",
+    "2 usage error (an unknown flag, a bad value).",
     "",
   ].join("\n");
 }

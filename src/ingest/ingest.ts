@@ -45,7 +45,7 @@ export interface Pricer {
 }
 
 /** Valid messages that changed nothing: the values of `kissbot_bridge_ignored_messages_total{reason}`. */
-export const IGNORE_REASONS = ["pid_mismatch", "unknown_bot", "bot_limit", "label_limit", "duplicate_unregister", "pid_not_running", "after_unregister"] as const;
+export const IGNORE_REASONS = ["pid_mismatch", "unknown_bot", "bot_limit", "label_limit", "duplicate_unregister", "pid_not_running", "after_unregister", "series_limit"] as const;
 export type IgnoreReason = (typeof IGNORE_REASONS)[number];
 /** Ignored, counted, but expected of stock clients: not worth a warning (KissBot unregisters twice at every shutdown). */
 const EXPECTED: readonly string[] = ["duplicate_unregister"];

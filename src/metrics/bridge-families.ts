@@ -18,6 +18,8 @@ export interface MetricSources {
     customValues(): Iterable<[string, string, number]>;
     limiters: Record<string, { label: string; refused: number }>;
   };
+  /** New series refused by a total bound, by kind. */
+  seriesRefused?: { llm: number; custom: number; feature: number } | undefined;
   transport: { connectionsAccepted: number; openConnections: number; dropped: CounterMap };
   ingest: { accepted: CounterMap; rejected: CounterMap; ignored: CounterMap; rowsFollowed: number; rowsRejected: CounterMap };
   /** Absent with --no-db. */
@@ -137,6 +139,9 @@ export function bridgeFamilies(s: MetricSources): Family[] {
     new Family(CATALOG.messages, (out) => byLabel(out, "message_type", s.ingest.accepted)),
     new Family(CATALOG.rejectedLines, (out) => byLabel(out, "reason", s.ingest.rejected)),
     new Family(CATALOG.ignoredMessages, (out) => byLabel(out, "reason", s.ingest.ignored)),
+    new Family(CATALOG.seriesRefused, (out) => {
+      for (const kind of ["llm", "custom", "feature"] as const) out.sample(labelString({ kind }), s.seriesRefused?.[kind] ?? 0);
+    }),
     new Family(CATALOG.labelValuesRefused, (out) => {
       for (const l of Object.values(s.usage.limiters)) out.sample(labelString({ label: l.label }), l.refused);
     }),

@@ -48,8 +48,9 @@ export class Exposition {
 
   /**
    * A scrape arriving while a render of the same format runs gets that render's bytes: 200
-   * concurrent scrapes cost one render, not 200. The body's memory is recycled once every
-   * response that shares it has been sent.
+   * concurrent scrapes cost a few renders, not 200. Such a scrape may get figures a few
+   * milliseconds older than its request, never older than the render it joined. The body's
+   * memory is recycled once every response that shares it has been sent.
    */
   async render(format: ExpositionFormat): Promise<Rendered> {
     let pending = this.inflight[format];
@@ -61,9 +62,12 @@ export class Exposition {
         .then(() => this.renderOnce(format))
         .then((out) => ({ body: out.toBuffer(), buffer: out.buffer, refs: 0 }));
       this.inflight[format] = pending;
-      const clear = () => {
-        if (this.inflight[format] === pending) delete this.inflight[format];
-      };
+      // Kept one more turn of the loop after it is done: the scrapes that arrived while it ran
+      // (the render blocks the loop) are read in that turn, and take its bytes too.
+      const clear = () =>
+        setImmediate(() => {
+          if (this.inflight[format] === pending) delete this.inflight[format];
+        });
       pending.then(clear, clear);
     } else {
       this.shared++;

@@ -40,11 +40,15 @@ export type RegistryOptions = {
    * such a register), rather than followed by its heartbeats alone.
    */
   refuseUnseenPids?: boolean;
+  /** Feature series (bot × feature flag) at most across all bots; flags past it are dropped. */
+  maxFeatureSeries?: number;
 };
 
 export type RegisterOutcome = "registered" | "bot_limit";
 export type HeartbeatOutcome = "ok" | "implicit" | "pid_mismatch" | "bot_limit";
 export type UnregisterOutcome = "ok" | "unknown_bot" | "pid_mismatch" | "duplicate_unregister";
+
+const featureCount = (bot: Bot) => (bot.features === null ? 0 : Object.keys(bot.features).length);
 
 /** Unregistered bots remembered, so the second unregister of KissBot's shutdown is recognised. */
 const REMEMBERED_GOODBYES = 1000;
@@ -67,6 +71,9 @@ export class BotRegistry {
   /** channel → PID of bots that unregistered lately, oldest first. */
   private readonly goodbyes = new Map<string, number>();
   private nextGeneration = 1;
+  /** Feature flags held by all bots together, and flags dropped because of the bound. */
+  private featureSeries = 0;
+  featuresRefused = 0;
 
   constructor(
     private readonly clock: Clock,
@@ -120,6 +127,7 @@ export class BotRegistry {
     // An old process saying goodbye after its replacement registered must not remove the new one.
     if (bot.pid !== msg.pid) return "pid_mismatch";
     this.bots.delete(msg.channel);
+    this.featureSeries -= featureCount(bot);
     this.goodbyes.delete(msg.channel);
     this.goodbyes.set(msg.channel, msg.pid);
     if (this.goodbyes.size > REMEMBERED_GOODBYES) this.goodbyes.delete(this.goodbyes.keys().next().value!);
@@ -197,7 +205,7 @@ export class BotRegistry {
     const now = this.clock.now();
     for (const r of rows) {
       if (this.bots.has(r.channel) || this.bots.size >= this.options.maxBots) continue;
-      const bot = this.newBot(r.channel, r.pid, r.features, r.registeredAt);
+      const bot = this.newBot(r.channel, r.pid, this.withinFeatureBound(r.features), r.registeredAt);
       bot.lastHeartbeatAt = r.lastHeartbeatAt;
       bot.startTime = r.startTime;
       this.bots.set(r.channel, bot);
@@ -216,6 +224,7 @@ export class BotRegistry {
 
   private refuse(bot: Bot, why: string): void {
     this.bots.delete(bot.channel);
+    this.featureSeries -= featureCount(bot);
     for (const o of this.observers) o.refused?.(bot, why);
   }
 
@@ -233,11 +242,28 @@ export class BotRegistry {
     const previous = this.bots.get(channel);
     if (previous === undefined && this.bots.size >= this.options.maxBots) return undefined;
     this.goodbyes.delete(channel);
-    const bot = this.newBot(channel, pid, features, this.clock.now());
+    if (previous !== undefined) this.featureSeries -= featureCount(previous);
+    const bot = this.newBot(channel, pid, this.withinFeatureBound(features), this.clock.now());
     this.bots.set(channel, bot);
     const replacedPid = previous !== undefined && previous.pid !== pid ? previous.pid : null;
     for (const o of this.observers) o.registered?.(bot, replacedPid, implicit);
     return bot;
+  }
+
+  /** The flags that still fit under maxFeatureSeries (in the order sent), counted as held. */
+  private withinFeatureBound(features: Bot["features"]): Bot["features"] {
+    if (features === null) return null;
+    const room = (this.options.maxFeatureSeries ?? Infinity) - this.featureSeries;
+    const names = Object.keys(features);
+    if (names.length <= room) {
+      this.featureSeries += names.length;
+      return features;
+    }
+    const kept: NonNullable<Bot["features"]> = Object.create(null) as NonNullable<Bot["features"]>;
+    for (const name of names.slice(0, Math.max(0, room))) kept[name] = features[name]!;
+    this.featuresRefused += names.length - Object.keys(kept).length;
+    this.featureSeries += Object.keys(kept).length;
+    return kept;
   }
 
   private newBot(channel: string, pid: number, features: Bot["features"], registeredAt: number): Bot {

@@ -59,12 +59,15 @@ export function botsFromDatabase(db: Database, now: number): BotView[] {
     const heartbeat = fromSqlTime(r.last_seen);
     const sample = samples.get(r.channel);
     const sign = heartbeat ?? registered;
+    // Read while no bridge runs: a bot that left or died has no uptime, and one that was running
+    // is counted up to its last sign of life, not up to now (nothing says it still runs).
+    const running = r.status === "online" || r.status === "stale";
     return {
       channel: r.channel,
       status: r.status,
       pid: r.pid,
       registered_at: iso(registered),
-      uptime_seconds: registered === null ? null : (now - registered) / 1000,
+      uptime_seconds: registered === null || !running || sign === null ? null : (sign - registered) / 1000,
       last_heartbeat: iso(heartbeat),
       heartbeat_age_seconds: sign === null ? null : (now - sign) / 1000,
       cpu_ratio: sample?.cpu_pct == null ? null : sample.cpu_pct / 100,

@@ -27,11 +27,15 @@ export interface LlmSeries {
 
 export type UsageBookOptions = {
   maxLabelValues: number;
+  /** LLM series (channel × model × feature) at most, whatever each label's own bound allows. */
+  maxLlmSeries?: number;
+  /** Custom metric series (channel × name) at most. */
+  maxCustomSeries?: number;
   /** Distinct channels at most (llm_usage and custom_metric need no registration, so this bounds them). */
   maxChannels: number;
 };
 
-export type RecordOutcome = "ok" | "label_limit";
+export type RecordOutcome = "ok" | "label_limit" | "series_limit";
 
 /**
  * LLM usage and custom metrics per channel, kept as plain numbers so that recording a message
@@ -43,8 +47,12 @@ export class UsageBook {
   private readonly custom = new Map<string, Map<string, number>>();
   /** Every LLM series in one array, built when asked for after a series came or went. */
   private llmList: LlmSeries[] | undefined;
+  private llmCount = 0;
+  private customCount = 0;
+  /** New combinations refused because a total bound was reached, by kind. */
+  readonly seriesRefused = { llm: 0, custom: 0 };
 
-  constructor(options: UsageBookOptions) {
+  constructor(private readonly options: UsageBookOptions) {
     this.limiters = {
       channel: new LabelLimiter("channel", options.maxChannels),
       model: new LabelLimiter("model", options.maxLabelValues),
@@ -58,8 +66,15 @@ export class UsageBook {
     const key = `${msg.model}\u0000${msg.feature}`;
     let s = byKey?.get(key);
     if (s === undefined) {
+      // The per-label bounds multiply: the total is bounded too, checked first so a refused
+      // combination takes no label slot.
+      if (this.llmCount >= (this.options.maxLlmSeries ?? Infinity)) {
+        this.seriesRefused.llm++;
+        return "series_limit";
+      }
       if (byKey === undefined && !this.limiters.channel.admit(msg.channel)) return "label_limit";
       if (!this.limiters.model.admit(msg.model) || !this.limiters.feature.admit(msg.feature)) return "label_limit";
+      this.llmCount++;
       s = {
         channel: msg.channel,
         model: msg.model,
@@ -97,8 +112,14 @@ export class UsageBook {
 
   recordCustom(msg: CustomMetricMessage): RecordOutcome {
     let byName = this.custom.get(msg.channel);
+    const known = byName?.has(msg.metricName) === true;
+    if (!known && this.customCount >= (this.options.maxCustomSeries ?? Infinity)) {
+      this.seriesRefused.custom++;
+      return "series_limit";
+    }
     if (byName === undefined && !this.limiters.channel.admit(msg.channel)) return "label_limit";
-    if (byName?.has(msg.metricName) !== true && !this.limiters.name.admit(msg.metricName)) return "label_limit";
+    if (!known && !this.limiters.name.admit(msg.metricName)) return "label_limit";
+    if (!known) this.customCount++;
     if (byName === undefined) this.custom.set(msg.channel, (byName = new Map()));
     byName.set(msg.metricName, msg.value);
     return "ok";
@@ -106,7 +127,13 @@ export class UsageBook {
 
   /** A bot left gracefully: its series go with it. */
   forget(channel: string): void {
-    if (this.llm.delete(channel)) this.llmList = undefined;
+    const llm = this.llm.get(channel);
+    if (llm !== undefined) {
+      this.llmCount -= llm.size;
+      this.llm.delete(channel);
+      this.llmList = undefined;
+    }
+    this.customCount -= this.custom.get(channel)?.size ?? 0;
     this.custom.delete(channel);
     this.limiters.channel.release(channel);
   }

@@ -25,7 +25,8 @@ async function populated(): Promise<BridgeProcess> {
   await writeAll(s, [
     `{"type":"register","channel":"fmt","pid":${process.pid},"features":{"llm":true,"quote\\"back\\\\slash":false}}`,
     '{"type":"heartbeat","channel":"fmt","pid":' + process.pid + "}",
-    '{"type":"llm_usage","channel":"fmt","model":"gpt-4o \\"mini\\"\\nv2","feature":"jokes 😀","tokens_in":10,"tokens_out":5,"latency_ms":120,"estimated_cost":0.002}',
+    // Quotes and backslashes are escaped in label values (a newline is rejected as invalid_text).
+    '{"type":"llm_usage","channel":"fmt","model":"gpt-4o \\"mini\\" \\\\ v2","feature":"jokes 😀","tokens_in":10,"tokens_out":5,"latency_ms":120,"estimated_cost":0.002}',
     '{"type":"custom_metric","channel":"fmt","metric_name":"queue depth","value":-1.5e-7}',
     "not json",
   ].join("\n") + "\n");
@@ -113,7 +114,7 @@ async function slowScrape(url: string): Promise<{ rest(): Promise<string> }> {
 }
 
 test("a scrape still being sent keeps its bytes while later scrapes render (render buffers are reused only once sent)", async (t) => {
-  const bridge = await startBridgeProcess();
+  const bridge = await startBridgeProcess(["--max-llm-series", "10000"]);
   t.after(() => bridge.stop());
   // About 20 MB of exposition: far more than the kernel's socket buffers hold for a reader that stopped.
   const usage = (tokens: number) => {

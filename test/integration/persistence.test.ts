@@ -239,7 +239,7 @@ test("kissbot-bridge status and usage give the known figures, with the bridge up
   assert.equal(await bridge.stop(), 0);
   await check("database");
   const down = await cli(["status", ...where]);
-  assert.match(down.stdout, /^The bridge is not running; last known state from the database:/);
+  assert.match(down.stdout, /^The bridge is not answering at http:\/\/\S+; last known state from the database \S+kissbot_monitor\.db, last updated \d+s ago\. Uptime is shown only for bots that were running:/);
   // On a terminal (a pty from util-linux's script), statuses are coloured.
   const tty = spawnSync("script", ["-qec", [process.execPath, CLI, "status", ...where].map((a) => `'${a}'`).join(" "), "/dev/null"], { encoding: "utf8", env: Object.fromEntries(Object.entries(process.env).filter(([k]) => k !== "NO_COLOR")) });
   assert.equal(tty.status, 0, tty.stderr);

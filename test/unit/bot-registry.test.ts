@@ -155,3 +155,17 @@ test("restore after an outage: dead stays dead, a stale bot stays stale, an onli
   registry.register(reg("crashed", 12));
   assert.equal(registry.get("crashed")!.status, "online");
 });
+
+test("feature flags are bounded across all bots: flags past the bound are dropped and counted, a goodbye frees them", () => {
+  const clock = new ManualClock();
+  const registry = new BotRegistry(clock, { staleAfterMs: 120_000, maxBots: 100, maxFeatureSeries: 5 });
+  const flags = (n: number) => Object.fromEntries(Array.from({ length: n }, (_, i) => [`f${i}`, true]));
+  registry.register({ type: "register", channel: "a", pid: 1, features: flags(3) });
+  registry.register({ type: "register", channel: "b", pid: 2, features: flags(4) });
+  assert.deepEqual(Object.keys(registry.get("b")!.features!), ["f0", "f1"], "only what fits");
+  assert.equal(registry.featuresRefused, 2);
+  registry.register({ type: "register", channel: "a", pid: 1, features: flags(1) });
+  registry.unregister({ type: "unregister", channel: "b", pid: 2 });
+  registry.register({ type: "register", channel: "c", pid: 3, features: flags(4) });
+  assert.equal(Object.keys(registry.get("c")!.features!).length, 4, "a re-registration and a goodbye gave room back");
+});

@@ -51,7 +51,12 @@ test("unchanged usage series are served from the render cache, and a change or a
     collectorErrors: new CounterMap(),
   });
   const exposition = new Exposition(families, new Registry(), new CounterMap());
-  const scrape = async () => (await exposition.render("prometheus")).body.toString();
+  // One turn of the loop between scrapes, as between two HTTP requests: a render is shared by
+  // the scrapes that arrive while it runs, not by the next one.
+  const scrape = async () => {
+    await new Promise((r) => setImmediate(r));
+    return (await exposition.render("prometheus")).body.toString();
+  };
   const first = await scrape();
   assert.equal(await scrape(), first); // bytes kept now
   assert.equal(await scrape(), first); // served from the cache
@@ -75,16 +80,21 @@ test("a render writes into a released body's memory, never into one still held",
   let value = 1;
   const families = [new Family({ name: "kissbot_value", type: "gauge", labels: [], help: "h" }, (out) => out.sample("", value))];
   const exposition = new Exposition(families, new Registry(), new CounterMap());
-  const held = await exposition.render("prometheus");
+  // One turn of the loop between renders, as between two HTTP requests (see Exposition.render).
+  const render = async () => {
+    await new Promise((r) => setImmediate(r));
+    return exposition.render("prometheus");
+  };
+  const held = await render();
   value = 2;
-  const second = await exposition.render("prometheus");
+  const second = await render();
   assert.equal(new Samples(held.body.toString()).get("kissbot_value"), 1, "an unreleased body keeps its bytes");
   assert.notEqual(second.body.buffer, held.body.buffer);
   second.release();
   second.release(); // twice is harmless: the memory is kept once
   value = 3;
-  const third = await exposition.render("prometheus");
-  const fourth = await exposition.render("prometheus");
+  const third = await render();
+  const fourth = await render();
   assert.equal(third.body.buffer, second.body.buffer, "the released memory is reused");
   assert.notEqual(fourth.body.buffer, third.body.buffer, "and handed out once");
   assert.equal(new Samples(third.body.toString()).get("kissbot_value"), 3);
@@ -126,4 +136,19 @@ test("samples and histograms render the same lines from label strings and from e
       'kissbot_h_seconds_count{a="y"} 1',
     ].join("\n"),
   );
+});
+
+test("scrapes that arrive while a render runs share it; the next one renders afresh", async () => {
+  let value = 1;
+  const families = [new Family({ name: "kissbot_value", type: "gauge", labels: [], help: "h" }, (out) => out.sample("", value))];
+  const exposition = new Exposition(families, new Registry(), new CounterMap());
+  const together = await Promise.all([1, 2, 3].map(() => exposition.render("prometheus")));
+  assert.deepEqual([exposition.rendered, exposition.shared], [1, 2]);
+  assert.ok(together.every((r) => r.body.buffer === together[0]!.body.buffer), "one body for all three");
+  for (const r of together) r.release();
+  value = 2;
+  await new Promise((r) => setImmediate(r));
+  const later = await exposition.render("prometheus");
+  assert.equal(new Samples(later.body.toString()).get("kissbot_value"), 2);
+  assert.equal(exposition.rendered, 2);
 });

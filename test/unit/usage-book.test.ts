@@ -32,3 +32,21 @@ test("the series array stays the same while only values change, and is new once 
   book.forget("a");
   assert.deepEqual(book.llmSeries(), []);
 });
+
+test("the total of LLM and custom series is bounded, not only each label: past it new combinations are refused, known ones keep counting, a goodbye frees room", () => {
+  const book = new UsageBook({ maxLabelValues: 100, maxChannels: 100, maxLlmSeries: 4, maxCustomSeries: 2 });
+  const llm = (channel: string, model: string) => ({ type: "llm_usage" as const, channel, model, feature: "f", tokensIn: 1, tokensOut: 1, latencyMs: null, estimatedCostUsd: null, operation: null, costUsd: null, costSource: null });
+  for (const [c, m] of [["a", "x"], ["a", "y"], ["b", "x"], ["b", "y"]]) assert.equal(book.recordLlm(llm(c!, m!)), "ok");
+  assert.equal(book.recordLlm(llm("c", "x")), "series_limit", "every label within its own bound, the product is not");
+  assert.equal(book.recordLlm(llm("a", "x")), "ok", "a known series keeps counting");
+  assert.equal(book.seriesRefused.llm, 1);
+  assert.equal(book.limiters.channel.refused, 0, "a refused combination takes no label slot");
+  const custom = (channel: string, name: string) => ({ type: "custom_metric" as const, channel, metricName: name, value: 1 });
+  assert.equal(book.recordCustom(custom("a", "q")), "ok");
+  assert.equal(book.recordCustom(custom("b", "q")), "ok");
+  assert.equal(book.recordCustom(custom("c", "q")), "series_limit");
+  assert.equal(book.recordCustom(custom("a", "q")), "ok");
+  book.forget("a");
+  assert.equal(book.recordLlm(llm("c", "x")), "ok", "the channel's goodbye freed its series");
+  assert.equal(book.recordCustom(custom("c", "q")), "ok");
+});
