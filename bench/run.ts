@@ -8,6 +8,7 @@ import { benchRender } from "./render.js";
 import { benchFollower } from "./follower.js";
 import { benchPaging } from "./paging.js";
 import { benchBounds } from "./bounds.js";
+import { benchFaults } from "./faults.js";
 
 /**
  * npm run bench: ingest throughput of the bridge next to a bare line-splitting JSON server
@@ -104,6 +105,19 @@ if (only === "follower") {
   printFollower(await benchFollower());
   process.exit(0);
 }
+if (only === "faults") {
+  printFaults(await benchFaults());
+  process.exit(0);
+}
+
+function printFaults(f: Awaited<ReturnType<typeof benchFaults>>): void {
+  const pct = (a: number, b: number) => `${((100 * a) / Math.max(1, b)).toFixed(2)}%`;
+  console.log("faults (stock-client sends: connect, write one line, close; 64 senders):");
+  console.log(`  burst of 20,000: sent ${fmt(f.burst.sent)}, refused ${fmt(f.burst.refused)} (${pct(f.burst.refused, f.burst.sent + f.burst.refused)}); counted ${fmt(f.burst.counted)}, stored ${fmt(f.burst.stored)}`);
+  console.log(`  SIGTERM after 5,000: sent ${fmt(f.sigterm.sent)}, refused at once after the socket went ${fmt(f.sigterm.refused)}; accepted ${fmt(f.sigterm.accepted)}, stored ${fmt(f.sigterm.stored)}, dropped ${f.sigterm.dropped}; exit ${f.sigterm.exitCode}`);
+  console.log(`  2,000 idle connections, then 200 good sends: sent ${f.flood.sent}, refused ${f.flood.refused}, counted ${f.flood.counted}`);
+}
+
 if (only === "bounds") {
   printBounds(await benchBounds());
   process.exit(0);
@@ -172,6 +186,8 @@ console.log(`  bridge, no series changed since the last scrape: ${r.bridgeMs.toF
 console.log(`  bridge, every series changed since the last scrape: ${r.bridgeAllChangedMs.toFixed(0)} ms (${(r.baselineMs / r.bridgeAllChangedMs).toFixed(1)}x faster than prom-client)`);
 console.log();
 printBounds(await benchBounds());
+console.log();
+printFaults(await benchFaults());
 console.log();
 printFollower(await benchFollower());
 process.exit(0);
