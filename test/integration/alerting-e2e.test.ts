@@ -107,6 +107,8 @@ test("paging truth: hung and killed bots page; a bridge outage pages once and re
   t.diagnostic(`(scaled 1/15) bridge restart → page for the bot that hung while it was down: ${((lateHang.receivedAt - restartedAt) / 1000).toFixed(1)} s (grace: one --stale-after)`);
   const s = new Map((await query("kissbot_bot_status == 1")).map((r) => [r.metric["channel"]!, r.metric["status"]!]));
   assert.equal(s.get("killed"), "dead", "dead stays dead across the restart");
+  const api = (await (await fetch(`${bridge.url}/api/bots`)).json()) as { bots: { channel: string; status: string; pid: number }[] };
+  assert.equal(api.bots.find((b) => b.channel === "killed")?.status, "dead", "and /api/bots (what `kissbot-bridge status` shows) says so");
   assert.equal(s.get("hung"), "stale");
   assert.equal(s.get("healthy"), "online");
   assert.deepEqual(webhook.alerts("/page").filter((a) => a.status === "resolved" && a.labels["channel"] !== undefined).map(key), [], "no bot resolved by the restart");
