@@ -2,6 +2,7 @@ import { spawnSync } from "node:child_process";
 import { connect, type Socket } from "node:net";
 import { join } from "node:path";
 import { startBridgeProcess } from "../test/helpers/bridge-process.js";
+import { sendOnce } from "../test/helpers/raw-client.js";
 
 /**
  * Faults, measured against the real bridge process (database and per-bot logs on): a burst of
@@ -11,15 +12,7 @@ import { startBridgeProcess } from "../test/helpers/bridge-process.js";
  */
 const line = (i: number) => `{"type":"llm_usage","channel":"burst","model":"m","feature":"f","tokens_in":${i},"tokens_out":1}\n`;
 
-function send(path: string, text: string): Promise<boolean> {
-  return new Promise((resolve) => {
-    const s = connect({ path });
-    let ok = false;
-    s.once("connect", () => s.end(text, () => (ok = true)));
-    s.once("error", () => resolve(false));
-    s.once("close", (hadError) => resolve(ok && !hadError));
-  });
-}
+const send = sendOnce;
 
 async function burst(path: string, total: number, senders: number, during?: (i: number) => void) {
   let next = 0;

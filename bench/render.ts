@@ -21,6 +21,21 @@ async function time(fn: () => Promise<unknown>, before: () => void = () => {}, r
   return median(xs);
 }
 
+/** The bridge's families over a registry and usage book filled by a benchmark, idle elsewhere. */
+export function benchExposition(clock: ManualClock, registry: BotRegistry, usage: UsageBook): Exposition {
+  const families = bridgeFamilies({
+    clock,
+    version: "bench",
+    bots: registry,
+    usage,
+    transport: { connectionsAccepted: 0, openConnections: 0, dropped: new CounterMap() },
+    ingest: { accepted: new CounterMap(), rejected: new CounterMap(), ignored: new CounterMap(), rowsFollowed: 0, rowsRejected: new CounterMap() },
+    sampler: { errors: 0, overruns: 0 },
+    collectorErrors: new CounterMap(),
+  });
+  return new Exposition(families, new Registry(), new CounterMap());
+}
+
 /**
  * /metrics for `bots` bots × `models` × `features` LLM series, rendered by the bridge, and the
  * same data held in prom-client Counters and Histograms and rendered by prom-client (the baseline).
@@ -51,20 +66,13 @@ export async function benchRender(bots = 1000, models = 5, features = 5) {
       }
     }
   }
-  const families = bridgeFamilies({
-    clock,
-    version: "bench",
-    bots: registry,
-    usage,
-    transport: { connectionsAccepted: 0, openConnections: 0, dropped: new CounterMap() },
-    ingest: { accepted: new CounterMap(), rejected: new CounterMap(), ignored: new CounterMap(), rowsFollowed: 0, rowsRejected: new CounterMap() },
-    sampler: { errors: 0, overruns: 0 },
-    collectorErrors: new CounterMap(),
-  });
-  const exposition = new Exposition(families, new Registry(), new CounterMap());
+  const exposition = benchExposition(clock, registry, usage);
   let bytes = 0;
   // As the HTTP server does once the body is sent: the next render reuses its memory.
   const render = async () => {
+    // A turn of the loop first, as between two HTTP scrapes: a render still in its turn would
+    // be shared, not measured (Exposition.render).
+    await new Promise((resolve) => setImmediate(resolve));
     const r = await exposition.render("prometheus");
     bytes = r.body.length;
     r.release();

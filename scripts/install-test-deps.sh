@@ -1,10 +1,10 @@
 #!/usr/bin/env bash
 # Installs the Debian packages the test suite runs for real: Prometheus (and promtool),
 # Alertmanager (and amtool), docker-compose to validate the compose file, the reference
-# exposition parsers (python3-prometheus-client) and python3 for the
-# stock-like bot client. Safe to run again; does nothing when all are present.
+# exposition parsers (python3-prometheus-client), python3 for the
+# stock-like bot client, and systemd (systemd-analyze checks the documented unit). Safe to run again; does nothing when all are present.
 set -euo pipefail
-packages=(python3 python3-prometheus-client prometheus prometheus-alertmanager docker-compose)
+packages=(python3 python3-prometheus-client prometheus prometheus-alertmanager docker-compose systemd)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

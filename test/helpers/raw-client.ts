@@ -20,3 +20,18 @@ export async function finish(s: Socket): Promise<void> {
   s.end();
   await closed;
 }
+
+/**
+ * One send as KissBot's stock client makes it: connect, write one line, close. Resolves true when
+ * the sender saw it succeed, false when the connect or the write failed (a full backlog, no
+ * socket file).
+ */
+export function sendOnce(path: string, text: string): Promise<boolean> {
+  return new Promise((resolve) => {
+    const s = connect({ path });
+    let ok = false;
+    s.once("connect", () => s.end(text, () => (ok = true)));
+    s.once("error", () => resolve(false));
+    s.once("close", (hadError) => resolve(ok && !hadError));
+  });
+}

@@ -8,21 +8,13 @@ import { join } from "node:path";
 import { startBridgeProcess } from "../helpers/bridge-process.js";
 import { freePort } from "../helpers/services.js";
 import { CLI } from "../helpers/paths.js";
+import { sendOnce } from "../helpers/raw-client.js";
 import { Samples } from "../helpers/samples.js";
 import { waitFor } from "../helpers/wait.js";
 
 const tmp = () => mkdtempSync(join(tmpdir(), "kb-faults-"));
 
-/** A stock-client send: connect, write one line, close. Resolves true when the client saw it succeed. */
-function send(path: string, line: string): Promise<boolean> {
-  return new Promise((resolve) => {
-    const s = connect({ path });
-    let ok = false;
-    s.once("connect", () => s.end(line, () => (ok = true)));
-    s.once("error", () => resolve(false));
-    s.once("close", (hadError) => resolve(ok && !hadError));
-  });
-}
+const send = sendOnce;
 
 const llm = (i: number) => `{"type": "llm_usage", "channel": "burst", "model": "gpt-4o", "feature": "f", "tokens_in": ${i}, "tokens_out": 1}\n`;
 
