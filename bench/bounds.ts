@@ -1,7 +1,7 @@
 import { BotRegistry } from "../src/registry/bot-registry.js";
 import { UsageBook } from "../src/usage/usage-book.js";
 import { ManualClock } from "../src/util/clock.js";
-import { benchExposition } from "./render.js";
+import { benchExposition, scraper, time } from "./render.js";
 import { FLAGS } from "../src/config/flags.js";
 
 /**
@@ -34,30 +34,10 @@ export async function benchBounds() {
   }
   for (const c of calls) usage.recordLlm(c);
   for (let i = 0; i < maxCustom; i++) usage.recordCustom({ type: "custom_metric", channel: `channel_${i % maxBots}`, metricName: `queue_${Math.floor(i / maxBots)}`, value: i });
-  const exposition = benchExposition(clock, registry, usage);
-  let bytes = 0;
-  const render = async () => {
-    // A turn of the loop first, as between two HTTP scrapes: a render still in its turn would
-    // be shared, not measured (Exposition.render).
-    await new Promise((resolve) => setImmediate(resolve));
-    const r = await exposition.render("prometheus");
-    bytes = r.body.length;
-    r.release();
-  };
-  const median = async (before: () => void) => {
-    await render();
-    const xs: number[] = [];
-    for (let i = 0; i < 7; i++) {
-      before();
-      const t = performance.now();
-      await render();
-      xs.push(performance.now() - t);
-    }
-    return xs.sort((a, b) => a - b)[3]!;
-  };
-  const steadyMs = await median(() => {});
-  const changedMs = await median(() => {
+  const scrape = scraper(benchExposition(clock, registry, usage));
+  const steadyMs = await time(scrape.render);
+  const changedMs = await time(scrape.render, () => {
     for (const c of calls) usage.recordLlm(c);
   });
-  return { maxBots, maxFeatures, maxLlm, maxCustom, llmSeries: usage.llmSeries().length, bytes, steadyMs, changedMs };
+  return { maxBots, maxFeatures, maxLlm, maxCustom, llmSeries: usage.llmSeries().length, bytes: scrape.bytes(), steadyMs, changedMs };
 }

@@ -9,7 +9,8 @@ import { ManualClock } from "../src/util/clock.js";
 
 const median = (xs: number[]) => xs.sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 
-async function time(fn: () => Promise<unknown>, before: () => void = () => {}, runs = 7): Promise<number> {
+/** Median time of `runs` calls of `fn` after one warm-up; `before` runs untimed before each. */
+export async function time(fn: () => Promise<unknown>, before: () => void = () => {}, runs = 7): Promise<number> {
   await fn();
   const xs: number[] = [];
   for (let i = 0; i < runs; i++) {
@@ -34,6 +35,25 @@ export function benchExposition(clock: ManualClock, registry: BotRegistry, usage
     collectorErrors: new CounterMap(),
   });
   return new Exposition(families, new Registry(), new CounterMap());
+}
+
+/**
+ * Renders as the HTTP server does, releasing each body once "sent" so the next render reuses
+ * its memory; `bytes` is the size of the last one.
+ */
+export function scraper(exposition: Exposition): { render(): Promise<void>; bytes(): number } {
+  let bytes = 0;
+  return {
+    async render() {
+      // A turn of the loop first, as between two HTTP scrapes: a render still in its turn would
+      // be shared, not measured (Exposition.render).
+      await new Promise((resolve) => setImmediate(resolve));
+      const r = await exposition.render("prometheus");
+      bytes = r.body.length;
+      r.release();
+    },
+    bytes: () => bytes,
+  };
 }
 
 /**
@@ -66,17 +86,8 @@ export async function benchRender(bots = 1000, models = 5, features = 5) {
       }
     }
   }
-  const exposition = benchExposition(clock, registry, usage);
-  let bytes = 0;
-  // As the HTTP server does once the body is sent: the next render reuses its memory.
-  const render = async () => {
-    // A turn of the loop first, as between two HTTP scrapes: a render still in its turn would
-    // be shared, not measured (Exposition.render).
-    await new Promise((resolve) => setImmediate(resolve));
-    const r = await exposition.render("prometheus");
-    bytes = r.body.length;
-    r.release();
-  };
+  const scrape = scraper(benchExposition(clock, registry, usage));
+  const render = scrape.render;
   // Steady state: no series changed since the previous scrape.
   const bridgeMs = await time(render);
   // Worst case: every series received a call since the previous scrape (not counted in the time).
@@ -84,5 +95,5 @@ export async function benchRender(bots = 1000, models = 5, features = 5) {
     for (const m of messages) usage.recordLlm(m);
   });
   const baselineMs = await time(() => prom.metrics());
-  return { series: bots * models * features, bytes, bridgeMs, bridgeAllChangedMs, baselineMs };
+  return { series: bots * models * features, bytes: scrape.bytes(), bridgeMs, bridgeAllChangedMs, baselineMs };
 }

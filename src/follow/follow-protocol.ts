@@ -9,7 +9,7 @@ export interface RecordedTotals {
 }
 
 export type FollowerReply =
-  | { type: "rows"; rows: FollowedRow[]; position: number; totals: RecordedTotals | null }
+  | { type: "rows"; rows: FollowedRow[]; totals: RecordedTotals | null }
   | { type: "totals"; totals: RecordedTotals | null }
   | { type: "error"; message: string }
   | { type: "stopped" };

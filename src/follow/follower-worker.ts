@@ -71,7 +71,7 @@ function poll(): void {
     position = batch[batch.length - 1]![0];
     lastTotals = JSON.stringify(totals);
     awaitingAck = true;
-    post({ type: "rows", rows, position, totals });
+    post({ type: "rows", rows, totals });
   } catch (err) {
     post({ type: "error", message: (err as Error).message });
     close();

@@ -22,8 +22,6 @@ export type LlmRowFollowerOptions = {
  */
 export class LlmRowFollower {
   errors = 0;
-  /** Highest llm_usage id handed over so far. */
-  position = 0;
   /** The bots' llm_totals row, while the table exists. */
   totals: RecordedTotals | null = null;
   private worker: Worker | undefined;
@@ -44,7 +42,6 @@ export class LlmRowFollower {
     worker.on("message", (m: FollowerReply) => {
       if (m.type === "rows") {
         for (const r of m.rows) this.sink.row(toWire(r));
-        this.position = m.position;
         this.totals = m.totals;
         worker.postMessage({ type: "ack" } satisfies FollowerRequest);
       } else if (m.type === "totals") {

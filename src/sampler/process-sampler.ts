@@ -58,11 +58,6 @@ export class ProcessSampler {
     if (!queued) void this.drainFirstLooks();
   }
 
-  /** First looks waiting for a slot. */
-  get queuedLooks(): number {
-    return this.firstLooks.size;
-  }
-
   private async drainFirstLooks(): Promise<void> {
     await this.slot();
     const next = this.firstLooks.entries().next();
