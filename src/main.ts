@@ -19,7 +19,8 @@ import { createApp } from "./http/app.js";
 import type { OtelSink } from "./otel/otel-sink.js";
 import { StoreWriter } from "./store/store-writer.js";
 import { storeObserver } from "./store/store-observer.js";
-import { restorableBots, usageFromDatabase } from "./store/queries.js";
+import { restorableBots } from "./store/queries.js";
+import { DatabaseReader } from "./store/database-reader.js";
 import { ChannelLog } from "./channel-log/channel-log.js";
 import { LlmRowFollower } from "./follow/llm-row-follower.js";
 import { loadPriceTable, ReloadablePrices } from "./pricing/price-table.js";
@@ -88,6 +89,9 @@ export async function startBridge(config: Config, log: Logger, deps: BridgeDeps 
       );
   const db = await store?.open();
   const restored = db === undefined ? [] : registry.restore(restorableBots(db, clock.now()));
+  db?.close();
+  // The API's reads run on their own thread, bounded in time: a slow database answers 503.
+  const reader = store === undefined ? undefined : new DatabaseReader({ path: config.db, timeoutMs: config.dbReadTimeout });
   // The bots' own llm_usage rows (real KissBot bots write them straight into the file).
   const follower = store === undefined ? undefined : new LlmRowFollower({ path: config.db }, ingest, limitedLog);
   if (store !== undefined) {
@@ -152,6 +156,7 @@ export async function startBridge(config: Config, log: Logger, deps: BridgeDeps 
     store,
     follower,
     channelLog,
+    reader,
     collectorErrors,
     logDrops: deps.logDrops,
   });
@@ -167,9 +172,10 @@ export async function startBridge(config: Config, log: Logger, deps: BridgeDeps 
       now: () => clock.now(),
       bots: registry,
       async usage(sinceMs, by) {
-        await store?.flush(); // answer with every message received so far
-        const database = store?.database;
-        return database === undefined ? undefined : usageFromDatabase(database, sinceMs, by);
+        if (store === undefined || reader === undefined) return undefined;
+        // Answer with every message received so far, unless the database is stuck.
+        await Promise.race([store.flush(), new Promise((r) => setTimeout(r, 1000).unref())]);
+        return reader.read("usage", { sinceMs, by });
       },
     },
   });
@@ -230,7 +236,7 @@ export async function startBridge(config: Config, log: Logger, deps: BridgeDeps 
       await follower?.stop();
       // The last OTel interval, the last database rows and the last log lines go out together,
       // each bounded, so the whole stays within the CLI's 5 s shutdown deadline.
-      await Promise.all([otel?.shutdown(), store?.close(), channelLog?.drain()]);
+      await Promise.all([otel?.shutdown(), store?.close(), reader?.close(), channelLog?.drain()]);
       http.closeAllConnections();
       await new Promise<void>((resolve) => http.close(() => resolve()));
       // What this run took in and kept: a shutdown that loses accepted lines shows here.

@@ -45,6 +45,7 @@ export const FLAGS = {
   maxLabelValues: flag("max-label-values", "N", "KISSBOT_BRIDGE_MAX_LABEL_VALUES", "500", "distinct values at most per bot-chosen label (model, feature, name)", integer(1, 1_000_000)),
   db: flag("db", "PATH", "KISSBOT_MONITOR_DB", "./kissbot_monitor.db", "SQLite database (the original Monitor's kissbot_monitor.db): bot_status, llm_usage, bot_metrics", nonEmpty),
   noDb: { ...flag("no-db", "", "KISSBOT_BRIDGE_NO_DB", "false", "keep no database (and restore nothing after a restart)", bool), boolean: true },
+  dbReadTimeout: flag("db-read-timeout", "SECONDS", "KISSBOT_BRIDGE_DB_READ_TIMEOUT", "5", "seconds an HTTP API read of the database may take (on its own thread) before it is answered 503", seconds(0.05, 600)),
   retentionDays: flag("retention-days", "DAYS", "KISSBOT_BRIDGE_RETENTION_DAYS", "7", "bot_metrics rows older than this are deleted daily", integer(1, 36_500)),
   usageRetentionDays: flag("usage-retention-days", "DAYS", "KISSBOT_BRIDGE_USAGE_RETENTION_DAYS", "", "llm_usage rows older than this are deleted daily; empty keeps them all", optionalInteger(1, 36_500)),
   channelLogDir: flag("channel-log-dir", "DIR", "KISSBOT_BRIDGE_CHANNEL_LOG_DIR", "./logs/broadcast", "per-bot logs go to DIR/{channel}/instance.log", nonEmpty),

@@ -1,3 +1,4 @@
+import { statSync } from "node:fs";
 import { parentPort, workerData } from "node:worker_threads";
 import BetterSqlite3, { type Database, type Statement } from "better-sqlite3";
 import { BUSY_TIMEOUT_MS } from "../store/database.js";
@@ -12,7 +13,7 @@ import type { FollowedRow, FollowerReply, FollowerRequest, RecordedTotals } from
  */
 const { path, pollIntervalMs, batchRows } = workerData as { path: string; pollIntervalMs: number; batchRows: number };
 
-type Open = { db: Database; select: Statement; save: Statement; totals: Statement | undefined };
+type Open = { db: Database; select: Statement; save: Statement; totals: Statement | undefined; dev: number; ino: number };
 let open: Open | undefined;
 /** Read from bridge_state once; after that, memory is ahead of (or equal to) what is saved. */
 let position: number | undefined;
@@ -24,6 +25,7 @@ let lastTotals = "";
 const post = (m: FollowerReply) => parentPort!.postMessage(m);
 
 function connect(): Open {
+  const { dev, ino } = statSync(path);
   const db = new BetterSqlite3(path, { fileMustExist: true });
   try {
     db.pragma(`busy_timeout = ${BUSY_TIMEOUT_MS}`);
@@ -34,7 +36,7 @@ function connect(): Open {
       .prepare("SELECT id, ts, channel, model, feature, tokens_in, tokens_out, latency_ms, cost_usd, source FROM llm_usage WHERE id > ? ORDER BY id LIMIT ?")
       .raw(true);
     const save = db.prepare("UPDATE bridge_state SET value = ? WHERE key = ?");
-    return { db, select, save, totals: totalsStatement(db) };
+    return { db, select, save, totals: totalsStatement(db), dev, ino };
   } catch (err) {
     db.close();
     throw err;
@@ -57,6 +59,13 @@ function poll(): void {
   timer = undefined;
   if (stopping || awaitingAck) return;
   try {
+    if (open !== undefined && replaced(open)) {
+      // A new file has its own rows and its own saved position (the writer starts it at the
+      // rows already there): the old position means nothing in it.
+      close();
+      position = undefined;
+      lastTotals = "";
+    }
     open ??= connect();
     const batch = open.select.all(position, batchRows) as [...FollowedRow, string | null][];
     const totals = readTotals(open);
@@ -76,6 +85,16 @@ function poll(): void {
     post({ type: "error", message: (err as Error).message });
     close();
     schedule(pollIntervalMs);
+  }
+}
+
+/** The file at `path` is no longer the one this connection has open (deleted, or replaced). */
+function replaced(o: Open): boolean {
+  try {
+    const now = statSync(path);
+    return now.dev !== o.dev || now.ino !== o.ino;
+  } catch {
+    return true;
   }
 }
 

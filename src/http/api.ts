@@ -1,6 +1,7 @@
 import { Router } from "express";
 import { heartbeatAgeSeconds, reportedCpuRatio, reportedRssBytes, type Bot } from "../registry/bot.js";
 import type { BotView, UsageGroup, UsageView } from "../store/queries.js";
+import { ReadRefused } from "../store/database-reader.js";
 import { isUsageGroup, parseSince, USAGE_GROUPS } from "../store/queries.js";
 
 /** What the JSON API reads. */
@@ -29,7 +30,8 @@ export function botView(b: Bot, now: number): BotView {
 /**
  * GET /api/bots: every bot the running bridge knows, now.
  * GET /api/usage?since=24h&by=model: LLM usage from the database (since: Nm, Nh or Nd; by:
- * channel, model or feature).
+ * channel, model or feature). Database reads are bounded: a slow or busy database answers 503
+ * with {error, reason} (reason: timeout, busy or error) and Retry-After.
  */
 export function apiRouter(s: ApiSources): Router {
   const router = Router();
@@ -44,7 +46,13 @@ export function apiRouter(s: ApiSources): Router {
     const sinceMs = parseSince(since);
     if (sinceMs === undefined) return void res.status(400).json({ error: `since must look like 30m, 24h or 7d, not ${JSON.stringify(since)}` });
     if (!isUsageGroup(by)) return void res.status(400).json({ error: `by must be one of ${USAGE_GROUPS.join(", ")}` });
-    const rows = await s.usage(s.now() - sinceMs, by);
+    let rows: UsageView[] | undefined;
+    try {
+      rows = await s.usage(s.now() - sinceMs, by);
+    } catch (err) {
+      if (!(err instanceof ReadRefused)) throw err;
+      return void res.status(503).set("Retry-After", "5").json({ error: err.message, reason: err.reason });
+    }
     if (rows === undefined) return void res.status(503).json({ error: "no database: the bridge runs with --no-db, or cannot open it" });
     res.json({ source: "bridge", since, by, rows });
   });

@@ -30,6 +30,8 @@ export interface MetricSources {
   /** Absent with --no-db. */
   store?: { errors: CounterMap; written: CounterMap; dropped: number; queuedRows: number; commits: number; writable: boolean } | undefined;
   channelLog?: { errors: number } | undefined;
+  /** Absent with --no-db. */
+  reader?: { refused: CounterMap } | undefined;
   collectorErrors: CounterMap;
   logDrops?: (() => number) | undefined;
   /** Read at scrape time (the exposition is built after the families). */
@@ -163,6 +165,7 @@ export function bridgeFamilies(s: MetricSources): Family[] {
       if (s.store) byLabel(out, "op", s.store.errors);
       if (s.follower) out.sample(labelString({ op: "follow" }), s.follower.errors);
     }),
+    new Family(CATALOG.dbReadsRefused, (out) => s.reader && byLabel(out, "reason", s.reader.refused)),
     new Family(CATALOG.dbWritable, (out) => s.store && out.sample("", s.store.writable ? 1 : 0)),
     new Family(CATALOG.dbFollowedRows, (out) => s.follower && out.sample("", s.ingest.rowsFollowed)),
     new Family(CATALOG.dbRejectedRows, (out) => s.follower && byLabel(out, "reason", s.ingest.rowsRejected)),

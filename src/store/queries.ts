@@ -48,9 +48,12 @@ export interface BotView {
 
 const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());
 
+/** Bots a status answer from the database holds at most (the bridge's own --max-bots bound is lower). */
+const MAX_STATUS_ROWS = 100_000;
+
 /** Bots as the database last knew them (the bridge not running), with each one's latest sample. */
 export function botsFromDatabase(db: Database, now: number): BotView[] {
-  const rows = db.prepare(`SELECT ${STATUS_COLUMNS} FROM bot_status ORDER BY channel`).all() as StatusRow[];
+  const rows = db.prepare(`SELECT ${STATUS_COLUMNS} FROM bot_status ORDER BY channel LIMIT ${MAX_STATUS_ROWS}`).all() as StatusRow[];
   const samples = new Map(
     (db.prepare("SELECT channel, rss_mb, cpu_pct FROM bot_metrics WHERE rowid IN (SELECT MAX(rowid) FROM bot_metrics GROUP BY channel)").all() as { channel: string; rss_mb: number | null; cpu_pct: number | null }[]).map((s) => [s.channel, s]),
   );
@@ -76,6 +79,9 @@ export function botsFromDatabase(db: Database, now: number): BotView[] {
     };
   });
 }
+
+/** Groups a usage answer holds at most, the largest first (the label bounds keep live ones far fewer). */
+export const MAX_USAGE_GROUPS = 10_000;
 
 export const USAGE_GROUPS = ["channel", "model", "feature"] as const;
 export type UsageGroup = (typeof USAGE_GROUPS)[number];
@@ -115,7 +121,8 @@ export function usageFromDatabase(db: Database, sinceMs: number, by: UsageGroup)
          SELECT key, MIN(latency_ms) AS p95_latency_ms FROM ranked WHERE rn * 100 >= 95 * n GROUP BY key
        )
        SELECT totals.*, p95.p95_latency_ms FROM totals LEFT JOIN p95 USING (key)
-       ORDER BY tokens_in + tokens_out DESC, key`,
+       ORDER BY tokens_in + tokens_out DESC, key
+       LIMIT ${MAX_USAGE_GROUPS}`,
     )
     .all(toSqlTime(sinceMs)) as UsageView[];
 }

@@ -59,7 +59,6 @@ export class StoreWriter {
   private pending: ((reply: WorkerReply) => void) | undefined;
   private chain: Promise<void> = Promise.resolve();
   private committing = false;
-  private reader: Database | undefined;
   private lastTimestamp: [ms: number, text: string] = [0, toSqlTime(0)];
   private lastRetention: number | undefined;
   private pressing = false;
@@ -82,9 +81,9 @@ export class StoreWriter {
   }
 
   /**
-   * Opens (and migrates) the database on the writer thread, then a reading connection here.
-   * Resolves with the reader, or undefined when the database cannot be opened (counted; the
-   * writer keeps trying at every interval).
+   * Opens (and migrates) the database on the writer thread, then a reading connection here for
+   * the caller to read the start-up state with and close. Resolves undefined when the database
+   * cannot be opened (counted; the writer keeps trying at every interval).
    */
   async open(): Promise<Database | undefined> {
     const reply = await this.request({ type: "open" });
@@ -95,7 +94,11 @@ export class StoreWriter {
       return undefined;
     }
     if (reply.migration !== undefined) this.reportMigration(reply.migration);
-    return this.database;
+    try {
+      return openReadOnly(this.options.path);
+    } catch {
+      return undefined;
+    }
   }
 
   start(): void {
@@ -139,18 +142,6 @@ export class StoreWriter {
     return this.chain;
   }
 
-  /** A reading connection for this process (the JSON API); undefined while the database cannot be opened. */
-  get database(): Database | undefined {
-    if (this.reader === undefined) {
-      try {
-        this.reader = openReadOnly(this.options.path);
-      } catch {
-        return undefined;
-      }
-    }
-    return this.reader;
-  }
-
   /** Commits what is queued, stops the writer thread and closes the files. */
   async close(): Promise<void> {
     clearInterval(this.timer);
@@ -162,8 +153,6 @@ export class StoreWriter {
       this.worker = undefined;
       await worker.terminate();
     }
-    this.reader?.close();
-    this.reader = undefined;
   }
 
   private async commitQueued(): Promise<void> {
@@ -192,9 +181,6 @@ export class StoreWriter {
     this.healthy = true;
     if (reply.replaced !== undefined) {
       this.failed("replaced", reply.replaced);
-      // The reading connection still has the old file open.
-      this.reader?.close();
-      this.reader = undefined;
     }
     this.relieve();
     if (batch.statuses.length + batch.usage.length + batch.samples.length === 0) return;

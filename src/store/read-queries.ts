@@ -1,0 +1,19 @@
+import type { Database } from "better-sqlite3";
+import { botsFromDatabase, usageFromDatabase, type BotView, type UsageGroup, type UsageView } from "./queries.js";
+
+/**
+ * The reads the HTTP API may ask of the database, by name, so they can run on the reader
+ * thread: each takes plain data and returns plain data (structured-clone safe).
+ */
+export const READ_QUERIES = {
+  usage: (db: Database, a: { sinceMs: number; by: UsageGroup }): UsageView[] => usageFromDatabase(db, a.sinceMs, a.by),
+  bots: (db: Database, a: { now: number }): BotView[] => botsFromDatabase(db, a.now),
+};
+
+export type ReadQueries = typeof READ_QUERIES;
+export type ReadName = keyof ReadQueries;
+export type ReadArgs<K extends ReadName> = Parameters<ReadQueries[K]>[1];
+export type ReadResult<K extends ReadName> = ReturnType<ReadQueries[K]>;
+
+export type ReaderRequest = { id: number; name: ReadName; args: unknown };
+export type ReaderReply = { id: number; ok: true; value: unknown } | { id: number; ok: false; error: string };
