@@ -29,7 +29,7 @@ export function benchExposition(clock: ManualClock, registry: BotRegistry, usage
     version: "bench",
     bots: registry,
     usage,
-    transport: { connectionsAccepted: 0, openConnections: 0, dropped: new CounterMap() },
+    transport: { connectionsAccepted: 0, openConnections: 0, bufferedBytes: 0, dropped: new CounterMap() },
     ingest: { accepted: new CounterMap(), rejected: new CounterMap(), ignored: new CounterMap(), rowsFollowed: 0, rowsRejected: new CounterMap() },
     sampler: { errors: 0, overruns: 0 },
     collectorErrors: new CounterMap(),

@@ -9,6 +9,7 @@ import { benchFollower } from "./follower.js";
 import { benchPaging } from "./paging.js";
 import { benchBounds } from "./bounds.js";
 import { benchFaults } from "./faults.js";
+import { benchChurn } from "./churn.js";
 
 /**
  * npm run bench: ingest throughput of the bridge next to a bare line-splitting JSON server
@@ -73,10 +74,10 @@ async function bridge(): Promise<Target> {
  * milliseconds would take the bridge's CPU from ingest, which the baseline (counting over IPC)
  * would not pay.
  */
-async function ingest(target: Target, mode: Mode, total: number): Promise<number> {
+async function ingest(target: Target, mode: Mode, total: number, senders: number): Promise<number> {
   const before = await target.count();
   const start = performance.now();
-  const client = fork(join(here, "load-client.js"), [target.socket, mode, String(total)], { stdio: "inherit" });
+  const client = fork(join(here, "load-client.js"), [target.socket, mode, String(total), String(senders)], { stdio: "inherit" });
   const clientDone = new Promise((r) => client.once("exit", r));
   for (let done = 0; done < total; done = (await target.count()) - before) {
     const elapsed = performance.now() - start;
@@ -105,6 +106,10 @@ if (only === "follower") {
   printFollower(await benchFollower());
   process.exit(0);
 }
+if (only === "ingest") {
+  await ingestSection(process.argv[3]);
+  process.exit(0);
+}
 if (only === "faults") {
   printFaults(await benchFaults());
   process.exit(0);
@@ -116,6 +121,20 @@ function printFaults(f: Awaited<ReturnType<typeof benchFaults>>): void {
   console.log(`  burst of 20,000: sent ${fmt(f.burst.sent)}, refused ${fmt(f.burst.refused)} (${pct(f.burst.refused, f.burst.sent + f.burst.refused)}); counted ${fmt(f.burst.counted)}, stored ${fmt(f.burst.stored)}`);
   console.log(`  SIGTERM after 5,000: sent ${fmt(f.sigterm.sent)}, refused at once after the socket went ${fmt(f.sigterm.refused)}; accepted ${fmt(f.sigterm.accepted)}, stored ${fmt(f.sigterm.stored)}, dropped ${f.sigterm.dropped}; exit ${f.sigterm.exitCode}`);
   console.log(`  2,000 idle connections, then 200 good sends: sent ${f.flood.sent}, refused ${f.flood.refused}, counted ${f.flood.counted}`);
+  const mb = (n: number) => `${(n / 1e6).toFixed(1)} MB`;
+  console.log(`  ${fmt(f.drip.connections)} connections holding unfinished lines (dripped in 1 KiB writes): ${mb(f.drip.bufferedBytes)} held, RSS grew ${mb(f.drip.rssGrowth)} (${(f.drip.rssGrowth / f.drip.bufferedBytes).toFixed(2)} bytes per held byte); shed ${f.drip.shed}`);
+  console.log(`  ${fmt(f.stream.lines)} lines streamed on 8 connections: all counted in ${f.stream.seconds.toFixed(1)} s; peak RSS ${mb(f.stream.peakRss)}; stored ${fmt(f.stream.stored)}, dropped ${f.stream.dropped}`);
+}
+
+if (only === "churn") {
+  printChurn(await benchChurn());
+  process.exit(0);
+}
+
+function printChurn(c: Awaited<ReturnType<typeof benchChurn>>): void {
+  const mb = (n: number) => `${(n / 1e6).toFixed(1)} MB`;
+  console.log("channels that register, use an LLM, set a custom metric and unregister, in turn (database and per-bot logs on):");
+  for (const p of c.points) console.log(`  after ${fmt(p.channels)} channels: RSS ${mb(p.rss)}, V8 heap used ${mb(p.heap)}, bots online ${p.bots}`);
 }
 
 if (only === "bounds") {
@@ -147,39 +166,46 @@ function printFollower(f: Awaited<ReturnType<typeof benchFollower>>): void {
   console.log(`  /metrics with nothing to catch up (baseline, 200 scrapes): p50 ${ms(f.idle.p50)}, p99 ${ms(f.idle.p99)}, max ${ms(f.idle.max)}; p50 ratio ${(f.catchingUp.p50 / f.idle.p50).toFixed(2)}`);
 }
 
-const rows: string[][] = [];
-const dbNotes: string[] = [];
-for (const [mode, total] of [["connections", 20_000], ["stream", 1_000_000]] as const) {
-  const base = await baseline();
-  const br = await bridge();
-  for (const t of [base, br]) await ingest(t, mode, total / 10); // warm-up
-  // Rounds alternate which server goes first, so a drift in the machine's speed (other load,
-  // CPU frequency) falls on both; the medians are compared.
-  const baseRates: number[] = [];
-  const brRates: number[] = [];
-  for (let round = 0; round < ROUNDS; round++) {
-    const order = round % 2 === 0 ? ([[base, baseRates], [br, brRates]] as const) : ([[br, brRates], [base, baseRates]] as const);
-    for (const [target, rates] of order) rates.push(await ingest(target, mode, total));
+/** `npm run bench -- ingest connections` (or `stream`) measures one client style only. */
+async function ingestSection(style?: string): Promise<void> {
+  const rows: string[][] = [];
+  const dbNotes: string[] = [];
+  const cases = ([["connections", 20_000, 8], ["connections", 20_000, 64], ["stream", 1_000_000, 1]] as const).filter(([m]) => style === undefined || m === style);
+  for (const [mode, total, senders] of cases) {
+    const base = await baseline();
+    const br = await bridge();
+    for (const t of [base, br]) await ingest(t, mode, total / 10, senders); // warm-up
+    // Rounds alternate which server goes first, so a drift in the machine's speed (other load,
+    // CPU frequency) falls on both; the medians are compared.
+    const baseRates: number[] = [];
+    const brRates: number[] = [];
+    for (let round = 0; round < ROUNDS; round++) {
+      const order = round % 2 === 0 ? ([[base, baseRates], [br, brRates]] as const) : ([[br, brRates], [base, baseRates]] as const);
+      for (const [target, rates] of order) rates.push(await ingest(target, mode, total, senders));
+    }
+    await sleep(1500); // the last commit
+    const style = mode === "connections" ? `one connection per message, ${senders} senders` : "streamed on one connection";
+    dbNotes.push(`${style}: ${await br.db!()}`);
+    base.stop();
+    br.stop();
+    const ratios = brRates.map((r, i) => r / baseRates[i]!);
+    const pct = (x: number) => `${Math.round(x * 100)}%`;
+    rows.push([
+      style,
+      `${fmt(median(baseRates))}/s`,
+      `${fmt(median(brRates))}/s`,
+      pct(median(brRates) / median(baseRates)),
+      `${pct(Math.min(...ratios))}–${pct(Math.max(...ratios))}`,
+    ]);
   }
-  await sleep(1500); // the last commit
-  dbNotes.push(`${mode === "connections" ? "one connection per message" : "streamed"}: ${await br.db!()}`);
-  base.stop();
-  br.stop();
-  const ratios = brRates.map((r, i) => r / baseRates[i]!);
-  const pct = (x: number) => `${Math.round(x * 100)}%`;
-  rows.push([
-    mode === "connections" ? "one connection per message" : "streamed on one connection",
-    `${fmt(median(baseRates))}/s`,
-    `${fmt(median(brRates))}/s`,
-    pct(median(brRates) / median(baseRates)),
-    `${pct(Math.min(...ratios))}–${pct(Math.max(...ratios))}`,
-  ]);
+  console.log(`ingest of llm_usage messages over the Unix socket (client in its own process), median of ${ROUNDS} alternating rounds`);
+  console.log(["client style", "bare split+parse server", "bridge", "bridge / baseline", "per-round range"].join(" | "));
+  for (const row of rows) console.log(row.join(" | "));
+  console.log(`bridge database (on, as by default): ${dbNotes.join("; ")}`);
 }
+
+await ingestSection();
 const r = await benchRender();
-console.log(`ingest of llm_usage messages over the Unix socket (client in its own process), median of ${ROUNDS} alternating rounds`);
-console.log(["client style", "bare split+parse server", "bridge", "bridge / baseline", "per-round range"].join(" | "));
-for (const row of rows) console.log(row.join(" | "));
-console.log(`bridge database (on, as by default): ${dbNotes.join("; ")}`);
 console.log();
 console.log(`/metrics render, ${fmt(r.series)} LLM series (${(r.bytes / 1e6).toFixed(1)} MB), same data in prom-client ${r.baselineMs.toFixed(0)} ms:`);
 console.log(`  bridge, no series changed since the last scrape: ${r.bridgeMs.toFixed(0)} ms (${(r.baselineMs / r.bridgeMs).toFixed(1)}x faster than prom-client)`);

@@ -20,6 +20,7 @@ import type { OtelSink } from "./otel/otel-sink.js";
 import { StoreWriter } from "./store/store-writer.js";
 import { storeObserver } from "./store/store-observer.js";
 import { restorableBots } from "./store/queries.js";
+import { DAY_MS } from "./util/units.js";
 import { DatabaseReader } from "./store/database-reader.js";
 import { ChannelLog } from "./channel-log/channel-log.js";
 import { LlmRowFollower } from "./follow/llm-row-follower.js";
@@ -116,6 +117,7 @@ export async function startBridge(config: Config, log: Logger, deps: BridgeDeps 
       maxLineBytes: config.maxLineBytes,
       idleTimeoutMs: config.idleTimeout,
       lineTimeoutMs: config.lineTimeout,
+      maxBufferedBytes: config.maxBufferedBytes,
       maxConnections: config.maxConnections,
     },
     ingest,
@@ -211,6 +213,11 @@ export async function startBridge(config: Config, log: Logger, deps: BridgeDeps 
   // Status changes are logged when they happen, not only when someone scrapes.
   const evaluator = setInterval(() => registry.evaluate(), 1000);
   evaluator.unref();
+  // Daily, like the database's retention: log folders of channels gone longer than --retention-days.
+  const pruneLogs = () => void channelLog?.prune(config.retentionDays * DAY_MS, (channel) => registry.get(channel) !== undefined);
+  const pruner = channelLog === undefined ? undefined : setInterval(pruneLogs, DAY_MS);
+  pruner?.unref();
+  pruneLogs();
 
   const address = http.address() as AddressInfo;
   log.info(
@@ -231,6 +238,7 @@ export async function startBridge(config: Config, log: Logger, deps: BridgeDeps 
     },
     async stop() {
       clearInterval(evaluator);
+      clearInterval(pruner);
       await transport.stop(1000);
       await sampler.stop();
       await follower?.stop();

@@ -1,4 +1,4 @@
-import { appendFile, mkdir, rename, stat } from "node:fs/promises";
+import { appendFile, mkdir, readdir, rename, rm, stat } from "node:fs/promises";
 import { join } from "node:path";
 import type { RegistryObserver } from "../registry/bot-registry.js";
 import type { Bot, BotStatus } from "../registry/bot.js";
@@ -21,7 +21,8 @@ export type ChannelLogOptions = {
 /** A folder's mode from a file's: whoever may read a file may also enter its folder. */
 const dirMode = (fileMode: number) => fileMode | ((fileMode & 0o444) >> 2);
 
-type Channel = { pending: string[]; writing: Promise<void> | undefined; size: number | undefined };
+/** `leaving`: the bot unregistered; the entry goes once its last lines are written. */
+type Channel = { pending: string[]; writing: Promise<void> | undefined; size: number | undefined; leaving: boolean };
 
 /**
  * A log per bot, as the original Monitor kept: DIR/{channel}/instance.log with its registration,
@@ -59,6 +60,44 @@ export class ChannelLog implements RegistryObserver {
 
   unregistered(bot: Bot): void {
     this.write(bot.channel, "INFO", `unregistered (graceful exit) pid=${bot.pid}`);
+    const c = this.channels.get(bot.channel);
+    if (c !== undefined) c.leaving = true;
+  }
+
+  /** Channels with a writer held in memory (bots that have not unregistered, or whose last lines are being written). */
+  get openChannels(): number {
+    return this.channels.size;
+  }
+
+  /**
+   * Removes the folders of channels that no bot uses and whose log was last written longer ago
+   * than `olderThanMs`: 60,000 channels that came and went leave no folders behind for good.
+   * Only folders holding the bridge's instance.log are touched.
+   */
+  async prune(olderThanMs: number, inUse: (channel: string) => boolean): Promise<number> {
+    const cutoff = this.clock.now() - olderThanMs;
+    let removed = 0;
+    let names: string[];
+    try {
+      names = await readdir(this.options.dir);
+    } catch {
+      return 0; // no folder yet
+    }
+    for (const name of names) {
+      if (inUse(name) || this.channels.has(name)) continue;
+      const dir = join(this.options.dir, name);
+      try {
+        const files = await readdir(dir);
+        if (!files.includes("instance.log") || files.some((f) => !/^instance\.log(\.\d+)?$/.test(f))) continue;
+        if ((await stat(join(dir, "instance.log"))).mtimeMs >= cutoff) continue;
+        await rm(dir, { recursive: true });
+        removed++;
+      } catch (err) {
+        this.errors++;
+        this.log.warn("channel-log", { err: (err as Error).message, channel: name }, "cannot remove an old bot's log folder");
+      }
+    }
+    return removed;
   }
 
   refused(bot: Bot, why: string): void {
@@ -74,7 +113,8 @@ export class ChannelLog implements RegistryObserver {
 
   private write(channel: string, level: string, text: string): void {
     let c = this.channels.get(channel);
-    if (c === undefined) this.channels.set(channel, (c = { pending: [], writing: undefined, size: undefined }));
+    if (c === undefined) this.channels.set(channel, (c = { pending: [], writing: undefined, size: undefined, leaving: false }));
+    c.leaving = false;
     if (c.pending.length >= (this.options.maxPendingLines ?? 1000)) {
       this.dropped++;
       return;
@@ -108,6 +148,7 @@ export class ChannelLog implements RegistryObserver {
       this.log.warn("channel-log", { err: (err as Error).message, channel }, "cannot write the bot's log");
     } finally {
       c.writing = undefined;
+      if (c.leaving && c.pending.length === 0 && this.channels.get(channel) === c) this.channels.delete(channel);
     }
   }
 

@@ -37,6 +37,7 @@ export const FLAGS = {
   maxLineBytes: flag("max-line-bytes", "BYTES", "KISSBOT_BRIDGE_MAX_LINE_BYTES", "65536", "longest line accepted; longer ones are discarded and counted", integer(256, 16 * 1024 * 1024)),
   idleTimeout: flag("idle-timeout", "SECONDS", "KISSBOT_BRIDGE_IDLE_TIMEOUT", "30", "seconds a connection may stay silent before it is closed", seconds(0.1, 86_400)),
   lineTimeout: flag("line-timeout", "SECONDS", "KISSBOT_BRIDGE_LINE_TIMEOUT", "5", "seconds a connection may go without its first line, or hold part of a line, before it is closed", seconds(0.1, 3_600)),
+  maxBufferedBytes: flag("max-buffered-bytes", "BYTES", "KISSBOT_BRIDGE_MAX_BUFFERED_BYTES", "33554432", "bytes of unfinished lines held across all connections at most (32 MiB); past it the connection holding the most is closed and counted", integer(65_536, 4 * 1024 * 1024 * 1024)),
   maxConnections: flag("max-connections", "N", "KISSBOT_BRIDGE_MAX_CONNECTIONS", "1024", "open connections at most; past it the idlest one is closed (and counted) so a new sender gets in", integer(1, 1_000_000)),
   maxBots: flag("max-bots", "N", "KISSBOT_BRIDGE_MAX_BOTS", "2000", "bots (channels) tracked at most, and channels with LLM usage or custom metrics; past it, new ones are ignored and counted", integer(1, 1_000_000)),
   maxLlmSeries: flag("max-llm-series", "N", "KISSBOT_BRIDGE_MAX_LLM_SERIES", "3000", "LLM series (channel × model × feature) at most, in all; new combinations past it are ignored and counted", integer(1, 10_000_000)),

@@ -13,7 +13,7 @@ import type { FollowedRow, FollowerReply, FollowerRequest, RecordedTotals } from
  */
 const { path, pollIntervalMs, batchRows } = workerData as { path: string; pollIntervalMs: number; batchRows: number };
 
-type Open = { db: Database; select: Statement; save: Statement; totals: Statement | undefined; dev: number; ino: number };
+type Open = { db: Database; read: (from: number, limit: number) => { rows: FollowedRow[]; maxId: number }; save: Statement; totals: Statement | undefined; dev: number; ino: number };
 let open: Open | undefined;
 /** Read from bridge_state once; after that, memory is ahead of (or equal to) what is saved. */
 let position: number | undefined;
@@ -30,13 +30,16 @@ function connect(): Open {
   try {
     db.pragma(`busy_timeout = ${BUSY_TIMEOUT_MS}`);
     position ??= (db.prepare("SELECT value FROM bridge_state WHERE key = ?").pluck().get(FOLLOW_POSITION_KEY) as number | undefined) ?? 0;
-    // Rows the bridge wrote itself (source 'socket') were counted when they arrived: only the
-    // position moves past them.
+    // Rows the bridge wrote itself (source 'socket') were counted when they arrived: SQLite
+    // skips them, and only the position moves past them (to the largest id seen, read in the same
+    // transaction: ids only grow, so every committed row below it has been seen).
     const select = db
-      .prepare("SELECT id, ts, channel, model, feature, tokens_in, tokens_out, latency_ms, cost_usd, source FROM llm_usage WHERE id > ? ORDER BY id LIMIT ?")
+      .prepare("SELECT id, ts, channel, model, feature, tokens_in, tokens_out, latency_ms, cost_usd FROM llm_usage WHERE id > ? AND source IS NOT 'socket' ORDER BY id LIMIT ?")
       .raw(true);
+    const maxId = db.prepare("SELECT MAX(id) FROM llm_usage").pluck();
+    const read = db.transaction((from: number, limit: number) => ({ rows: select.all(from, limit) as FollowedRow[], maxId: (maxId.get() as number | null) ?? 0 }));
     const save = db.prepare("UPDATE bridge_state SET value = ? WHERE key = ?");
-    return { db, select, save, totals: totalsStatement(db), dev, ino };
+    return { db, read, save, totals: totalsStatement(db), dev, ino };
   } catch (err) {
     db.close();
     throw err;
@@ -67,17 +70,22 @@ function poll(): void {
       lastTotals = "";
     }
     open ??= connect();
-    const batch = open.select.all(position, batchRows) as [...FollowedRow, string | null][];
+    const from = position!;
+    const { rows, maxId } = open.read(from, batchRows);
     const totals = readTotals(open);
-    if (batch.length === 0) {
+    // A full batch may have more behind it; a short one has seen every row up to maxId.
+    const next = rows.length === batchRows ? rows[rows.length - 1]![0] : Math.max(from, maxId, rows[rows.length - 1]?.[0] ?? 0);
+    if (rows.length === 0) {
+      if (next !== from) {
+        position = next;
+        open.save.run(position, FOLLOW_POSITION_KEY);
+      }
       const key = JSON.stringify(totals);
       if (key !== lastTotals) post({ type: "totals", totals });
       lastTotals = key;
       return schedule(pollIntervalMs);
     }
-    const rows: FollowedRow[] = [];
-    for (const r of batch) if (r[9] !== "socket") rows.push(r.slice(0, 9) as FollowedRow);
-    position = batch[batch.length - 1]![0];
+    position = next;
     lastTotals = JSON.stringify(totals);
     awaitingAck = true;
     post({ type: "rows", rows, totals });

@@ -20,7 +20,7 @@ export interface MetricSources {
   };
   /** New series refused by a total bound, by kind. */
   seriesRefused?: { llm: number; custom: number; feature: number } | undefined;
-  transport: { connectionsAccepted: number; openConnections: number; dropped: CounterMap };
+  transport: { connectionsAccepted: number; openConnections: number; bufferedBytes: number; dropped: CounterMap };
   ingest: { accepted: CounterMap; rejected: CounterMap; ignored: CounterMap; rowsFollowed: number; rowsRejected: CounterMap };
   /** Absent with --no-db. */
   follower?: { errors: number; totals: { tokensIn: number; tokensOut: number; calls: number } | null } | undefined;
@@ -150,6 +150,7 @@ export function bridgeFamilies(s: MetricSources): Family[] {
     new Family(CATALOG.connections, (out) => out.sample("", s.transport.connectionsAccepted)),
     new Family(CATALOG.openConnections, (out) => out.sample("", s.transport.openConnections)),
     new Family(CATALOG.droppedConnections, (out) => byLabel(out, "reason", s.transport.dropped)),
+    new Family(CATALOG.bufferedBytes, (out) => out.sample("", s.transport.bufferedBytes)),
     new Family(CATALOG.bots, (out) => {
       const counts: Record<BotStatus, number> = { online: 0, stale: 0, dead: 0 };
       for (const b of s.bots.all()) counts[b.status]++;

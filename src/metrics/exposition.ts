@@ -95,8 +95,10 @@ export class Exposition {
         this.collectorErrors.inc(f.spec.name);
       }
     }
-    const prom = await this.view(format).metrics();
-    // prom-client closes OpenMetrics with "# EOF", which stays last as it must.
+    let prom = await this.view(format).metrics();
+    // prom-client closes OpenMetrics with "# EOF", which stays last as it must. OpenMetrics
+    // allows no blank line, and prom-client leaves one when it has nothing of its own to say.
+    if (format === "openmetrics") prom = prom.replace(/^\n+/, "").replace(/\n{2,}/g, "\n");
     out.write(prom);
     this.lastSize = out.mark();
     return out;

@@ -80,7 +80,10 @@ function open(): string | undefined {
 function retention(now: number): string | undefined {
   if (db === undefined) return undefined;
   try {
-    db.prepare("DELETE FROM bot_metrics WHERE ts < ?").run(toSqlTime(now - retentionDays * DAY_MS));
+    const cutoff = toSqlTime(now - retentionDays * DAY_MS);
+    db.prepare("DELETE FROM bot_metrics WHERE ts < ?").run(cutoff);
+    // Bots that left (unregistered or refused) longer ago than the retention: churn leaves no rows.
+    db.prepare("DELETE FROM bot_status WHERE status = 'offline' AND last_seen < ?").run(cutoff);
     if (usageRetentionDays !== null) db.prepare("DELETE FROM llm_usage WHERE ts < ?").run(toSqlTime(now - usageRetentionDays * DAY_MS));
     return undefined;
   } catch (err) {

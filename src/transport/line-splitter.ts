@@ -2,6 +2,15 @@
 export interface LineSink {
   line(line: Buffer): void;
   tooLong(): void;
+  /** The shared budget for partial lines refused more room: the line in hand was discarded. */
+  overBudget?(): void;
+}
+
+/** Bytes of partial lines held across every connection, shared by their splitters. */
+export interface ByteBudget {
+  /** Room for `bytes` more, or false (the holder then lets go of its partial line). */
+  take(bytes: number, holder: LineSplitter): boolean;
+  give(bytes: number): void;
 }
 
 const NEWLINE = 0x0a;
@@ -17,11 +26,19 @@ export class LineSplitter {
   private pending: Buffer | undefined;
   private pendingBytes = 0;
   private discarding = false;
+  /** Bytes taken from the budget: the capacity of `pending`. */
+  private charged = 0;
 
   constructor(
     private readonly maxLineBytes: number,
     private readonly sink: LineSink,
+    private readonly budget?: ByteBudget,
   ) {}
+
+  /** Memory held for the partial line, in bytes. */
+  get heldBytes(): number {
+    return this.charged;
+  }
 
   /** Part of a line is buffered (or being discarded): the sender has not finished it. */
   get holding(): boolean {
@@ -65,9 +82,18 @@ export class LineSplitter {
     // byte. The socket may also reuse the chunk's memory.
     const needed = this.pendingBytes + rest.length;
     if (this.pending === undefined || this.pending.length < needed) {
-      const grown = Buffer.allocUnsafe(Math.min(this.maxLineBytes + 1, Math.max(256, needed, 2 * (this.pending?.length ?? 0))));
+      const size = Math.min(this.maxLineBytes + 1, Math.max(256, needed, 2 * (this.pending?.length ?? 0)));
+      if (this.budget !== undefined && !this.budget.take(size - this.charged, this)) {
+        this.reset();
+        this.discarding = true;
+        this.sink.overBudget?.();
+        return;
+      }
+      // Its own memory (not a slice of Node's shared pool, which a small slice would pin).
+      const grown = Buffer.allocUnsafeSlow(size);
       this.pending?.copy(grown, 0, 0, this.pendingBytes);
       this.pending = grown;
+      this.charged = size;
     }
     rest.copy(this.pending, this.pendingBytes);
     this.pendingBytes = needed;
@@ -89,8 +115,11 @@ export class LineSplitter {
     this.sink.line(end === line.length ? line : line.subarray(0, end));
   }
 
-  private reset(): void {
+  /** Lets go of the partial line and its memory (also when the connection closes). */
+  reset(): void {
     this.pending = undefined;
     this.pendingBytes = 0;
+    if (this.charged > 0) this.budget?.give(this.charged);
+    this.charged = 0;
   }
 }

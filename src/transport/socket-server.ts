@@ -1,7 +1,7 @@
 import { createServer, type Server, type Socket } from "node:net";
 import { readFileSync } from "node:fs";
 import { chmod, unlink } from "node:fs/promises";
-import { LineSplitter } from "./line-splitter.js";
+import { LineSplitter, type ByteBudget } from "./line-splitter.js";
 import { claimSocketPath, isOurSocketFile, socketFileId, type SocketFileId } from "./socket-path.js";
 import { CounterMap } from "../util/counter-map.js";
 
@@ -27,6 +27,8 @@ export type SocketServerOptions = {
   maxConnections: number;
   /** listen(2) backlog; default: as deep as the kernel allows (net.core.somaxconn). */
   backlog?: number;
+  /** Bytes of partial lines held across all connections at most; past it the biggest holder is closed. */
+  maxBufferedBytes?: number;
 };
 
 async function pathIsFree(path: string): Promise<boolean> {
@@ -47,7 +49,7 @@ export function kernelBacklogLimit(): number {
   }
 }
 
-export const CONNECTION_DROP_REASONS = ["max_connections", "idle_timeout", "line_timeout"] as const;
+export const CONNECTION_DROP_REASONS = ["max_connections", "idle_timeout", "line_timeout", "buffer_limit"] as const;
 export type ConnectionDropReason = (typeof CONNECTION_DROP_REASONS)[number];
 
 /**
@@ -60,17 +62,48 @@ export class SocketServer {
   connectionsAccepted = 0;
   private server: Server | undefined;
   private fileId: SocketFileId | undefined;
-  /** Each open connection: when it last completed a line (or connected), and its framing. */
-  private readonly sockets = new Map<Socket, { lastLineAt: number; lines: number; splitter: LineSplitter }>();
+  /** Each open connection: when it last completed a line (or connected), last sent anything, and its framing. */
+  private readonly sockets = new Map<Socket, { lastLineAt: number; lastDataAt: number; lines: number; splitter: LineSplitter }>();
   private lineTimer: NodeJS.Timeout | undefined;
   private accepting = false;
   private paused = false;
   private lastAcceptAt = 0;
+  /** Bytes of partial lines held now, across connections. */
+  private buffered = 0;
+  private readonly budget: ByteBudget = {
+    take: (bytes, holder) => this.takeBuffer(bytes, holder),
+    give: (bytes) => (this.buffered -= bytes),
+  };
 
   constructor(
     private readonly options: SocketServerOptions,
     private readonly handler: LineHandler,
   ) {}
+
+  get bufferedBytes(): number {
+    return this.buffered;
+  }
+
+  /**
+   * Room for a partial line to grow. Past the global bound, the connections holding the most
+   * are closed (counted) until it fits, unless the one asking holds the most: then it is closed.
+   */
+  private takeBuffer(bytes: number, holder: LineSplitter): boolean {
+    const max = this.options.maxBufferedBytes ?? 32 * 1024 * 1024;
+    while (this.buffered + bytes > max) {
+      let biggest: [Socket, LineSplitter] | undefined;
+      for (const [socket, state] of this.sockets) {
+        if (biggest === undefined || state.splitter.heldBytes > biggest[1].heldBytes) biggest = [socket, state.splitter];
+      }
+      if (biggest === undefined || biggest[1] === holder || biggest[1].heldBytes <= holder.heldBytes) return false;
+      this.dropped.inc("buffer_limit");
+      this.sockets.delete(biggest[0]);
+      biggest[1].reset();
+      biggest[0].destroy();
+    }
+    this.buffered += bytes;
+    return true;
+  }
 
   get openConnections(): number {
     return this.sockets.size;
@@ -96,21 +129,28 @@ export class SocketServer {
     this.fileId = await socketFileId(path);
     this.accepting = true;
     const lineTimeoutMs = this.options.lineTimeoutMs ?? 5000;
-    this.lineTimer = setInterval(() => this.closeSilent(lineTimeoutMs), Math.max(50, Math.min(1000, lineTimeoutMs / 4)));
+    // One sweep for every connection instead of a timer each: a stock client's connection lives
+    // for one line, and arming and clearing a timer per connection is a measurable part of its cost.
+    const every = Math.max(50, Math.min(1000, lineTimeoutMs / 4, this.options.idleTimeoutMs / 4));
+    this.lineTimer = setInterval(() => this.closeSilent(lineTimeoutMs), every);
     this.lineTimer.unref();
   }
 
   /**
    * Closes connections that sent no line within `timeoutMs` of connecting, or have held part of
-   * a line that long. A streaming client quiet between whole lines is left to --idle-timeout.
-   * Never while reading is paused.
+   * a line that long, and those that sent nothing for --idle-timeout (a streaming client quiet
+   * between whole lines). Never while reading is paused.
    */
   private closeSilent(timeoutMs: number): void {
     if (this.paused) return;
     const now = Date.now();
+    const idleMs = this.options.idleTimeoutMs;
     for (const [socket, state] of this.sockets) {
       if ((state.lines === 0 || state.splitter.holding) && now - state.lastLineAt > timeoutMs) {
         this.dropped.inc("line_timeout");
+        socket.destroy();
+      } else if (now - state.lastDataAt > idleMs) {
+        this.dropped.inc("idle_timeout");
         socket.destroy();
       }
     }
@@ -152,20 +192,25 @@ export class SocketServer {
         state.lines++;
         handler.tooLong();
       },
-    });
-    const state = { lastLineAt: this.lastAcceptAt, lines: 0, splitter };
+      overBudget: () => {
+        this.dropped.inc("buffer_limit");
+        socket.destroy();
+      },
+    }, this.budget);
+    const state = { lastLineAt: this.lastAcceptAt, lastDataAt: this.lastAcceptAt, lines: 0, splitter };
     this.sockets.set(socket, state);
-    socket.on("timeout", () => {
-      this.dropped.inc("idle_timeout");
-      socket.destroy();
-    });
     if (this.paused) socket.pause();
-    else socket.setTimeout(this.options.idleTimeoutMs);
-    socket.on("data", (chunk: Buffer) => splitter.push(chunk));
+    socket.on("data", (chunk: Buffer) => {
+      state.lastDataAt = Date.now();
+      splitter.push(chunk);
+    });
     socket.on("end", () => splitter.end());
     // A client that resets the connection is normal for fire-and-forget senders.
     socket.on("error", () => {});
-    socket.on("close", () => this.sockets.delete(socket));
+    socket.on("close", () => {
+      this.sockets.delete(socket);
+      splitter.reset();
+    });
   }
 
   /**
@@ -175,10 +220,7 @@ export class SocketServer {
   pause(): void {
     if (this.paused) return;
     this.paused = true;
-    for (const s of this.sockets.keys()) {
-      s.pause();
-      s.setTimeout(0);
-    }
+    for (const s of this.sockets.keys()) s.pause();
   }
 
   resume(): void {
@@ -188,7 +230,7 @@ export class SocketServer {
     for (const [s, state] of this.sockets) {
       // The time spent paused is not the sender's silence.
       state.lastLineAt = Math.max(state.lastLineAt, now);
-      s.setTimeout(this.options.idleTimeoutMs);
+      state.lastDataAt = Math.max(state.lastDataAt, now);
       s.resume();
     }
   }

@@ -163,3 +163,27 @@ test("a flood of idle HTTP connections is cut by the header timeout; /metrics an
   }, 20_000, 200);
   assert.equal(new Samples(body).get("kissbot_llm_requests_total", { channel: "burst", model: "gpt-4o", feature: "f" }), 100);
 });
+
+test("unfinished lines have a global bound: past --max-buffered-bytes the biggest holders are closed, counted, and good senders get in", async (t) => {
+  const bridge = await startBridgeProcess(["--max-buffered-bytes", "131072", "--line-timeout", "30"]);
+  t.after(() => bridge.stop());
+  const hogs: ReturnType<typeof connect>[] = [];
+  t.after(() => hogs.forEach((s) => s.destroy()));
+  // 16 connections each holding 40 KiB of an unfinished line: 640 KiB asked for, 128 KiB allowed.
+  for (let i = 0; i < 16; i++) {
+    const s = connect({ path: bridge.socket });
+    s.on("error", () => {});
+    s.once("connect", () => s.write(`{"type": "llm_usage", "channel": "${"x".repeat(40 * 1024)}`));
+    hogs.push(s);
+  }
+  const held = await waitFor("the hogs shed down to the bound", async () => {
+    const m = await bridge.samples();
+    return m.get("kissbot_bridge_dropped_connections_total", { reason: "buffer_limit" })! >= 12 ? m : undefined;
+  });
+  assert.ok(held.get("kissbot_bridge_buffered_line_bytes")! <= 131072, `buffered ${held.get("kissbot_bridge_buffered_line_bytes")} bytes`);
+  const sent = await Promise.all(Array.from({ length: 50 }, (_, i) => send(bridge.socket, llm(i))));
+  assert.deepEqual(sent.filter((x) => !x), [], "no good send refused");
+  await waitFor("the 50 good lines", async () => ((await bridge.samples()).get("kissbot_llm_requests_total", { channel: "burst", model: "gpt-4o", feature: "f" }) === 50 ? true : undefined));
+  hogs.forEach((s) => s.destroy());
+  await waitFor("every held byte given back", async () => ((await bridge.samples()).get("kissbot_bridge_buffered_line_bytes") === 0 ? true : undefined));
+});

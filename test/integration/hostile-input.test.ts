@@ -1,11 +1,12 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
-import { readdirSync, readFileSync, statSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, statSync, utimesSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { startBridgeProcess } from "../helpers/bridge-process.js";
 import { PythonBot } from "../helpers/python-bot.js";
-import { kissbotDb, kissbotQuery } from "../helpers/kissbot-db.js";
+import { kissbotDb, kissbotQuery, sqlite3Exec } from "../helpers/kissbot-db.js";
 import { finish, openStream, writeAll } from "../helpers/raw-client.js";
 import { CLI } from "../helpers/paths.js";
 import { waitFor } from "../helpers/wait.js";
@@ -142,4 +143,49 @@ test("a register storm starts no child process, keeps no descriptor, and the goo
   assert.equal(s.get("kissbot_bridge_bots", { status: "online" }), 50);
   const fdsAfter = readdirSync(`/proc/${bridge.proc.pid}/fd`).length;
   assert.ok(fdsAfter <= fdsBefore + 5, `descriptors stay flat: ${fdsBefore} → ${fdsAfter}`);
+});
+
+test("churn leaves nothing behind: channels that came and went free their slots, and their rows and log folders go after the retention", async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), "kb-churn-"));
+  const db = join(dir, "kissbot_monitor.db");
+  const logs = join(dir, "logs");
+  // What a bridge that ran for weeks left: channels gone 30 days ago, one gone yesterday, and a
+  // bot that still runs but wrote nothing lately.
+  assert.equal(kissbotDb("monitor-init", db).ok, true);
+  const old = new Date(Date.now() - 30 * 86_400_000);
+  const day = new Date(Date.now() - 86_400_000).toISOString();
+  sqlite3Exec(db, `INSERT INTO bot_status (channel, pid, status, features_json, registered_at, last_seen) VALUES
+    ('gone_long', 1, 'offline', '{}', '${old.toISOString()}', '${old.toISOString()}'),
+    ('gone_lately', 1, 'offline', '{}', '${day}', '${day}'),
+    ('alive_quiet', ${process.pid}, 'online', '{}', '${old.toISOString()}', '${new Date().toISOString()}');`);
+  for (const channel of ["gone_long", "gone_lately", "alive_quiet", "not_ours"]) {
+    mkdirSync(join(logs, channel), { recursive: true });
+    const file = join(logs, channel, channel === "not_ours" ? "notes.txt" : "instance.log");
+    writeFileSync(file, "x\n");
+    if (channel !== "gone_lately") utimesSync(file, old, old);
+  }
+
+  const bridge = await startBridgeProcess(["--retention-days", "7", "--max-bots", "100"], { dir });
+  t.after(() => bridge.stop());
+  await waitFor("the old folder removed", () => (readdirSync(logs).includes("gone_long") ? undefined : true));
+  await waitFor("the old row removed", () => (kissbotQuery(db, "SELECT channel FROM bot_status WHERE channel = 'gone_long'").length === 0 ? true : undefined));
+  assert.deepEqual(readdirSync(logs).sort(), ["alive_quiet", "gone_lately", "not_ours"], "a live bot's folder, a recent one and a folder that is not a bot's log stay");
+  assert.deepEqual(kissbotQuery(db, "SELECT channel FROM bot_status ORDER BY channel").map((r) => r["channel"]), ["alive_quiet", "gone_lately"]);
+
+  // 500 channels come and go, five times the --max-bots bound, each with LLM usage and a custom
+  // metric: every one is counted, none holds a slot once it left.
+  let churn = "";
+  for (let i = 0; i < 500; i++) {
+    const c = `churn_${i}`;
+    churn += `{"type":"register","channel":"${c}","pid":${process.pid}}\n${usage(c, "m")}{"type":"custom_metric","channel":"${c}","metric_name":"q","value":1}\n{"type":"unregister","channel":"${c}","pid":${process.pid}}\n`;
+  }
+  await stream(bridge.socket, churn);
+  const s = await waitFor("every churned message counted", async () => {
+    const m = await bridge.samples();
+    return m.get("kissbot_bridge_messages_total", { message_type: "unregister" }) === 500 ? m : undefined;
+  });
+  assert.equal(s.get("kissbot_bridge_messages_total", { message_type: "llm_usage" }), 500);
+  assert.equal(s.get("kissbot_bridge_ignored_messages_total", { reason: "label_limit" }) ?? 0, 0, "no channel refused: slots were freed");
+  assert.deepEqual(s.series("kissbot_llm_requests_total").filter((l) => l["channel"]!.startsWith("churn_")), [], "their series went with them");
+  assert.equal(s.get("kissbot_bridge_bots", { status: "online" }), 1, "only the live bot");
 });

@@ -45,7 +45,7 @@ test("unchanged usage series are served from the render cache, and a change or a
     version: "t",
     bots: { all: () => [] },
     usage: book,
-    transport: { connectionsAccepted: 0, openConnections: 0, dropped: new CounterMap() },
+    transport: { connectionsAccepted: 0, openConnections: 0, bufferedBytes: 0, dropped: new CounterMap() },
     ingest: { accepted: new CounterMap(), rejected: new CounterMap(), ignored: new CounterMap(), rowsFollowed: 0, rowsRejected: new CounterMap() },
     sampler: { errors: 0, overruns: 0 },
     collectorErrors: new CounterMap(),

@@ -27,3 +27,27 @@ test("an over-long line spread over chunks is reported once and the next line su
 test("an over-long line with no newline before the end is dropped, not emitted", () => {
   assert.deepEqual(split(4, ["abcdefgh"]), { lines: [], tooLong: 1 });
 });
+
+test("a partial line costs at most twice its bytes (plus 256) against the shared budget, given back when the line ends", () => {
+  let used = 0;
+  const budget = { take: (n: number) => ((used += n), true), give: (n: number) => (used -= n) };
+  const lines: string[] = [];
+  const s = new LineSplitter(65536, { line: (l) => lines.push(l.toString()), tooLong: () => {} }, budget);
+  for (let i = 0; i < 10_000; i++) {
+    s.push(Buffer.from("a"));
+    assert.ok(used <= 2 * (i + 1) + 256, `${used} bytes charged for ${i + 1} held`);
+  }
+  s.push(Buffer.from("\n"));
+  assert.equal(lines[0]!.length, 10_000);
+  assert.equal(used, 0);
+});
+
+test("a splitter refused room by the budget drops its partial line and reports it once", () => {
+  let over = 0;
+  const lines: string[] = [];
+  const s = new LineSplitter(65536, { line: (l) => lines.push(l.toString()), tooLong: () => {}, overBudget: () => over++ }, { take: () => false, give: () => {} });
+  s.push(Buffer.from("part of a line"));
+  s.push(Buffer.from(" and more\nnext\n"));
+  assert.equal(over, 1);
+  assert.deepEqual(lines, ["next"]);
+});

@@ -215,3 +215,16 @@ test("a per-bot log that cannot be written is counted, never thrown", async () =
   await log.drain();
   assert.equal(log.errors, 1);
 });
+
+test("a bot's log writer is let go once it unregistered and its last lines are written", async () => {
+  const clock = new ManualClock();
+  const log = new ChannelLog({ dir: tmp() }, clock, quiet(clock));
+  for (let i = 0; i < 1000; i++) {
+    const bot = { channel: `c${i}`, pid: i + 1, features: {} } as Parameters<ChannelLog["registered"]>[0];
+    log.registered(bot, null, false);
+    log.unregistered(bot);
+  }
+  await log.drain();
+  assert.equal(log.openChannels, 0);
+  assert.equal(log.errors, 0);
+});
