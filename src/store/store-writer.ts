@@ -12,6 +12,13 @@ import { toSqlTime } from "./timestamps.js";
 import type { Batch, SampleRow, StatusRow, UsageRow, WorkerReply, WorkerRequest } from "./writer-protocol.js";
 import { DAY_MS, MIB } from "../util/units.js";
 
+/**
+ * Rows queued at most before reading the sockets pauses. Small enough that a burst's batches stay
+ * small in both threads' heaps (the writer holds a copy of the batch it commits), large enough
+ * for several thousand rows a commit.
+ */
+const MAX_QUEUED_ROWS = 10_000;
+
 export const DB_OPS = ["open", "write", "retention", "replaced"] as const;
 export type DbOp = (typeof DB_OPS)[number];
 export const DB_TABLES = ["bot_status", "llm_usage", "bot_metrics"] as const;
@@ -193,7 +200,7 @@ export class StoreWriter {
   /** A failed batch goes back in front of what arrived meanwhile, within the queue bound. */
   private requeue(batch: Batch): void {
     for (const row of batch.statuses) if (!this.statuses.has(row[0])) this.statuses.set(row[0], row);
-    const room = (this.options.maxQueuedRows ?? 100_000) - this.usage.length - this.samples.length;
+    const room = (this.options.maxQueuedRows ?? MAX_QUEUED_ROWS) - this.usage.length - this.samples.length;
     const usage = batch.usage.slice(0, Math.max(0, room));
     const samples = batch.samples.slice(0, Math.max(0, room - usage.length));
     this.dropped += batch.usage.length - usage.length + batch.samples.length - samples.length;
@@ -261,7 +268,7 @@ export class StoreWriter {
 
   private full(): boolean {
     const queued = this.usage.length + this.samples.length;
-    const max = this.options.maxQueuedRows ?? 100_000;
+    const max = this.options.maxQueuedRows ?? MAX_QUEUED_ROWS;
     // A burst: commit now rather than at the next tick.
     if (queued >= max / 2 && !this.committing) void this.flush();
     if (queued + 1 >= max && !this.pressing && this.healthy) {
@@ -277,7 +284,7 @@ export class StoreWriter {
   /** Reading resumes once the queue is below half its bound (or at once when `force`). */
   private relieve(force = false): void {
     if (!this.pressing) return;
-    const max = this.options.maxQueuedRows ?? 100_000;
+    const max = this.options.maxQueuedRows ?? MAX_QUEUED_ROWS;
     if (!force && this.usage.length + this.samples.length >= max / 2) return;
     this.pressing = false;
     this.options.onBackpressure?.(false);

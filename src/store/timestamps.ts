@@ -4,15 +4,8 @@
  * bridge's rows sort and compare with theirs.
  */
 export function toSqlTime(ms: number): string {
-  // Every row of a burst shares its millisecond with many others: format each millisecond once.
-  if (ms !== lastMs) {
-    lastMs = ms;
-    lastText = new Date(ms).toISOString().replace("Z", "000+00:00");
-  }
-  return lastText;
+  return new Date(ms).toISOString().replace("Z", "000+00:00");
 }
-let lastMs = NaN;
-let lastText = "";
 
 /** Reads KissBot's form, SQLite's "YYYY-MM-DD HH:MM:SS[.SSS]" (UTC) and any ISO 8601 with an offset. */
 export function fromSqlTime(text: string | null): number | null {
