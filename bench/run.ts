@@ -10,6 +10,7 @@ import { benchPaging } from "./paging.js";
 import { benchBounds } from "./bounds.js";
 import { benchFaults } from "./faults.js";
 import { benchChurn } from "./churn.js";
+import { benchRestore } from "./restore.js";
 
 /**
  * npm run bench: ingest throughput of the bridge next to a bare line-splitting JSON server
@@ -126,6 +127,15 @@ function printFaults(f: Awaited<ReturnType<typeof benchFaults>>): void {
   console.log(`  ${fmt(f.stream.lines)} lines streamed on 8 connections: all counted in ${f.stream.seconds.toFixed(1)} s; peak RSS ${mb(f.stream.peakRss)}; stored ${fmt(f.stream.stored)}, dropped ${f.stream.dropped}`);
 }
 
+if (only === "restore") {
+  printRestore(await benchRestore());
+  process.exit(0);
+}
+
+function printRestore(r: Awaited<ReturnType<typeof benchRestore>>): void {
+  console.log(`restart to ready, median of ${r.empty.length} alternating rounds: empty database ${median(r.empty)} ms; ${fmt(r.bots)} bots to restore ${median(r.restored)} ms (${(median(r.restored) / median(r.empty)).toFixed(2)}x); ${fmt(r.dead)} found dead at the first scrape; open descriptors ${r.fdsEmpty} vs ${r.fdsRestored}`);
+}
+
 if (only === "churn") {
   printChurn(await benchChurn());
   process.exit(0);
@@ -134,7 +144,7 @@ if (only === "churn") {
 function printChurn(c: Awaited<ReturnType<typeof benchChurn>>): void {
   const mb = (n: number) => `${(n / 1e6).toFixed(1)} MB`;
   console.log("channels that register, use an LLM, set a custom metric and unregister, in turn (database and per-bot logs on):");
-  for (const p of c.points) console.log(`  after ${fmt(p.channels)} channels: RSS ${mb(p.rss)}, V8 heap used ${mb(p.heap)}, bots online ${p.bots}`);
+  for (const p of c.points) console.log(`  after ${fmt(p.channels)} channels${p.idle ? " and 30 s idle" : ""}: RSS ${mb(p.rss)}, V8 heap used ${mb(p.heap)}, bots online ${p.bots}`);
 }
 
 if (only === "bounds") {
@@ -214,6 +224,10 @@ console.log();
 printBounds(await benchBounds());
 console.log();
 printFaults(await benchFaults());
+console.log();
+printRestore(await benchRestore());
+console.log();
+printChurn(await benchChurn());
 console.log();
 printFollower(await benchFollower());
 process.exit(0);

@@ -189,3 +189,67 @@ test("churn leaves nothing behind: channels that came and went free their slots,
   assert.deepEqual(s.series("kissbot_llm_requests_total").filter((l) => l["channel"]!.startsWith("churn_")), [], "their series went with them");
   assert.equal(s.get("kissbot_bridge_bots", { status: "online" }), 1, "only the live bot");
 });
+
+test("a channels × models × features cross product within every label bound stops at --max-llm-series; the scrape stays small and good lines count", async (t) => {
+  const bridge = await startBridgeProcess(["--max-llm-series", "300", "--max-bots", "50", "--max-label-values", "50"]);
+  t.after(() => bridge.stop());
+  // 20 × 20 × 20 = 8,000 combinations, each label within its bound of 50.
+  let text = "";
+  for (let c = 0; c < 20; c++) for (let m = 0; m < 20; m++) for (let f = 0; f < 20; f++) text += `{"type":"llm_usage","channel":"x${c}","model":"m${m}","feature":"f${f}","tokens_in":1,"tokens_out":1}\n`;
+  await stream(bridge.socket, text);
+  // A known series beside the storm keeps counting.
+  await stream(bridge.socket, Array.from({ length: 10 }, () => '{"type":"llm_usage","channel":"x0","model":"m0","feature":"f0","tokens_in":1,"tokens_out":1}\n').join(""));
+  const s = await waitFor("everything counted", async () => {
+    const m = await bridge.samples();
+    return m.get("kissbot_bridge_messages_total", { message_type: "llm_usage" }) === 8010 ? m : undefined;
+  });
+  assert.equal(s.series("kissbot_llm_requests_total").length, 300);
+  assert.equal(s.get("kissbot_bridge_series_refused_total", { kind: "llm" }), 7700);
+  assert.equal(s.get("kissbot_llm_requests_total", { channel: "x0", model: "m0", feature: "f0" }), 11);
+  const body = (await bridge.scrape()).body;
+  assert.ok(body.length < 1_000_000, `${body.length} bytes for 300 series`);
+});
+
+test("bots × feature flags: past --max-bots and --max-feature-series registrations are bounded and counted, heartbeats still served", async (t) => {
+  const bridge = await startBridgeProcess(["--max-bots", "100", "--max-feature-series", "1000", "--max-label-values", "100"]);
+  t.after(() => bridge.stop());
+  // 150 bots × 64 flags: 9,600 flags asked for.
+  const features = JSON.stringify(Object.fromEntries(Array.from({ length: 64 }, (_, i) => [`flag_${i}`, i % 2 === 0])));
+  let text = "";
+  for (let b = 0; b < 150; b++) text += `{"type":"register","channel":"many_${b}","pid":${process.pid},"features":${features}}\n`;
+  await stream(bridge.socket, text);
+  await stream(bridge.socket, `{"type":"heartbeat","channel":"many_0","pid":${process.pid}}\n`);
+  const s = await waitFor("every registration handled", async () => {
+    const m = await bridge.samples();
+    return m.get("kissbot_bridge_messages_total", { message_type: "heartbeat" }) === 1 ? m : undefined;
+  });
+  assert.equal(s.get("kissbot_bridge_bots", { status: "online" }), 100);
+  assert.equal(s.get("kissbot_bridge_ignored_messages_total", { reason: "bot_limit" }), 50);
+  assert.equal(s.series("kissbot_bot_feature_enabled").length, 1000);
+  assert.equal(s.get("kissbot_bridge_series_refused_total", { kind: "feature" }), 100 * 64 - 1000);
+  const bots = (await (await fetch(`${bridge.url}/api/bots`)).json()) as { bots: unknown[] };
+  assert.equal(bots.bots.length, 100);
+});
+
+test("a restart restoring 1,000 bots: ready at once, each checked, and no descriptor kept", async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), "kb-restore-"));
+  const db = join(dir, "kissbot_monitor.db");
+  const first = await startBridgeProcess([], { dir });
+  await first.stop();
+  // 1,000 bots last seen online, as the bridge wrote them (with their process's start time):
+  // 999 of them are gone by now, one is this test's own process.
+  const now = new Date().toISOString();
+  const startTime = Number(readFileSync(`/proc/${process.pid}/stat`, "utf8").split(") ")[1]!.split(" ")[19]);
+  const rows = Array.from({ length: 1000 }, (_, i) => `('restored_${i}', ${i === 0 ? process.pid : 4_000_000 + i}, 'online', '{}', '${now}', '${now}', ${i === 0 ? startTime : 12345})`);
+  sqlite3Exec(db, `INSERT INTO bot_status (channel, pid, status, features_json, registered_at, last_seen, pid_start_time) VALUES ${rows.join(",")};`);
+  const bridge = await startBridgeProcess(["--sample-interval", "0.5"], { dir });
+  t.after(() => bridge.stop());
+  const s = await bridge.samples();
+  assert.equal(s.get("kissbot_bridge_bots", { status: "online" }), 1, "the live one is up at the first scrape");
+  assert.equal(s.get("kissbot_bridge_bots", { status: "dead" }), 999, "the others are dead at the first scrape");
+  const fds = () => readdirSync(`/proc/${bridge.proc.pid}/fd`).length;
+  const before = fds();
+  await new Promise((r) => setTimeout(r, 1500)); // three sampling rounds over 1,000 bots
+  assert.ok(fds() <= before + 5, `descriptors stay flat: ${before} → ${fds()}`);
+  assert.equal((await bridge.samples()).get("kissbot_bridge_process_sample_errors_total"), 0);
+});
