@@ -144,7 +144,7 @@ if (only === "churn") {
 function printChurn(c: Awaited<ReturnType<typeof benchChurn>>): void {
   const mb = (n: number) => `${(n / 1e6).toFixed(1)} MB`;
   console.log("channels that register, use an LLM, set a custom metric and unregister, in turn (database and per-bot logs on):");
-  for (const p of c.points) console.log(`  after ${fmt(p.channels)} channels${p.idle ? " and 30 s idle" : ""}: RSS ${mb(p.rss)}, V8 heap used ${mb(p.heap)}, bots online ${p.bots}`);
+  for (const p of c.points) console.log(`  after ${fmt(p.channels)} channels: RSS ${mb(p.rss)}, V8 heap used ${mb(p.heap)}; after a full collection ${mb(p.rssAfterGc)} and ${mb(p.heapAfterGc)}; bots online ${p.bots}`);
 }
 
 if (only === "bounds") {

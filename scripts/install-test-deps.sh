@@ -2,9 +2,11 @@
 # Installs the Debian packages the test suite runs for real: Prometheus (and promtool),
 # Alertmanager (and amtool), docker-compose to validate the compose file, the reference
 # exposition parsers (python3-prometheus-client), python3 for the
-# stock-like bot client, and systemd (systemd-analyze checks the documented unit). Safe to run again; does nothing when all are present.
+# stock-like bot client, systemd (systemd-analyze checks the documented unit), and Debian's
+# chromium for the status page's browser tests (driven by playwright-core; no browser is ever
+# downloaded). Safe to run again; does nothing when all are present.
 set -euo pipefail
-packages=(python3 python3-prometheus-client prometheus prometheus-alertmanager docker-compose systemd)
+packages=(python3 python3-prometheus-client prometheus prometheus-alertmanager docker-compose systemd chromium)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -22,6 +22,7 @@ import { storeObserver } from "./store/store-observer.js";
 import { restorableBots } from "./store/queries.js";
 import { DAY_MS } from "./util/units.js";
 import { DatabaseReader } from "./store/database-reader.js";
+import { StatusPage } from "./status/status-page.js";
 import { ChannelLog } from "./channel-log/channel-log.js";
 import { LlmRowFollower } from "./follow/llm-row-follower.js";
 import { loadPriceTable, ReloadablePrices } from "./pricing/price-table.js";
@@ -163,7 +164,23 @@ export async function startBridge(config: Config, log: Logger, deps: BridgeDeps 
     logDrops: deps.logDrops,
   });
   exposition = new Exposition(families, promRegistry, collectorErrors, () => registry.evaluate());
+  const status = new StatusPage({
+    clock,
+    version: VERSION,
+    startedAt: clock.now(),
+    socketPath: config.socket,
+    bots: registry,
+    ingest,
+    usage,
+    transport,
+    store,
+    otlp: otel?.otlp,
+    reader,
+    timeZone: config.timezone,
+  });
+  registry.observe(status.observer);
   const app = createApp({
+    status: status.routes,
     metrics: exposition,
     ready: () => transport.listening,
     version: VERSION,
@@ -210,6 +227,7 @@ export async function startBridge(config: Config, log: Logger, deps: BridgeDeps 
   }
   sampler.start();
   follower?.start();
+  status.start();
   // Status changes are logged when they happen, not only when someone scrapes.
   const evaluator = setInterval(() => registry.evaluate(), 1000);
   evaluator.unref();
@@ -238,6 +256,7 @@ export async function startBridge(config: Config, log: Logger, deps: BridgeDeps 
     },
     async stop() {
       clearInterval(evaluator);
+      status.stop();
       clearInterval(pruner);
       await transport.stop(1000);
       await sampler.stop();

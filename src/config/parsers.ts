@@ -1,3 +1,4 @@
+import { checkTimeZone } from "../status/period.js";
 /** Value parsers for flags: each returns the value or throws an Error whose message completes "invalid --flag: ...". */
 
 export function seconds(min: number, max: number) {
@@ -70,4 +71,13 @@ export function optionalInteger(min: number, max: number) {
 /** A file path, or empty for "none". */
 export function optionalPath(raw: string): string | null {
   return raw.trim() === "" ? null : raw;
+}
+
+/** An IANA time zone name this Node knows. */
+export function timeZone(raw: string): string {
+  try {
+    return checkTimeZone(raw.trim());
+  } catch {
+    throw new Error(`expected an IANA time zone such as UTC or Europe/Paris, got ${JSON.stringify(raw)}`);
+  }
 }

@@ -3,6 +3,7 @@ import type { IncomingMessage, ServerResponse } from "node:http";
 import { negotiateFormat, type ExpositionFormat } from "../metrics/format.js";
 import { apiRouter, type ApiSources } from "./api.js";
 import { runbookPage } from "./runbook.js";
+import { statusRouter, type StatusRouteSources } from "./status-routes.js";
 
 /** What the HTTP layer needs from the rest of the bridge. */
 export interface HttpSources {
@@ -14,23 +15,11 @@ export interface HttpSources {
   /** /otel/metrics, served by the OpenTelemetry Prometheus exporter when --otel-prometheus is on. */
   otelMetrics?: ((req: IncomingMessage, res: ServerResponse) => void) | undefined;
   api: ApiSources;
+  /** The status page at / and its API (/api/v1/...). */
+  status: StatusRouteSources;
   /** Told of an error no route handled (the client only gets a 500 without details). */
   logError?: (err: unknown) => void;
 }
-
-const landing = (s: HttpSources) => `<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><title>kissbot-bridge</title></head>
-<body>
-<h1>kissbot-bridge ${s.version}</h1>
-<p>Listening for KissBot bots on <code>${s.socketPath.replace(/[&<>"]/g, (c) => `&#${c.charCodeAt(0)};`)}</code>.</p>
-<ul>
-<li><a href="metrics">/metrics</a>: Prometheus metrics (OpenMetrics when asked for)</li>
-${s.otelMetrics ? '<li><a href="otel/metrics">/otel/metrics</a>: the same data with OpenTelemetry names</li>\n' : ""}<li><a href="api/bots">/api/bots</a>, <a href="api/usage?since=24h&amp;by=model">/api/usage</a>: JSON</li>
-<li><a href="runbook">/runbook</a>: what to do when an alert pages</li>
-<li><a href="-/healthy">/-/healthy</a>, <a href="-/ready">/-/ready</a></li>
-</ul>
-</body></html>
-`;
 
 export function createApp(s: HttpSources): Express {
   const app = express();
@@ -61,9 +50,7 @@ export function createApp(s: HttpSources): Express {
     const ready = s.ready();
     res.status(ready ? 200 : 503).type("text/plain").send(ready ? "Ready\n" : "Not ready\n");
   });
-  app.get("/", (_req, res) => {
-    res.type("html").send(landing(s));
-  });
+  app.use(statusRouter(s.status));
   // Express's default error page shows the stack (and with it paths) outside production.
   app.use((err: unknown, _req: express.Request, res: express.Response, _next: express.NextFunction) => {
     s.logError?.(err);

@@ -8,6 +8,8 @@ import type { AggregationTemporality, InstrumentType, PushMetricExporter, Resour
 export class CountingExporter implements PushMetricExporter {
   failures = 0;
   successes = 0;
+  /** How the latest export ended; null before the first. */
+  lastResult: "success" | "failure" | null = null;
 
   constructor(
     private readonly inner: PushMetricExporter,
@@ -16,9 +18,12 @@ export class CountingExporter implements PushMetricExporter {
 
   export(metrics: ResourceMetrics, resultCallback: (result: ExportResult) => void): void {
     this.inner.export(metrics, (result) => {
-      if (result.code === ExportResultCode.SUCCESS) this.successes++;
-      else {
+      if (result.code === ExportResultCode.SUCCESS) {
+        this.successes++;
+        this.lastResult = "success";
+      } else {
         this.failures++;
+        this.lastResult = "failure";
         this.onFailure(result.error);
       }
       resultCallback(result);

@@ -96,20 +96,22 @@ export interface UsageView {
   tokens_in: number;
   tokens_out: number;
   mean_latency_ms: number | null;
+  p50_latency_ms: number | null;
   p95_latency_ms: number | null;
   cost_usd: number | null;
 }
 
 /**
- * LLM usage since `sinceMs`, grouped by channel, model or feature: calls, tokens, mean and p95
- * latency (nearest rank), cost. The same query serves the API and the CLI.
+ * LLM usage since `sinceMs`, grouped by channel, model or feature (of one channel when given):
+ * calls, tokens, mean, p50 and p95 latency (nearest rank), cost. The same query serves the API,
+ * the CLI and the status page.
  */
-export function usageFromDatabase(db: Database, sinceMs: number, by: UsageGroup): UsageView[] {
+export function usageFromDatabase(db: Database, sinceMs: number, by: UsageGroup, channel?: string): UsageView[] {
   // `by` is one of USAGE_GROUPS, never user text.
   return db
     .prepare(
       `WITH recent AS (
-         SELECT ${by} AS key, tokens_in, tokens_out, latency_ms, cost_usd FROM llm_usage WHERE ts >= ?
+         SELECT ${by} AS key, tokens_in, tokens_out, latency_ms, cost_usd FROM llm_usage WHERE ts >= ? ${channel === undefined ? "" : "AND channel = ?"}
        ), totals AS (
          SELECT key, COUNT(*) AS calls, COALESCE(SUM(tokens_in), 0) AS tokens_in, COALESCE(SUM(tokens_out), 0) AS tokens_out,
                 AVG(latency_ms) AS mean_latency_ms, SUM(cost_usd) AS cost_usd
@@ -117,14 +119,17 @@ export function usageFromDatabase(db: Database, sinceMs: number, by: UsageGroup)
        ), ranked AS (
          SELECT key, latency_ms, ROW_NUMBER() OVER (PARTITION BY key ORDER BY latency_ms) AS rn, COUNT(*) OVER (PARTITION BY key) AS n
          FROM recent WHERE latency_ms IS NOT NULL
-       ), p95 AS (
-         SELECT key, MIN(latency_ms) AS p95_latency_ms FROM ranked WHERE rn * 100 >= 95 * n GROUP BY key
+       ), quantiles AS (
+         SELECT key, MIN(CASE WHEN rn * 100 >= 50 * n THEN latency_ms END) AS p50_latency_ms,
+                MIN(CASE WHEN rn * 100 >= 95 * n THEN latency_ms END) AS p95_latency_ms
+         FROM ranked GROUP BY key
        )
-       SELECT totals.*, p95.p95_latency_ms FROM totals LEFT JOIN p95 USING (key)
+       SELECT totals.key, calls, tokens_in, tokens_out, mean_latency_ms, p50_latency_ms, p95_latency_ms, cost_usd
+       FROM totals LEFT JOIN quantiles USING (key)
        ORDER BY tokens_in + tokens_out DESC, key
        LIMIT ${MAX_USAGE_GROUPS}`,
     )
-    .all(toSqlTime(sinceMs)) as UsageView[];
+    .all(...(channel === undefined ? [toSqlTime(sinceMs)] : [toSqlTime(sinceMs), channel])) as UsageView[];
 }
 
 /** The furthest back `since` may reach: ten years. */

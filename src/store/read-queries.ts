@@ -1,5 +1,6 @@
 import type { Database } from "better-sqlite3";
 import { botsFromDatabase, usageFromDatabase, type BotView, type UsageGroup, type UsageView } from "./queries.js";
+import { botHistoryFromDatabase, spendFromDatabase, type BotHistoryView, type SpendRow } from "./status-queries.js";
 
 /**
  * The reads the HTTP API may ask of the database, by name, so they can run on the reader
@@ -8,6 +9,8 @@ import { botsFromDatabase, usageFromDatabase, type BotView, type UsageGroup, typ
 export const READ_QUERIES = {
   usage: (db: Database, a: { sinceMs: number; by: UsageGroup }): UsageView[] => usageFromDatabase(db, a.sinceMs, a.by),
   bots: (db: Database, a: { now: number }): BotView[] => botsFromDatabase(db, a.now),
+  spend: (db: Database, a: { dayStartMs: number; monthStartMs: number }): SpendRow[] => spendFromDatabase(db, a),
+  botHistory: (db: Database, a: { channel: string; nowMs: number; rangeMs: number }): BotHistoryView => botHistoryFromDatabase(db, a),
 };
 
 export type ReadQueries = typeof READ_QUERIES;

@@ -56,6 +56,8 @@ const featuresJson = (bot: Bot) => JSON.stringify(bot.features ?? {});
 export class StoreWriter {
   readonly errors = new CounterMap<DbOp>(DB_OPS);
   readonly written = new CounterMap<DbTable>(DB_TABLES);
+  /** When rows were last committed (Unix ms); null before the first commit. */
+  lastCommitAt: number | null = null;
   dropped = 0;
   commits = 0;
   private statuses = new Map<string, StatusRow>();
@@ -192,6 +194,7 @@ export class StoreWriter {
     this.relieve();
     if (batch.statuses.length + batch.usage.length + batch.samples.length === 0) return;
     this.commits++;
+    this.lastCommitAt = this.clock.now();
     this.written.inc("bot_status", batch.statuses.length);
     this.written.inc("llm_usage", batch.usage.length);
     this.written.inc("bot_metrics", batch.samples.length);

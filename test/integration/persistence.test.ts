@@ -224,8 +224,8 @@ test("kissbot-bridge status and usage give the known figures, with the bridge up
       by: "model",
       rows: [
         // Priced from the shipped table: the Python client sends no cost.
-        { key: "gpt-4", calls: 2, tokens_in: 200, tokens_out: 80, mean_latency_ms: 200, p95_latency_ms: 300, cost_usd: 2 * ((100 * 30 + 40 * 60) / 1e6) },
-        { key: "claude-3-opus", calls: 1, tokens_in: 100, tokens_out: 40, mean_latency_ms: 2000, p95_latency_ms: 2000, cost_usd: (100 * 15 + 40 * 75) / 1e6 },
+        { key: "gpt-4", calls: 2, tokens_in: 200, tokens_out: 80, mean_latency_ms: 200, p50_latency_ms: 100, p95_latency_ms: 300, cost_usd: 2 * ((100 * 30 + 40 * 60) / 1e6) },
+        { key: "claude-3-opus", calls: 1, tokens_in: 100, tokens_out: 40, mean_latency_ms: 2000, p50_latency_ms: 2000, p95_latency_ms: 2000, cost_usd: (100 * 15 + 40 * 75) / 1e6 },
       ],
     });
     const table = await cli(["status", ...where]);

@@ -146,8 +146,8 @@ test("usage: calls, tokens, mean and nearest-rank p95 latency by group", async (
   await w.close();
   const { db } = openDatabase(path);
   assert.deepEqual(usageFromDatabase(db, clock.now() - 3_600_000, "channel"), [
-    { key: "a", calls: 20, tokens_in: 200, tokens_out: 20, mean_latency_ms: 1050, p95_latency_ms: 1900, cost_usd: null },
-    { key: "b", calls: 1, tokens_in: 5, tokens_out: 1, mean_latency_ms: null, p95_latency_ms: null, cost_usd: null },
+    { key: "a", calls: 20, tokens_in: 200, tokens_out: 20, mean_latency_ms: 1050, p50_latency_ms: 1000, p95_latency_ms: 1900, cost_usd: null },
+    { key: "b", calls: 1, tokens_in: 5, tokens_out: 1, mean_latency_ms: null, p50_latency_ms: null, p95_latency_ms: null, cost_usd: null },
   ]);
   assert.deepEqual(usageFromDatabase(db, clock.now() + 1000, "channel"), [], "nothing after now");
   db.close();

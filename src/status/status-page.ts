@@ -1,0 +1,82 @@
+
+import type { RegistryObserver } from "../registry/bot-registry.js";
+import type { DatabaseReader } from "../store/database-reader.js";
+import type { StatusRouteSources } from "../http/status-routes.js";
+import type { LlmSeries } from "../usage/usage-book.js";
+import type { CounterMap } from "../util/counter-map.js";
+import type { Clock } from "../util/clock.js";
+import { BotHistory } from "./bot-history.js";
+import { CounterHistory } from "./counter-history.js";
+import { LiveFeed } from "./live-feed.js";
+import { StatusView, type StatusSources } from "./overview.js";
+import { SpendWatch } from "./spend-watch.js";
+
+export type StatusPageDeps = Omit<StatusSources, "history" | "messages" | "rejected" | "tokensByModel" | "spend"> & {
+  ingest: { accepted: CounterMap; rejected: CounterMap };
+  usage: { llmSeries(): readonly LlmSeries[] };
+  /** undefined with --no-db. */
+  reader: DatabaseReader | undefined;
+  timeZone: string;
+};
+
+/** Counters are snapshotted this often for the page's rates (an hour of them is kept). */
+const SNAPSHOT_MS = 10_000;
+
+/**
+ * The status page's stage: it watches the registry (sparklines, lifecycle events), snapshots
+ * counters for rates, reads spend from the database, and serves the page and its live feed.
+ */
+export class StatusPage {
+  readonly observer: RegistryObserver;
+  readonly spend: SpendWatch | undefined;
+  readonly routes: StatusRouteSources;
+  private readonly histories: CounterHistory[];
+  private timer: NodeJS.Timeout | undefined;
+
+  constructor(deps: StatusPageDeps) {
+    const clock: Clock = deps.clock;
+    const history = new BotHistory(clock);
+    this.observer = history;
+    const messages = new CounterHistory(clock, () => deps.ingest.accepted.entries());
+    const rejected = new CounterHistory(clock, () => deps.ingest.rejected.entries());
+    const tokensByModel = new CounterHistory(clock, function* () {
+      for (const s of deps.usage.llmSeries()) yield [s.model, s.tokensIn + s.tokensOut] as [string, number];
+    });
+    this.histories = [messages, rejected, tokensByModel];
+    const reader = deps.reader;
+    this.spend =
+      reader === undefined
+        ? undefined
+        : new SpendWatch(
+            {
+              spend: (a) => reader.read("spend", a),
+              latencyByModel: (sinceMs) => reader.read("usage", { sinceMs, by: "model" }),
+            },
+            clock,
+            deps.timeZone,
+          );
+    const view = new StatusView({ ...deps, history, messages, rejected, tokensByModel, spend: this.spend });
+    this.routes = {
+      view,
+      live: new LiveFeed(view),
+      history: reader === undefined ? undefined : (channel, rangeMs) => reader.read("botHistory", { channel, nowMs: clock.now(), rangeMs }),
+    };
+  }
+
+  start(): void {
+    for (const h of this.histories) h.take();
+    this.timer = setInterval(() => {
+      for (const h of this.histories) h.take();
+    }, SNAPSHOT_MS);
+    this.timer.unref();
+    this.spend?.start();
+  }
+
+  stop(): void {
+    clearInterval(this.timer);
+    this.spend?.stop();
+    this.routes.live.close();
+  }
+}
+
+

@@ -1,0 +1,84 @@
+import type { Database } from "better-sqlite3";
+import { toSqlTime } from "./timestamps.js";
+import { usageFromDatabase, type UsageView } from "./queries.js";
+import { MIB } from "../util/units.js";
+
+/** Points a history series holds at most: the page never asks SQLite for more. */
+export const MAX_POINTS = 500;
+
+/** Seconds per bucket so that `rangeMs` fits in MAX_POINTS buckets, at least `minS`. */
+export function bucketSeconds(rangeMs: number, minS = 15): number {
+  return Math.max(minS, Math.ceil(rangeMs / 1000 / MAX_POINTS));
+}
+
+/** Unix seconds of a stored timestamp (KissBot's ISO form), in SQL. */
+const EPOCH = "CAST(strftime('%s', substr(ts, 1, 19)) AS INTEGER)";
+
+export interface SpendRow {
+  channel: string;
+  model: string;
+  feature: string;
+  calls_today: number;
+  cost_today_usd: number | null;
+  tokens_today: number;
+  calls_month: number;
+  cost_month_usd: number | null;
+  tokens_month: number;
+}
+
+/**
+ * LLM spend of the current day and month by channel × model × feature, from llm_usage (the
+ * bridge's rows and the bots' own): what a restart does not reset. The period starts are given
+ * by the caller (its clock and time zone decide them).
+ */
+export function spendFromDatabase(db: Database, a: { dayStartMs: number; monthStartMs: number }): SpendRow[] {
+  const day = toSqlTime(a.dayStartMs);
+  return db
+    .prepare(
+      `SELECT channel, model, feature,
+              SUM(ts >= ?) AS calls_today,
+              SUM(CASE WHEN ts >= ? THEN cost_usd END) AS cost_today_usd,
+              COALESCE(SUM(CASE WHEN ts >= ? THEN tokens_in + tokens_out END), 0) AS tokens_today,
+              COUNT(*) AS calls_month, SUM(cost_usd) AS cost_month_usd, COALESCE(SUM(tokens_in + tokens_out), 0) AS tokens_month
+       FROM llm_usage WHERE ts >= ? GROUP BY channel, model, feature LIMIT 20000`,
+    )
+    .all(day, day, day, toSqlTime(Math.min(a.monthStartMs, a.dayStartMs))) as SpendRow[];
+}
+
+export interface BotHistoryView {
+  range_seconds: number;
+  bucket_seconds: number;
+  /** Unix seconds, one per bucket with samples. */
+  resources: { t: number[]; cpu_ratio: (number | null)[]; rss_bytes: (number | null)[] };
+  llm: { t: number[]; calls: number[]; tokens: number[]; cost_usd: number[] };
+  by_model: UsageView[];
+  by_feature: UsageView[];
+}
+
+/** One bot's CPU, memory and LLM use over a range, down-sampled to MAX_POINTS buckets at most. */
+export function botHistoryFromDatabase(db: Database, a: { channel: string; nowMs: number; rangeMs: number }): BotHistoryView {
+  const since = a.nowMs - a.rangeMs;
+  const bucket = bucketSeconds(a.rangeMs);
+  const resources = db
+    .prepare(
+      `SELECT (${EPOCH} / ?) * ? AS t, AVG(cpu_pct) / 100.0 AS cpu, AVG(rss_mb) AS rss
+       FROM bot_metrics WHERE channel = ? AND ts >= ? GROUP BY 1 ORDER BY 1 LIMIT ${MAX_POINTS + 1}`,
+    )
+    .raw(true)
+    .all(bucket, bucket, a.channel, toSqlTime(since)) as [number, number | null, number | null][];
+  const llm = db
+    .prepare(
+      `SELECT (${EPOCH} / ?) * ? AS t, COUNT(*), COALESCE(SUM(tokens_in + tokens_out), 0), COALESCE(SUM(cost_usd), 0)
+       FROM llm_usage WHERE channel = ? AND ts >= ? GROUP BY 1 ORDER BY 1 LIMIT ${MAX_POINTS + 1}`,
+    )
+    .raw(true)
+    .all(bucket, bucket, a.channel, toSqlTime(since)) as [number, number, number, number][];
+  return {
+    range_seconds: a.rangeMs / 1000,
+    bucket_seconds: bucket,
+    resources: { t: resources.map((r) => r[0]), cpu_ratio: resources.map((r) => r[1]), rss_bytes: resources.map((r) => (r[2] === null ? null : r[2] * MIB)) },
+    llm: { t: llm.map((r) => r[0]), calls: llm.map((r) => r[1]), tokens: llm.map((r) => r[2]), cost_usd: llm.map((r) => r[3]) },
+    by_model: usageFromDatabase(db, since, "model", a.channel),
+    by_feature: usageFromDatabase(db, since, "feature", a.channel),
+  };
+}

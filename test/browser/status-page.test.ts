@@ -1,0 +1,173 @@
+/// <reference lib="dom" />
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { existsSync, mkdtempSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import type { Browser, Page } from "playwright-core";
+import { startBridgeProcess, type BridgeProcess } from "../helpers/bridge-process.js";
+import { launch, screenshotPath, watchedPage } from "../helpers/browser.js";
+import { PythonBot } from "../helpers/python-bot.js";
+import { freePort } from "../helpers/services.js";
+import { sendOnce } from "../helpers/raw-client.js";
+import { waitFor } from "../helpers/wait.js";
+
+let browser: Browser;
+test.before(async () => {
+  browser = await launch();
+});
+test.after(async () => {
+  await browser?.close();
+});
+
+/** The row of a channel in the bots table, as text per column. */
+async function row(page: Page, channel: string): Promise<Record<string, string> | null> {
+  return page.evaluate((c) => {
+    const tr = document.querySelector(`#bots tbody tr[data-channel="${c}"]`) as HTMLTableRowElement | null;
+    if (tr === null || tr.hidden) return null;
+    const names = ["channel", "status", "pid", "uptime", "heartbeat", "cpu", "cpuSpark", "rss", "rssSpark", "features", "calls", "cost"];
+    return Object.fromEntries(names.map((n, i) => [n, tr.children[i]!.textContent ?? ""]));
+  }, channel);
+}
+
+/** Seconds in the table's duration format (7s, 1m 5s, 2h 3m). */
+function seconds(text: string): number {
+  let s = 0;
+  for (const m of text.matchAll(/(\d+)([dhms])/g)) s += Number(m[1]) * { d: 86400, h: 3600, m: 60, s: 1 }[m[2] as "d" | "h" | "m" | "s"];
+  return s;
+}
+
+test("the fleet live: a bot appears within 2 s without reload, its heartbeat age ticks, a killed one turns dead, one that unregisters disappears; no console error, no failed request", async (t) => {
+  const bridge = await startBridgeProcess(["--sample-interval", "0.2"]);
+  t.after(() => bridge.stop());
+  const { page, problems } = await watchedPage(browser);
+  await page.goto(`${bridge.url}/`);
+  await page.waitForSelector("#connection[data-state=live]");
+
+  const steady = await PythonBot.start("steady_bot", bridge.socket);
+  t.after(() => steady.exit());
+  const doomed = await PythonBot.start("doomed_bot", bridge.socket);
+  t.after(() => doomed.kill());
+  const leaving = await PythonBot.start("leaving_bot", bridge.socket);
+  t.after(() => leaving.exit());
+  for (const b of [steady, doomed, leaving]) assert.equal(await b.send('register {"llm": true, "trivia": false}'), "True");
+  // Within 2 s of registering, with no reload.
+  for (const c of ["steady_bot", "doomed_bot", "leaving_bot"]) await page.waitForSelector(`#bots tbody tr[data-channel="${c}"]`, { timeout: 2000 });
+  const first = (await row(page, "steady_bot"))!;
+  assert.equal(first["status"], "online");
+  assert.equal(first["pid"], String(steady.pid));
+  assert.equal(first["features"], "llm");
+
+  const age = seconds(first["heartbeat"]!);
+  await waitFor("the heartbeat age to tick", async () => (seconds((await row(page, "steady_bot"))!["heartbeat"]!) >= age + 2 ? true : undefined), 5000);
+
+  await doomed.kill();
+  await waitFor("the killed bot shown dead", async () => ((await row(page, "doomed_bot"))?.["status"] === "dead" ? true : undefined), 5000);
+  // Trouble first: the dead bot leads the table.
+  assert.equal(await page.evaluate(() => (document.querySelector("#bots tbody tr:not([hidden])") as HTMLElement).dataset["channel"]), "doomed_bot");
+
+  assert.equal(await leaving.send("unregister"), "True");
+  await waitFor("the unregistered bot gone", async () => ((await row(page, "leaving_bot")) === null ? true : undefined), 5000);
+
+  // The table filters by channel and by status.
+  await page.fill("#filter", "steady");
+  assert.deepEqual(await page.$$eval("#bots tbody tr:not([hidden])", (trs) => trs.map((tr) => (tr as HTMLElement).dataset["channel"])), ["steady_bot"]);
+  await page.fill("#filter", "");
+  await page.selectOption("#status-filter", "dead");
+  assert.deepEqual(await page.$$eval("#bots tbody tr:not([hidden])", (trs) => trs.map((tr) => (tr as HTMLElement).dataset["channel"])), ["doomed_bot"]);
+  await page.selectOption("#status-filter", "");
+
+  await page.screenshot({ path: screenshotPath("overview.png"), fullPage: true });
+  assert.deepEqual(problems, []);
+});
+
+test("one bot's view, at its own URL: CPU and memory from bot_metrics, LLM calls from llm_usage, its events; figures agree with kissbot-bridge status's source", async (t) => {
+  const bridge = await startBridgeProcess(["--sample-interval", "0.2"]);
+  t.after(() => bridge.stop());
+  const bot = await PythonBot.start("viewed_bot", bridge.socket);
+  t.after(() => bot.exit());
+  await bot.send('register {"llm": true}');
+  for (let i = 0; i < 6; i++) await bot.send(`llm gpt-4o ask ${100 + i} 40 ${300 + 100 * i}`);
+  await bot.send("llm claude-3-haiku trivia 50 10 200");
+  // Samples and calls committed to the database (one commit a second).
+  await waitFor("rows in bot_metrics and llm_usage", async () => {
+    const r = await fetch(`${bridge.url}/api/v1/bots/viewed_bot/history?range=1h`);
+    const h = (await r.json()) as { resources: { t: number[] }; llm: { calls: number[] } };
+    return h.resources.t.length >= 2 && h.llm.calls.reduce((a, b) => a + b, 0) === 7 ? true : undefined;
+  });
+
+  const { page, problems } = await watchedPage(browser);
+  await page.goto(`${bridge.url}/bot/viewed_bot`);
+  await page.waitForSelector("#bot-title:text('viewed_bot')");
+  const points = async (id: string) => Number(await page.getAttribute(`#${id}`, "data-points"));
+  await waitFor("the charts drawn", async () => ((await points("cpu-chart")) >= 2 && (await points("rss-chart")) >= 2 && (await points("llm-chart")) >= 1 ? true : undefined));
+  assert.ok(await page.$("#cpu-chart canvas"), "a real chart (uPlot's canvas)");
+  const models = await page.$$eval("#bot-models tbody tr", (trs) => trs.map((tr) => Array.from(tr.children).map((td) => td.textContent)));
+  assert.deepEqual(models.map((r) => [r[0], r[1], r[2]]), [["gpt-4o", "6", "855"], ["claude-3-haiku", "1", "60"]]);
+  assert.equal(models[0]![3], "500 ms", "p50 of 300…800 ms");
+  const events = await page.$$eval("#bot-events li", (lis) => lis.map((li) => li.textContent));
+  assert.ok(events.some((e) => /registered/.test(e ?? "")), JSON.stringify(events));
+
+  // The page's figures for the bot are /api/bots's (what `kissbot-bridge status` prints).
+  const api = ((await (await fetch(`${bridge.url}/api/bots`)).json()) as { bots: { channel: string; pid: number; status: string }[] }).bots.find((b) => b.channel === "viewed_bot")!;
+  const facts = Object.fromEntries(await page.$$eval("#bot-facts dt", (dts) => dts.map((dt) => [dt.textContent, dt.nextElementSibling!.textContent])));
+  assert.equal(facts["PID"], String(api.pid));
+  assert.equal(await page.textContent("#bot-status"), api.status);
+
+  for (const range of ["24h", "7d"]) {
+    await page.click(`[data-range="${range}"]`);
+    await waitFor(`the ${range} charts`, async () => ((await points("cpu-chart")) >= 1 ? true : undefined));
+  }
+  await page.click('[data-range="1h"]');
+  await page.waitForTimeout(300);
+  await page.screenshot({ path: screenshotPath("bot.png"), fullPage: true });
+  assert.deepEqual(problems, []);
+});
+
+test("names a bot sends are text, never markup: an <img onerror> model and feature run nothing; such a channel is rejected", async (t) => {
+  const bridge = await startBridgeProcess();
+  t.after(() => bridge.stop());
+  const hostile = "<img src=x onerror=window.__pwned=1>";
+  const send = (o: object) => sendOnce(bridge.socket, `${JSON.stringify(o)}\n`);
+  await send({ type: "register", channel: "plain_bot", pid: process.pid, features: { [hostile]: true } });
+  await send({ type: "register", channel: hostile, pid: process.pid });
+  for (let i = 0; i < 3; i++) await send({ type: "llm_usage", channel: "plain_bot", model: hostile, feature: hostile, tokens_in: 10, tokens_out: 5, latency_ms: 100 });
+  await waitFor("committed", async () => ((await bridge.samples()).get("kissbot_bridge_db_rows_written_total", { table: "llm_usage" }) === 3 ? true : undefined));
+  assert.equal((await bridge.samples()).get("kissbot_bridge_rejected_lines_total", { reason: "invalid_channel" }), 1);
+
+  const { page, problems } = await watchedPage(browser);
+  await page.goto(`${bridge.url}/`);
+  await page.waitForSelector('#bots tbody tr[data-channel="plain_bot"]');
+  await waitFor("the unpriced table", async () => ((await page.textContent("#unpriced")) ?? "").includes(hostile) || undefined);
+  assert.equal((await row(page, "plain_bot"))!["features"], hostile, "shown as text");
+  await page.goto(`${bridge.url}/bot/plain_bot`);
+  await waitFor("the model table", async () => ((await page.textContent("#bot-models")) ?? "").includes(hostile) || undefined);
+  assert.equal(await page.evaluate(() => (window as unknown as { __pwned?: number }).__pwned), undefined, "no handler ran");
+  assert.equal(await page.$$eval("img", (imgs) => imgs.length), 0, "no element was created from a name");
+  // The policy forbids inline script outright.
+  const res = await fetch(`${bridge.url}/`);
+  assert.match(res.headers.get("content-security-policy") ?? "", /script-src 'self'/);
+  assert.doesNotMatch(res.headers.get("content-security-policy") ?? "", /unsafe-inline/);
+  assert.deepEqual(problems, []);
+});
+
+test("a lost connection is shown, and the page recovers by itself when the bridge is back", async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), "kb-page-"));
+  const port = await freePort();
+  const args = ["--listen", `127.0.0.1:${port}`];
+  let bridge: BridgeProcess = await startBridgeProcess(args, { dir });
+  t.after(() => bridge.stop());
+  const { page } = await watchedPage(browser);
+  await page.goto(`${bridge.url}/`);
+  await page.waitForSelector("#connection[data-state=live]");
+  await bridge.stop();
+  await page.waitForSelector("#banner:not([hidden])", { timeout: 10_000 });
+  bridge = await startBridgeProcess(args, { dir, socket: join(dir, "monitor.sock") });
+  await sendOnce(bridge.socket, `{"type":"register","channel":"after_restart","pid":${process.pid}}\n`);
+  await page.waitForSelector('#bots tbody tr[data-channel="after_restart"]', { timeout: 10_000 });
+  assert.equal(await page.isHidden("#banner"), true);
+});
+
+test("the screenshots are written for a person to look at", () => {
+  for (const f of ["overview.png", "bot.png"]) assert.ok(existsSync(screenshotPath(f)), f);
+});
