@@ -5,7 +5,7 @@ import { periodStarts } from "./period.js";
 
 /** What the watch reads from the database (the reader thread, bounded in time). */
 export interface SpendSource {
-  spend(a: { dayStartMs: number; monthStartMs: number }): Promise<SpendRow[]>;
+  spend(a: { dayStartMs: number; monthStartMs: number; afterId?: number }): Promise<{ rows: SpendRow[]; maxId: number }>;
   latencyByModel(sinceMs: number): Promise<UsageView[]>;
 }
 
@@ -19,21 +19,31 @@ export interface SpendTotals {
   tokens_month: number;
 }
 
+/** A full read at least this often, so rows deleted or rewritten behind the watch are seen. */
+const FULL_READ_MS = 3_600_000;
+
 /**
- * Today's and this month's LLM spend, read from llm_usage every `everyMs` (so a restart resets
- * nothing), with the periods of `timeZone`; and the last hour's latency by model. The last good
- * read is kept while a read fails; `error` says why.
+ * Today's and this month's LLM spend, read from llm_usage (so a restart resets nothing), with
+ * the periods of `timeZone`; and the last hour's latency by model. A full read happens at
+ * start, when a day or month begins and hourly; in between, only rows added since the last read
+ * (by primary key) are read and added, so a large table costs little every few seconds. The last
+ * good figures are kept while a read fails; `error` says why.
  */
 export class SpendWatch {
-  rows: SpendRow[] = [];
   latency: UsageView[] = [];
   /** When the figures were read (Unix ms), null before the first read. */
   readAt: number | null = null;
   error: string | null = null;
   dayStartMs = 0;
   monthStartMs = 0;
+  private groups = new Map<string, SpendRow>();
+  private maxId = 0;
+  private fullReadAt = -Infinity;
   private timer: NodeJS.Timeout | undefined;
   private reading: Promise<void> | undefined;
+  private latencyReadAt = -Infinity;
+  /** After a failed read, the next waits a minute: a database too slow for it is not hammered. */
+  private retryAt = -Infinity;
 
   constructor(
     private readonly source: SpendSource,
@@ -58,10 +68,15 @@ export class SpendWatch {
     return this.reading;
   }
 
+  /** Every channel × model × feature group. */
+  rows(): IterableIterator<SpendRow> {
+    return this.groups.values();
+  }
+
   /** Totals of today and this month, grouped by channel, model or feature, largest month first. */
   totals(by: "channel" | "model" | "feature"): SpendTotals[] {
     const out = new Map<string, SpendTotals>();
-    for (const r of this.rows) {
+    for (const r of this.groups.values()) {
       const key = r[by];
       let t = out.get(key);
       if (t === undefined) out.set(key, (t = { key, calls_today: 0, cost_today_usd: 0, tokens_today: 0, calls_month: 0, cost_month_usd: 0, tokens_month: 0 }));
@@ -77,17 +92,42 @@ export class SpendWatch {
 
   private async read(): Promise<void> {
     const now = this.clock.now();
+    if (now < this.retryAt) return;
     const p = periodStarts(now, this.timeZone);
+    const full = p.dayStartMs !== this.dayStartMs || p.monthStartMs !== this.monthStartMs || now - this.fullReadAt >= FULL_READ_MS;
     try {
-      const [rows, latency] = await Promise.all([this.source.spend(p), this.source.latencyByModel(now - 3_600_000)]);
-      this.rows = rows;
-      this.latency = latency;
+      const got = await this.source.spend({ dayStartMs: p.dayStartMs, monthStartMs: p.monthStartMs, ...(full ? {} : { afterId: this.maxId }) });
+      if (full) this.groups = new Map();
+      for (const r of got.rows) this.add(r);
+      this.maxId = got.maxId;
+      if (full) this.fullReadAt = now;
       this.dayStartMs = p.dayStartMs;
       this.monthStartMs = p.monthStartMs;
       this.readAt = now;
       this.error = null;
+      // Percentiles cannot be added up: read whole, once a minute.
+      if (now - this.latencyReadAt >= 60_000) {
+        this.latency = await this.source.latencyByModel(now - 3_600_000);
+        this.latencyReadAt = now;
+      }
     } catch (err) {
       this.error = (err as Error).message;
+      this.retryAt = now + 60_000;
     }
+  }
+
+  private add(r: SpendRow): void {
+    const key = `${r.channel}\u0000${r.model}\u0000${r.feature}`;
+    const g = this.groups.get(key);
+    if (g === undefined) {
+      this.groups.set(key, { ...r });
+      return;
+    }
+    g.calls_today += r.calls_today;
+    g.cost_today_usd = r.cost_today_usd === null ? g.cost_today_usd : (g.cost_today_usd ?? 0) + r.cost_today_usd;
+    g.tokens_today += r.tokens_today;
+    g.calls_month += r.calls_month;
+    g.cost_month_usd = r.cost_month_usd === null ? g.cost_month_usd : (g.cost_month_usd ?? 0) + r.cost_month_usd;
+    g.tokens_month += r.tokens_month;
   }
 }

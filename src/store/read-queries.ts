@@ -9,7 +9,7 @@ import { botHistoryFromDatabase, spendFromDatabase, type BotHistoryView, type Sp
 export const READ_QUERIES = {
   usage: (db: Database, a: { sinceMs: number; by: UsageGroup }): UsageView[] => usageFromDatabase(db, a.sinceMs, a.by),
   bots: (db: Database, a: { now: number }): BotView[] => botsFromDatabase(db, a.now),
-  spend: (db: Database, a: { dayStartMs: number; monthStartMs: number }): SpendRow[] => spendFromDatabase(db, a),
+  spend: (db: Database, a: { dayStartMs: number; monthStartMs: number; afterId?: number }): { rows: SpendRow[]; maxId: number } => spendFromDatabase(db, a),
   botHistory: (db: Database, a: { channel: string; nowMs: number; rangeMs: number }): BotHistoryView => botHistoryFromDatabase(db, a),
 };
 

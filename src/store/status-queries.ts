@@ -29,21 +29,30 @@ export interface SpendRow {
 /**
  * LLM spend of the current day and month by channel × model × feature, from llm_usage (the
  * bridge's rows and the bots' own): what a restart does not reset. The period starts are given
- * by the caller (its clock and time zone decide them).
+ * by the caller (its clock and time zone decide them). With `afterId`, only rows added since
+ * (by primary key, which only grows): the caller adds them to what it has. `maxId` is the
+ * largest id when the rows were read, in the same transaction.
  */
-export function spendFromDatabase(db: Database, a: { dayStartMs: number; monthStartMs: number }): SpendRow[] {
+export function spendFromDatabase(db: Database, a: { dayStartMs: number; monthStartMs: number; afterId?: number }): { rows: SpendRow[]; maxId: number } {
   const day = toSqlTime(a.dayStartMs);
-  return db
-    .prepare(
-      `SELECT channel, model, feature,
-              SUM(ts >= ?) AS calls_today,
-              SUM(CASE WHEN ts >= ? THEN cost_usd END) AS cost_today_usd,
-              COALESCE(SUM(CASE WHEN ts >= ? THEN tokens_in + tokens_out END), 0) AS tokens_today,
-              COUNT(*) AS calls_month, SUM(cost_usd) AS cost_month_usd, COALESCE(SUM(tokens_in + tokens_out), 0) AS tokens_month
-       FROM llm_usage WHERE ts >= ? GROUP BY channel, model, feature LIMIT 20000`,
-    )
-    .all(day, day, day, toSqlTime(Math.min(a.monthStartMs, a.dayStartMs))) as SpendRow[];
+  const since = toSqlTime(Math.min(a.monthStartMs, a.dayStartMs));
+  const select = db.prepare(
+    `SELECT channel, model, feature,
+            SUM(ts >= ?) AS calls_today,
+            SUM(CASE WHEN ts >= ? THEN cost_usd END) AS cost_today_usd,
+            COALESCE(SUM(CASE WHEN ts >= ? THEN tokens_in + tokens_out END), 0) AS tokens_today,
+            COUNT(*) AS calls_month, SUM(cost_usd) AS cost_month_usd, COALESCE(SUM(tokens_in + tokens_out), 0) AS tokens_month
+     FROM llm_usage WHERE ts >= ? ${a.afterId === undefined ? "" : "AND id > ?"} GROUP BY channel, model, feature LIMIT ${MAX_SPEND_ROWS}`,
+  );
+  const maxId = db.prepare("SELECT COALESCE(MAX(id), 0) FROM llm_usage").pluck();
+  return db.transaction(() => {
+    const args = a.afterId === undefined ? [day, day, day, since] : [day, day, day, since, a.afterId];
+    return { rows: select.all(...args) as SpendRow[], maxId: maxId.get() as number };
+  })();
 }
+
+/** channel × model × feature groups a spend read returns at most. */
+export const MAX_SPEND_ROWS = 20_000;
 
 export interface BotHistoryView {
   range_seconds: number;

@@ -63,7 +63,8 @@ test("/api/usage over a million rows: ingest and /metrics carry on meanwhile, a 
   assert.equal(refused.status, 503);
   assert.equal(refused.body.reason, "timeout");
   assert.match(refused.body.error, /did not answer within 1.5 s/);
-  assert.equal((await bridge.samples()).get("kissbot_bridge_db_reads_refused_total", { reason: "timeout" }), 1);
+  // The status page's spend reads over the same table may time out too.
+  assert.ok((await bridge.samples()).get("kissbot_bridge_db_reads_refused_total", { reason: "timeout" })! >= 1);
 
   sqlite3Exec(db, "PRAGMA busy_timeout = 5000; DELETE FROM llm_usage WHERE channel LIKE 'big%';");
   const ok = await waitFor("a read once the table is small again", async () => {

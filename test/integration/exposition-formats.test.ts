@@ -83,7 +83,7 @@ test("/, /-/healthy and /-/ready answer", async (t) => {
   t.after(() => bridge.stop());
   const landing = await fetch(`${bridge.url}/`);
   assert.equal(landing.status, 200);
-  assert.match(await landing.text(), /href="metrics"/);
+  assert.match(await landing.text(), /href="\/metrics"/, "the status page links to /metrics");
   assert.equal((await fetch(`${bridge.url}/-/healthy`)).status, 200);
   assert.equal((await fetch(`${bridge.url}/-/ready`)).status, 200);
   assert.equal((await fetch(`${bridge.url}/nope`)).status, 404);

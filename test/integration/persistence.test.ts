@@ -176,13 +176,15 @@ for (const [what, makePath] of [
 }
 
 test("a database the original Monitor wrote: the bridge opens it and keeps its rows", async (t) => {
+  // Within the retention: a bot gone longer than --retention-days is deleted (hostile-input's churn test).
+  const yesterday = new Date(Date.now() - 86_400_000).toISOString().slice(0, 19).replace("T", " ");
   const dir = tmp();
   const db = join(dir, "kissbot_monitor.db");
   const r = spawnSync("sqlite3", [db], {
     input: `CREATE TABLE bot_status (channel TEXT PRIMARY KEY, pid INTEGER NOT NULL, status TEXT, features TEXT, registered_at TIMESTAMP, last_heartbeat TIMESTAMP);
 CREATE TABLE llm_usage (id INTEGER PRIMARY KEY AUTOINCREMENT, channel TEXT NOT NULL, model TEXT NOT NULL, feature TEXT NOT NULL, tokens_in INTEGER, tokens_out INTEGER, latency_ms INTEGER, timestamp TIMESTAMP DEFAULT CURRENT_TIMESTAMP);
 CREATE TABLE bot_metrics (ts TIMESTAMP, channel TEXT, pid INTEGER, rss_mb REAL, cpu_pct REAL, features TEXT);
-INSERT INTO bot_status VALUES ('veteran', 999999, 'offline', '{}', '2025-12-01 10:00:00', '2025-12-01 11:00:00');
+INSERT INTO bot_status VALUES ('veteran', 999999, 'offline', '{}', '${yesterday}', '${yesterday}');
 INSERT INTO llm_usage (channel, model, feature, tokens_in, tokens_out, latency_ms) VALUES ('veteran', 'gpt-4', 'jokes', 1, 2, 3);`,
     encoding: "utf8",
   });
