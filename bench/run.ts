@@ -11,6 +11,7 @@ import { benchBounds } from "./bounds.js";
 import { benchFaults } from "./faults.js";
 import { benchChurn } from "./churn.js";
 import { benchRestore } from "./restore.js";
+import { benchPage } from "./page.js";
 
 /**
  * npm run bench: ingest throughput of the bridge next to a bare line-splitting JSON server
@@ -127,6 +128,17 @@ function printFaults(f: Awaited<ReturnType<typeof benchFaults>>): void {
   console.log(`  ${fmt(f.stream.lines)} lines streamed on 8 connections: all counted in ${f.stream.seconds.toFixed(1)} s; peak RSS ${mb(f.stream.peakRss)}; stored ${fmt(f.stream.stored)}, dropped ${f.stream.dropped}`);
 }
 
+if (only === "page") {
+  printPage(await benchPage());
+  process.exit(0);
+}
+
+function printPage(p: Awaited<ReturnType<typeof benchPage>>): void {
+  const a = p[10]!;
+  const b = p[1000]!;
+  console.log(`status page, navigation to a full bots table in Chromium, median of ${a.ms.length}: 10 bots ${median(a.ms).toFixed(0)} ms; 1,000 bots ${median(b.ms).toFixed(0)} ms (${(median(b.ms) / median(a.ms)).toFixed(2)}x); first message ${(a.firstMessageBytes / 1000).toFixed(0)} kB vs ${(b.firstMessageBytes / 1000).toFixed(0)} kB`);
+}
+
 if (only === "restore") {
   printRestore(await benchRestore());
   process.exit(0);
@@ -226,6 +238,8 @@ console.log();
 printFaults(await benchFaults());
 console.log();
 printRestore(await benchRestore());
+console.log();
+printPage(await benchPage());
 console.log();
 printChurn(await benchChurn());
 console.log();
