@@ -152,6 +152,68 @@ export const OVERVIEW = dashboard("kissbot-overview", "KissBot / Overview", "Eve
     ],
   },
   {
+    title: "LLM spend and budgets",
+    panels: [
+      {
+        title: "Spend today vs budget by channel",
+        type: "bargauge",
+        unit: "percentunit",
+        w: 12,
+        description: "Today's spend (from llm_usage, the day starting at midnight in the bridge's --timezone) as a share of each channel's daily budget (--budgets). 80% warns, 100% pages.",
+        targets: [{ expr: 'kissbot_llm_spend_usd{period="day"} / on (instance, job, channel, period) kissbot_llm_budget_usd{period="day"}', legend: "{{channel}}", instant: true }],
+        thresholds: [
+          { color: "green", value: null },
+          { color: "orange", value: 0.8 },
+          { color: "red", value: 1 },
+        ],
+        options: { displayMode: "gradient", orientation: "horizontal", reduceOptions: { calcs: ["lastNotNull"] }, minVizHeight: 10, maxVizHeight: 24 },
+      },
+      {
+        title: "Spend this month vs budget by channel",
+        type: "bargauge",
+        unit: "percentunit",
+        w: 12,
+        description: "This month's spend as a share of each channel's monthly budget.",
+        targets: [{ expr: 'kissbot_llm_spend_usd{period="month"} / on (instance, job, channel, period) kissbot_llm_budget_usd{period="month"}', legend: "{{channel}}", instant: true }],
+        thresholds: [
+          { color: "green", value: null },
+          { color: "orange", value: 0.8 },
+          { color: "red", value: 1 },
+        ],
+        options: { displayMode: "gradient", orientation: "horizontal", reduceOptions: { calcs: ["lastNotNull"] }, minVizHeight: 10, maxVizHeight: 24 },
+      },
+      {
+        title: "Top spenders today",
+        type: "bargauge",
+        unit: "currencyUSD",
+        w: 12,
+        description: "The ten channels that spent the most today.",
+        targets: [{ expr: 'topk(10, kissbot_llm_spend_usd{period="day"})', legend: "{{channel}}", instant: true }],
+        options: { displayMode: "basic", orientation: "horizontal", reduceOptions: { calcs: ["lastNotNull"] } },
+      },
+      {
+        title: "Top spenders this month by model and feature",
+        type: "bargauge",
+        unit: "currencyUSD",
+        w: 12,
+        targets: [{ expr: 'topk(10, kissbot_llm_spend_detail_usd{period="month"})', legend: "{{channel}} {{model}} / {{feature}}", instant: true }],
+        options: { displayMode: "basic", orientation: "horizontal", reduceOptions: { calcs: ["lastNotNull"] } },
+      },
+      {
+        title: "Spend today by channel",
+        type: "timeseries",
+        unit: "currencyUSD",
+        w: 12,
+        description: "Resets at midnight in the bridge's --timezone; with each channel's daily budget.",
+        targets: [
+          { expr: 'kissbot_llm_spend_usd{period="day"}', legend: "{{channel}}" },
+          { expr: 'kissbot_llm_budget_usd{period="day"}', legend: "{{channel}} budget" },
+        ],
+      },
+      { title: "LLM calls per minute by channel", type: "timeseries", unit: "short", w: 12, description: "A loop shows as a cliff: see docs/runbook.md#kissbotllmrunaway.", targets: [{ expr: "channel:kissbot_llm_requests:rate10m * 60", legend: "{{channel}}" }] },
+    ],
+  },
+  {
     title: "Bridge",
     panels: [
       { title: "Messages by type", type: "timeseries", unit: "ops", w: 8, targets: [{ expr: "sum by (message_type) (rate(kissbot_bridge_messages_total[$__rate_interval]))", legend: "{{message_type}}" }] },

@@ -23,6 +23,9 @@ import { restorableBots } from "./store/queries.js";
 import { DAY_MS } from "./util/units.js";
 import { DatabaseReader } from "./store/database-reader.js";
 import { StatusPage } from "./status/status-page.js";
+import { SpendWatch } from "./status/spend-watch.js";
+import { ReloadableBudgets } from "./budgets/budget-file.js";
+import { spendFamilies } from "./metrics/spend-families.js";
 import { ChannelLog } from "./channel-log/channel-log.js";
 import { LlmRowFollower } from "./follow/llm-row-follower.js";
 import { loadPriceTable, ReloadablePrices } from "./pricing/price-table.js";
@@ -128,7 +131,11 @@ export async function startBridge(config: Config, log: Logger, deps: BridgeDeps 
   collectDefaultMetrics({ register: promRegistry });
   const collectorErrors = new CounterMap();
   let exposition: Exposition | undefined;
-  const families = bridgeFamilies({
+  // Spend of the day and month, from the database (so a restart resets nothing), and budgets.
+  const spend = reader === undefined ? undefined : new SpendWatch({ spend: (a) => reader.read("spend", a), latencyByModel: (sinceMs) => reader.read("usage", { sinceMs, by: "model" }) }, clock, config.timezone);
+  const budgets = config.budgets === null ? undefined : new ReloadableBudgets(config.budgets);
+  const families = [
+    ...bridgeFamilies({
     scrapes: {
       get rendered() {
         return exposition?.rendered ?? 0;
@@ -162,7 +169,9 @@ export async function startBridge(config: Config, log: Logger, deps: BridgeDeps 
     reader,
     collectorErrors,
     logDrops: deps.logDrops,
-  });
+    }),
+    ...spendFamilies({ clock, timeZone: config.timezone, spend, budgets, bots: registry, maxDetailSeries: config.maxLlmSeries }),
+  ];
   exposition = new Exposition(families, promRegistry, collectorErrors, () => registry.evaluate());
   const status = new StatusPage({
     clock,
@@ -176,7 +185,8 @@ export async function startBridge(config: Config, log: Logger, deps: BridgeDeps 
     store,
     otlp: otel?.otlp,
     reader,
-    timeZone: config.timezone,
+    spend,
+    budgets,
   });
   registry.observe(status.observer);
   const app = createApp({
@@ -196,6 +206,12 @@ export async function startBridge(config: Config, log: Logger, deps: BridgeDeps 
         await Promise.race([store.flush(), new Promise((r) => setTimeout(r, 1000).unref())]);
         return reader.read("usage", { sinceMs, by });
       },
+      async usageByDay(sinceMs, timeZone) {
+        if (store === undefined || reader === undefined) return undefined;
+        await Promise.race([store.flush(), new Promise((r) => setTimeout(r, 1000).unref())]);
+        return reader.read("usageByDay", { sinceMs, nowMs: clock.now(), timeZone });
+      },
+      timeZone: config.timezone,
     },
   });
 
@@ -228,6 +244,7 @@ export async function startBridge(config: Config, log: Logger, deps: BridgeDeps 
   sampler.start();
   follower?.start();
   status.start();
+  spend?.start();
   // Status changes are logged when they happen, not only when someone scrapes.
   const evaluator = setInterval(() => registry.evaluate(), 1000);
   evaluator.unref();
@@ -247,16 +264,26 @@ export async function startBridge(config: Config, log: Logger, deps: BridgeDeps 
     httpAddress: { host: address.address, port: address.port },
     otel,
     reload() {
+      // Each file on its own: a bad one keeps its running version and never blocks the other.
       try {
         const table = prices.reload();
         log.info({ signal: "SIGHUP", prices: { models: table.size, updated: table.updated, file: config.prices } }, "reloaded");
       } catch (err) {
         log.error({ signal: "SIGHUP", err: (err as Error).message }, "reload failed; keeping the running configuration");
       }
+      if (budgets !== undefined) {
+        try {
+          const table = budgets.reload();
+          log.info({ signal: "SIGHUP", budgets: { channels: table.channels.size, file: table.path } }, "budgets reloaded");
+        } catch (err) {
+          log.error({ signal: "SIGHUP", err: (err as Error).message }, "budgets reload failed; keeping the running budgets");
+        }
+      }
     },
     async stop() {
       clearInterval(evaluator);
       status.stop();
+      spend?.stop();
       clearInterval(pruner);
       await transport.stop(1000);
       await sampler.stop();

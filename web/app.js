@@ -145,7 +145,8 @@ function updateRow(tr, row) {
   c[7].textContent = mb(row.rss_bytes);
   c[9].textContent = features(row);
   c[10].textContent = row.llm_today === null ? "–" : int(row.llm_today.calls);
-  c[11].textContent = row.llm_today === null ? "–" : usd(row.llm_today.cost_usd);
+  c[11].textContent = row.llm_today === null ? "–" : row.llm_today.budget_usd === null ? usd(row.llm_today.cost_usd) : `${usd(row.llm_today.cost_usd)} of ${usd(row.llm_today.budget_usd)}`;
+  c[11].dataset.over = String(row.llm_today !== null && row.llm_today.budget_usd !== null && row.llm_today.cost_usd >= 0.8 * row.llm_today.budget_usd);
   tr.dataset.status = row.status;
   tr.dataset.sparkKey = `${row.spark.t.at(-1) ?? 0}:${row.spark.t.length}:${row.status}`;
   tickRow(tr, row);
@@ -227,7 +228,8 @@ function renderLlm(llm) {
     const asOf = spend.as_of === null ? "not read yet" : `read ${duration((now() - Date.parse(spend.as_of)) / 1000)} ago`;
     $("spend-note").textContent = `From llm_usage (the bridge's rows and the bots' own); today since ${new Date(spend.day_start).toLocaleString()}; ${asOf}${spend.error ? `; last read failed: ${spend.error}` : ""}.`;
     const spendCells = (r) => [[r.key], [int(r.calls_today), "num"], [usd(r.cost_today_usd), "num"], [usd(r.cost_month_usd), "num"]];
-    fillTable($("spend-channel"), spend.by_channel, spendCells);
+    const ofBudget = (x, budget) => (budget === null || budget === undefined ? usd(x) : `${usd(x)} of ${usd(budget)}`);
+    fillTable($("spend-channel"), spend.by_channel, (r) => [[r.key], [int(r.calls_today), "num"], [ofBudget(r.cost_today_usd, r.budget_today_usd), "num"], [ofBudget(r.cost_month_usd, r.budget_month_usd), "num"]]);
     fillTable($("spend-model"), spend.by_model, spendCells);
     fillTable($("spend-feature"), spend.by_feature, spendCells);
   }
@@ -298,7 +300,7 @@ async function loadBot(channel) {
       ["CPU", pct(row.cpu_ratio)],
       ["RSS", mb(row.rss_bytes)],
       ["Features", features(row)],
-      ["LLM today", row.llm_today === null ? "–" : `${int(row.llm_today.calls)} calls, ${usd(row.llm_today.cost_usd)}`],
+      ["LLM today", row.llm_today === null ? "–" : `${int(row.llm_today.calls)} calls, ${usd(row.llm_today.cost_usd)}${row.llm_today.budget_usd === null ? "" : ` of a ${usd(row.llm_today.budget_usd)} daily budget`}`],
     ];
     $("bot-facts").replaceChildren(...facts.flatMap(([k, v]) => [el("dt", { text: k }), el("dd", { text: v })]));
   } else {

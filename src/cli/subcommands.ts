@@ -2,8 +2,8 @@ import { existsSync } from "node:fs";
 import { parseArgs } from "node:util";
 import { FLAGS } from "../config/flags.js";
 import { openReadOnly } from "../store/database.js";
-import { botsFromDatabase, isUsageGroup, parseSince, usageFromDatabase, USAGE_GROUPS, type BotView, type UsageView } from "../store/queries.js";
-import { duration, renderTable, useColor, type Color } from "./table.js";
+import { botsFromDatabase, isUsageGroup, parseSince, usageByDayFromDatabase, usageFromDatabase, USAGE_GROUPS, type BotView, type UsageView } from "../store/queries.js";
+import { duration, printable, renderTable, useColor, type Color, type Column } from "./table.js";
 import { MIB } from "../util/units.js";
 
 type Out = { stdout: NodeJS.WriteStream; stderr: NodeJS.WriteStream };
@@ -103,11 +103,23 @@ export async function statusCommand(argv: string[], env: NodeJS.ProcessEnv, out:
   return 0;
 }
 
-/** `kissbot-bridge usage [--since 24h|7d|30d] [--by channel|model|feature] [--json]` */
+/** `kissbot-bridge usage [--since 24h|7d|30d] [--by channel|model|feature|day] [--timezone ZONE] [--json|--csv]` */
 export async function usageCommand(argv: string[], env: NodeJS.ProcessEnv, out: Out): Promise<number> {
-  const { values } = parseArgs({ args: argv, options: { ...COMMON, since: { type: "string", default: "24h" }, by: { type: "string", default: "model" } }, strict: true });
+  const { values } = parseArgs({
+    args: argv,
+    options: { ...COMMON, since: { type: "string", default: "24h" }, by: { type: "string", default: "model" }, timezone: { type: "string" }, csv: { type: "boolean" } },
+    strict: true,
+  });
   if (values.help) {
-    out.stdout.write("Usage: kissbot-bridge usage [--since 24h|7d|30d] [--by channel|model|feature] [--json] [--url URL] [--db PATH]\n\nLLM calls, tokens, latency and cost from the database.\n");
+    out.stdout.write(
+      [
+        "Usage: kissbot-bridge usage [--since 24h|7d|30d] [--by channel|model|feature|day] [--timezone ZONE] [--json | --csv] [--url URL] [--db PATH]",
+        "",
+        "LLM calls, tokens, latency and cost from the database. --by day cuts days at midnight in --timezone",
+        `(an IANA zone; default ${FLAGS.timezone.env}, else UTC). --csv prints RFC 4180 CSV for a spreadsheet.`,
+        "",
+      ].join("\n"),
+    );
     return 0;
   }
   const sinceMs = parseSince(values.since);
@@ -116,39 +128,73 @@ export async function usageCommand(argv: string[], env: NodeJS.ProcessEnv, out: 
     return 2;
   }
   const by = values.by;
-  if (!isUsageGroup(by)) {
-    out.stderr.write(`kissbot-bridge: invalid --by: expected one of ${USAGE_GROUPS.join(", ")}, got ${JSON.stringify(by)}\n`);
+  if (!isUsageGroup(by) && by !== "day") {
+    out.stderr.write(`kissbot-bridge: invalid --by: expected one of ${USAGE_GROUPS.join(", ")}, day, got ${JSON.stringify(by)}\n`);
+    return 2;
+  }
+  let timeZone: string;
+  try {
+    timeZone = FLAGS.timezone.parse(values.timezone ?? env[FLAGS.timezone.env] ?? FLAGS.timezone.default);
+  } catch (err) {
+    out.stderr.write(`kissbot-bridge: invalid --timezone: ${(err as Error).message}\n`);
+    return 2;
+  }
+  if (values.json && values.csv) {
+    out.stderr.write("kissbot-bridge: --json and --csv exclude each other\n");
     return 2;
   }
   // Through the running bridge when it answers (it commits what it has queued first), else the file.
-  let rows = (await fromBridge<{ rows: UsageView[] }>(`${bridgeUrl(values, env)}/api/usage?since=${encodeURIComponent(values.since)}&by=${by}`))?.rows;
+  const query = `since=${encodeURIComponent(values.since)}&by=${by}${by === "day" ? `&timezone=${encodeURIComponent(timeZone)}` : ""}`;
+  let rows = (await fromBridge<{ rows: UsageView[] }>(`${bridgeUrl(values, env)}/api/usage?${query}`))?.rows;
   if (rows === undefined) {
     const path = dbPath(values, env);
     try {
-      rows = readDatabase(path, (db) => usageFromDatabase(db, Date.now() - sinceMs, by));
+      rows = readDatabase(path, (db) => (by === "day" ? usageByDayFromDatabase(db, Date.now() - sinceMs, Date.now(), timeZone) : usageFromDatabase(db, Date.now() - sinceMs, by)));
     } catch (err) {
       out.stderr.write(notReachable(bridgeUrl(values, env), path, err));
       return 1;
     }
   }
   if (values.json) {
-    out.stdout.write(`${JSON.stringify({ since: values.since, by, rows }, null, 2)}\n`);
+    out.stdout.write(`${JSON.stringify({ since: values.since, by, ...(by === "day" ? { timezone: timeZone } : {}), rows }, null, 2)}\n`);
     return 0;
   }
-  out.stdout.write(
-    renderTable(
-      rows,
-      [
-        { title: by.toUpperCase(), value: (r) => r.key },
-        { title: "CALLS", value: (r) => String(r.calls), right: true },
-        { title: "TOKENS IN", value: (r) => String(r.tokens_in), right: true },
-        { title: "TOKENS OUT", value: (r) => String(r.tokens_out), right: true },
-        { title: "MEAN MS", value: (r) => num(r.mean_latency_ms), right: true },
-        { title: "P95 MS", value: (r) => num(r.p95_latency_ms), right: true },
-        { title: "COST USD", value: (r) => (r.cost_usd === null ? "-" : r.cost_usd.toFixed(4)), right: true },
-      ],
-      useColor(out.stdout),
-    ),
-  );
+  const columns: Column<UsageView>[] = [
+    { title: by.toUpperCase(), value: (r) => r.key },
+    { title: "CALLS", value: (r) => String(r.calls), right: true },
+    { title: "TOKENS IN", value: (r) => String(r.tokens_in), right: true },
+    { title: "TOKENS OUT", value: (r) => String(r.tokens_out), right: true },
+    { title: "MEAN MS", value: (r) => num(r.mean_latency_ms), right: true },
+    { title: "P50 MS", value: (r) => num(r.p50_latency_ms), right: true },
+    { title: "P95 MS", value: (r) => num(r.p95_latency_ms), right: true },
+    { title: "COST USD", value: (r) => (r.cost_usd === null ? "-" : r.cost_usd.toFixed(4)), right: true },
+  ];
+  if (values.csv) {
+    // Full precision and empty cells for unknown values: the figures are for a spreadsheet, not a screen.
+    const csvColumns: [string, (r: UsageView) => string][] = [
+      [by, (r) => r.key],
+      ["calls", (r) => String(r.calls)],
+      ["tokens_in", (r) => String(r.tokens_in)],
+      ["tokens_out", (r) => String(r.tokens_out)],
+      ["mean_latency_ms", (r) => (r.mean_latency_ms === null ? "" : String(r.mean_latency_ms))],
+      ["p50_latency_ms", (r) => (r.p50_latency_ms === null ? "" : String(r.p50_latency_ms))],
+      ["p95_latency_ms", (r) => (r.p95_latency_ms === null ? "" : String(r.p95_latency_ms))],
+      ["cost_usd", (r) => (r.cost_usd === null ? "" : String(r.cost_usd))],
+    ];
+    const lines = [csvColumns.map(([h]) => csvField(h)), ...rows.map((r) => csvColumns.map(([, v]) => csvField(v(r))))];
+    out.stdout.write(lines.map((l) => l.join(",")).join("\r\n") + "\r\n");
+    return 0;
+  }
+  out.stdout.write(renderTable(rows, columns, useColor(out.stdout)));
   return 0;
+}
+
+/**
+ * One CSV field (RFC 4180), with control characters escaped as in the tables. A name a bot sent
+ * that starts like a formula (= + - @) gets a leading ' so a spreadsheet shows it as text.
+ */
+function csvField(text: string): string {
+  const p = printable(text);
+  const t = /^[=+\-@]/.test(p) ? `'${p}` : p;
+  return /[",\r\n]/.test(t) ? `"${t.replace(/"/g, '""')}"` : t;
 }

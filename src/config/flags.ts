@@ -1,5 +1,5 @@
 import { LOG_LEVELS, type LogLevel } from "../log/logger.js";
-import { bool, fileMode, hostPort, integer, nonEmpty, oneOf, optionalInteger, optionalPath, prefixPairs, seconds, timeZone } from "./parsers.js";
+import { bool, budgetFile, fileMode, hostPort, integer, nonEmpty, oneOf, optionalInteger, optionalPath, prefixPairs, seconds, timeZone } from "./parsers.js";
 
 export interface Flag<T> {
   readonly name: string;
@@ -51,6 +51,7 @@ export const FLAGS = {
   usageRetentionDays: flag("usage-retention-days", "DAYS", "KISSBOT_BRIDGE_USAGE_RETENTION_DAYS", "", "llm_usage rows older than this are deleted daily; empty keeps them all", optionalInteger(1, 36_500)),
   channelLogDir: flag("channel-log-dir", "DIR", "KISSBOT_BRIDGE_CHANNEL_LOG_DIR", "./logs/broadcast", "per-bot logs go to DIR/{channel}/instance.log", nonEmpty),
   noChannelLogs: { ...flag("no-channel-logs", "", "KISSBOT_BRIDGE_NO_CHANNEL_LOGS", "false", "write no per-bot logs", bool), boolean: true },
+  budgets: flag("budgets", "FILE", "KISSBOT_BRIDGE_BUDGETS", "", "YAML file of LLM budgets in USD (daily_usd, monthly_usd; a default, per channel, per feature), exported as kissbot_llm_budget_usd; reloaded on SIGHUP", budgetFile),
   timezone: flag("timezone", "ZONE", "KISSBOT_BRIDGE_TIMEZONE", "UTC", "IANA time zone (Europe/Paris, America/New_York…) in which a day and a month of LLM spend start", timeZone),
   prices: flag("prices", "FILE", "KISSBOT_BRIDGE_PRICES", "", "YAML price table (USD per 1M tokens) replacing or adding models of the shipped one, for calls that report no cost", optionalPath),
   kissbotConfig: flag("kissbot-config", "FILE", "KISSBOT_BRIDGE_KISSBOT_CONFIG", "", "KissBot's config.yaml: its monitoring section sets defaults that flags and variables override", optionalPath),

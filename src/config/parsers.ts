@@ -1,3 +1,4 @@
+import { loadBudgetFile, type BudgetTable } from "../budgets/budget-file.js";
 import { checkTimeZone } from "../status/period.js";
 /** Value parsers for flags: each returns the value or throws an Error whose message completes "invalid --flag: ...". */
 
@@ -80,4 +81,9 @@ export function timeZone(raw: string): string {
   } catch {
     throw new Error(`expected an IANA time zone such as UTC or Europe/Paris, got ${JSON.stringify(raw)}`);
   }
+}
+
+/** A budget file, read and checked now: a bad one stops the bridge at start with its line. */
+export function budgetFile(raw: string): BudgetTable | null {
+  return raw.trim() === "" ? null : loadBudgetFile(raw.trim());
 }

@@ -2,6 +2,7 @@ import { Router } from "express";
 import { heartbeatAgeSeconds, reportedCpuRatio, reportedRssBytes, type Bot } from "../registry/bot.js";
 import type { BotView, UsageGroup, UsageView } from "../store/queries.js";
 import { ReadRefused } from "../store/database-reader.js";
+import { checkTimeZone } from "../status/period.js";
 import { isUsageGroup, parseSince, USAGE_GROUPS } from "../store/queries.js";
 
 /** What the JSON API reads. */
@@ -10,6 +11,10 @@ export interface ApiSources {
   bots: { all(): Iterable<Bot> };
   /** undefined when no database is kept or it cannot be opened. */
   usage(sinceMs: number, by: UsageGroup): Promise<UsageView[] | undefined>;
+  /** By calendar day in the time zone; undefined as for usage. */
+  usageByDay(sinceMs: number, timeZone: string): Promise<UsageView[] | undefined>;
+  /** The bridge's --timezone, for by=day without a timezone parameter. */
+  timeZone: string;
 }
 
 export function botView(b: Bot, now: number): BotView {
@@ -30,7 +35,7 @@ export function botView(b: Bot, now: number): BotView {
 /**
  * GET /api/bots: every bot the running bridge knows, now.
  * GET /api/usage?since=24h&by=model: LLM usage from the database (since: Nm, Nh or Nd; by:
- * channel, model or feature). Database reads are bounded: a slow or busy database answers 503
+ * channel, model, feature, or day, cut at midnight in `timezone`, default the bridge's --timezone). Database reads are bounded: a slow or busy database answers 503
  * with {error, reason} (reason: timeout, busy or error) and Retry-After.
  */
 export function apiRouter(s: ApiSources): Router {
@@ -45,16 +50,22 @@ export function apiRouter(s: ApiSources): Router {
     const by = String(req.query["by"] ?? "model");
     const sinceMs = parseSince(since);
     if (sinceMs === undefined) return void res.status(400).json({ error: `since must look like 30m, 24h or 7d, not ${JSON.stringify(since)}` });
-    if (!isUsageGroup(by)) return void res.status(400).json({ error: `by must be one of ${USAGE_GROUPS.join(", ")}` });
+    if (!isUsageGroup(by) && by !== "day") return void res.status(400).json({ error: `by must be one of ${USAGE_GROUPS.join(", ")}, day` });
+    const timeZone = String(req.query["timezone"] ?? s.timeZone);
+    try {
+      checkTimeZone(timeZone);
+    } catch {
+      return void res.status(400).json({ error: `timezone must be an IANA time zone such as UTC or Europe/Paris, not ${JSON.stringify(timeZone)}` });
+    }
     let rows: UsageView[] | undefined;
     try {
-      rows = await s.usage(s.now() - sinceMs, by);
+      rows = by === "day" ? await s.usageByDay(s.now() - sinceMs, timeZone) : await s.usage(s.now() - sinceMs, by);
     } catch (err) {
       if (!(err instanceof ReadRefused)) throw err;
       return void res.status(503).set("Retry-After", "5").json({ error: err.message, reason: err.reason });
     }
     if (rows === undefined) return void res.status(503).json({ error: "no database: the bridge runs with --no-db, or cannot open it" });
-    res.json({ source: "bridge", since, by, rows });
+    res.json({ source: "bridge", since, by, ...(by === "day" ? { timezone: timeZone } : {}), rows });
   });
   return router;
 }

@@ -40,6 +40,16 @@ export const CATALOG = {
   // LLM totals the bots keep themselves (KissBot's llm_totals table).
   llmRecordedRequests: spec("kissbot_llm_recorded_requests_total", "counter", [], "LLM calls counted by the bots in llm_totals, their cloud path included (which writes no per-call row); absent until the table exists."),
   llmRecordedTokens: spec("kissbot_llm_recorded_tokens_total", "counter", ["token_type"], "LLM tokens counted by the bots in llm_totals, by token_type (input or output); absent until the table exists."),
+  // LLM spend of the current day and month, read from llm_usage (a restart resets nothing), and budgets.
+  llmSpend: spec("kissbot_llm_spend_usd", "gauge", ["channel", "period"], "US dollars spent on LLM calls in the current period (period=\"day\" or \"month\", starting at midnight in --timezone), from llm_usage: the bridge's rows and the bots' own."),
+  llmSpendRequests: spec("kissbot_llm_spend_requests", "gauge", ["channel", "period"], "LLM calls in the current period (period=\"day\" or \"month\"), from llm_usage."),
+  llmSpendTokens: spec("kissbot_llm_spend_tokens", "gauge", ["channel", "period"], "LLM tokens (input and output) in the current period (period=\"day\" or \"month\"), from llm_usage."),
+  llmSpendDetail: spec("kissbot_llm_spend_detail_usd", "gauge", ["channel", "model", "feature", "period"], "US dollars spent in the current period by channel, model and feature, from llm_usage; the --max-llm-series largest this month at most."),
+  llmSpendPeriodStart: spec("kissbot_llm_spend_period_start_timestamp_seconds", "gauge", ["period"], "Unix time at which the current day or month began in --timezone."),
+  llmSpendPeriodEnd: spec("kissbot_llm_spend_period_end_timestamp_seconds", "gauge", ["period"], "Unix time at which the current day or month ends in --timezone."),
+  llmSpendRead: spec("kissbot_llm_spend_read_timestamp_seconds", "gauge", [], "Unix time of the last successful read of spend from the database (absent before the first)."),
+  llmBudget: spec("kissbot_llm_budget_usd", "gauge", ["channel", "period"], "The channel's LLM budget in US dollars for the period (day or month), from --budgets: its own limit, else the default; for every channel with a bot, spend or a limit."),
+  llmFeatureBudget: spec("kissbot_llm_feature_budget_usd", "gauge", ["channel", "feature", "period"], "A feature's own LLM budget in US dollars within a channel, from --budgets."),
   customMetric: spec("kissbot_custom_metric", "gauge", ["channel", "name"], "Last value of a custom_metric message."),
   // The bridge itself.
   messages: spec("kissbot_bridge_messages_total", "counter", ["message_type"], "Valid messages received, by type."),

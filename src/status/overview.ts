@@ -1,4 +1,5 @@
 import { botView } from "../http/api.js";
+import { channelLimits, type BudgetTable } from "../budgets/budget-file.js";
 import type { Bot } from "../registry/bot.js";
 import type { BotView } from "../store/queries.js";
 import type { LlmSeries } from "../usage/usage-book.js";
@@ -32,12 +33,15 @@ export interface StatusSources {
   store?: { writable: boolean; queuedRows: number; commits: number; lastCommitAt: number | null; errors: CounterMap; dropped: number } | undefined;
   /** Absent while OTLP push is off. */
   otlp?: { successes: number; failures: number; lastResult: "success" | "failure" | null } | undefined;
+  /** Absent without --budgets. */
+  budgets?: { current: BudgetTable } | undefined;
 }
 
 /** A bot as the page's table shows it: what `kissbot-bridge status` shows, plus history and spend. */
 export interface BotRow extends BotView {
   spark: Spark;
-  llm_today: { calls: number; cost_usd: number } | null;
+  /** null with --no-db; budget_usd: the channel's daily budget, null without one. */
+  llm_today: { calls: number; cost_usd: number; budget_usd: number | null } | null;
 }
 
 export interface Overview {
@@ -57,7 +61,7 @@ export interface Overview {
   };
   llm: {
     tokens_per_minute: { t: number[]; series: Record<string, number[]> };
-    spend: { as_of: string | null; error: string | null; day_start: string; month_start: string; by_channel: SpendTotals[]; by_model: SpendTotals[]; by_feature: SpendTotals[] } | null;
+    spend: { as_of: string | null; error: string | null; day_start: string; month_start: string; by_channel: (SpendTotals & { budget_today_usd: number | null; budget_month_usd: number | null })[]; by_model: SpendTotals[]; by_feature: SpendTotals[] } | null;
     latency_by_model: { key: string; p50_latency_ms: number | null; p95_latency_ms: number | null; calls: number }[];
     unpriced_by_model: Record<string, number>;
   };
@@ -90,8 +94,13 @@ export class StatusView {
     return {
       ...botView(b, now),
       spark: thin(this.s.history.spark(b.channel)),
-      llm_today: today === undefined ? null : { calls: spend?.calls_today ?? 0, cost_usd: spend?.cost_today_usd ?? 0 },
+      llm_today: today === undefined ? null : { calls: spend?.calls_today ?? 0, cost_usd: spend?.cost_today_usd ?? 0, budget_usd: this.dailyBudget(b.channel) },
     };
+  }
+
+  private dailyBudget(channel: string): number | null {
+    const t = this.s.budgets?.current;
+    return t === undefined ? null : channelLimits(t, channel).daily;
   }
 
   bots(): BotRow[] {
@@ -140,7 +149,10 @@ export class StatusView {
                 error: s.spend.error,
                 day_start: new Date(s.spend.dayStartMs).toISOString(),
                 month_start: new Date(s.spend.monthStartMs).toISOString(),
-                by_channel: s.spend.totals("channel").slice(0, TOP),
+                by_channel: s.spend.totals("channel").slice(0, TOP).map((t) => {
+                  const l = s.budgets === undefined ? null : channelLimits(s.budgets.current, t.key);
+                  return { ...t, budget_today_usd: l?.daily ?? null, budget_month_usd: l?.monthly ?? null };
+                }),
                 by_model: s.spend.totals("model").slice(0, TOP),
                 by_feature: s.spend.totals("feature").slice(0, TOP),
               },

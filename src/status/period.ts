@@ -2,13 +2,14 @@
  * When the current day and month started, in a time zone (an IANA name such as
  * "Europe/Paris"): spend is counted by the operator's calendar, not by UTC's.
  */
-export function periodStarts(nowMs: number, timeZone: string): { dayStartMs: number; monthStartMs: number; nextDayStartMs: number } {
+export function periodStarts(nowMs: number, timeZone: string): { dayStartMs: number; monthStartMs: number; nextDayStartMs: number; nextMonthStartMs: number } {
   const { year, month, day } = localDate(nowMs, timeZone);
   return {
     dayStartMs: localMidnight(year, month, day, timeZone),
     monthStartMs: localMidnight(year, month, 1, timeZone),
     // Day + 1 may be the 32nd: Date.UTC rolls it over into the next month.
     nextDayStartMs: localMidnight(year, month, day + 1, timeZone),
+    nextMonthStartMs: localMidnight(year, month + 1, 1, timeZone),
   };
 }
 

@@ -9,14 +9,12 @@ import { BotHistory } from "./bot-history.js";
 import { CounterHistory } from "./counter-history.js";
 import { LiveFeed } from "./live-feed.js";
 import { StatusView, type StatusSources } from "./overview.js";
-import { SpendWatch } from "./spend-watch.js";
 
-export type StatusPageDeps = Omit<StatusSources, "history" | "messages" | "rejected" | "tokensByModel" | "spend"> & {
+export type StatusPageDeps = Omit<StatusSources, "history" | "messages" | "rejected" | "tokensByModel"> & {
   ingest: { accepted: CounterMap; rejected: CounterMap };
   usage: { llmSeries(): readonly LlmSeries[] };
   /** undefined with --no-db. */
   reader: DatabaseReader | undefined;
-  timeZone: string;
 };
 
 /** Counters are snapshotted this often for the page's rates (an hour of them is kept). */
@@ -24,11 +22,11 @@ const SNAPSHOT_MS = 10_000;
 
 /**
  * The status page's stage: it watches the registry (sparklines, lifecycle events), snapshots
- * counters for rates, reads spend from the database, and serves the page and its live feed.
+ * counters for rates, and serves the page and its live feed (spend comes from the SpendWatch
+ * the metrics read too).
  */
 export class StatusPage {
   readonly observer: RegistryObserver;
-  readonly spend: SpendWatch | undefined;
   readonly routes: StatusRouteSources;
   private readonly histories: CounterHistory[];
   private timer: NodeJS.Timeout | undefined;
@@ -44,18 +42,7 @@ export class StatusPage {
     });
     this.histories = [messages, rejected, tokensByModel];
     const reader = deps.reader;
-    this.spend =
-      reader === undefined
-        ? undefined
-        : new SpendWatch(
-            {
-              spend: (a) => reader.read("spend", a),
-              latencyByModel: (sinceMs) => reader.read("usage", { sinceMs, by: "model" }),
-            },
-            clock,
-            deps.timeZone,
-          );
-    const view = new StatusView({ ...deps, history, messages, rejected, tokensByModel, spend: this.spend });
+    const view = new StatusView({ ...deps, history, messages, rejected, tokensByModel });
     this.routes = {
       view,
       live: new LiveFeed(view),
@@ -69,12 +56,10 @@ export class StatusPage {
       for (const h of this.histories) h.take();
     }, SNAPSHOT_MS);
     this.timer.unref();
-    this.spend?.start();
   }
 
   stop(): void {
     clearInterval(this.timer);
-    this.spend?.stop();
     this.routes.live.close();
   }
 }

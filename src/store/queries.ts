@@ -3,6 +3,7 @@ import type { RestoredBot } from "../registry/bot-registry.js";
 import type { Features } from "../protocol/messages.js";
 import { fromSqlTime, toSqlTime } from "./timestamps.js";
 import { MIB } from "../util/units.js";
+import { periodStarts } from "../status/period.js";
 
 function parseFeatures(text: string | null): Features | null {
   if (text === null) return null;
@@ -108,11 +109,37 @@ export interface UsageView {
  */
 export function usageFromDatabase(db: Database, sinceMs: number, by: UsageGroup, channel?: string): UsageView[] {
   // `by` is one of USAGE_GROUPS, never user text.
+  const recent = `SELECT ${by} AS key, tokens_in, tokens_out, latency_ms, cost_usd FROM llm_usage WHERE ts >= ? ${channel === undefined ? "" : "AND channel = ?"}`;
+  return usageQuery(db, "", recent, "tokens_in + tokens_out DESC, key", channel === undefined ? [toSqlTime(sinceMs)] : [toSqlTime(sinceMs), channel]);
+}
+
+/**
+ * LLM usage by calendar day in `timeZone` (YYYY-MM-DD, oldest first), from the day holding
+ * `sinceMs` to today: for accounting. Days are cut at each local midnight, DST included.
+ */
+export function usageByDayFromDatabase(db: Database, sinceMs: number, nowMs: number, timeZone: string): UsageView[] {
+  const days: [string, string, string][] = [];
+  let start = periodStarts(sinceMs, timeZone).dayStartMs;
+  while (start <= nowMs && days.length < 3700) {
+    const next = periodStarts(start, timeZone).nextDayStartMs;
+    days.push([localDay(start, timeZone), toSqlTime(start), toSqlTime(next)]);
+    start = next;
+  }
+  if (days.length === 0) return [];
+  const values = days.map(() => "(?, ?, ?)").join(", ");
+  const recent = `SELECT days.key AS key, tokens_in, tokens_out, latency_ms, cost_usd FROM llm_usage JOIN days ON ts >= days.start AND ts < days.end WHERE ts >= ?`;
+  return usageQuery(db, `days(key, start, end) AS (VALUES ${values}), `, recent, "key", [...days.flat(), days[0]![1]]);
+}
+
+function localDay(ms: number, timeZone: string): string {
+  // en-CA formats dates as YYYY-MM-DD.
+  return new Intl.DateTimeFormat("en-CA", { timeZone, year: "numeric", month: "2-digit", day: "2-digit" }).format(ms);
+}
+
+function usageQuery(db: Database, ctes: string, recent: string, order: string, params: unknown[]): UsageView[] {
   return db
     .prepare(
-      `WITH recent AS (
-         SELECT ${by} AS key, tokens_in, tokens_out, latency_ms, cost_usd FROM llm_usage WHERE ts >= ? ${channel === undefined ? "" : "AND channel = ?"}
-       ), totals AS (
+      `WITH ${ctes}recent AS (${recent}), totals AS (
          SELECT key, COUNT(*) AS calls, COALESCE(SUM(tokens_in), 0) AS tokens_in, COALESCE(SUM(tokens_out), 0) AS tokens_out,
                 AVG(latency_ms) AS mean_latency_ms, SUM(cost_usd) AS cost_usd
          FROM recent GROUP BY key
@@ -126,10 +153,10 @@ export function usageFromDatabase(db: Database, sinceMs: number, by: UsageGroup,
        )
        SELECT totals.key, calls, tokens_in, tokens_out, mean_latency_ms, p50_latency_ms, p95_latency_ms, cost_usd
        FROM totals LEFT JOIN quantiles USING (key)
-       ORDER BY tokens_in + tokens_out DESC, key
+       ORDER BY ${order}
        LIMIT ${MAX_USAGE_GROUPS}`,
     )
-    .all(...(channel === undefined ? [toSqlTime(sinceMs)] : [toSqlTime(sinceMs), channel])) as UsageView[];
+    .all(...params) as UsageView[];
 }
 
 /** The furthest back `since` may reach: ten years. */

@@ -1,5 +1,5 @@
 import type { Database } from "better-sqlite3";
-import { botsFromDatabase, usageFromDatabase, type BotView, type UsageGroup, type UsageView } from "./queries.js";
+import { botsFromDatabase, usageByDayFromDatabase, usageFromDatabase, type BotView, type UsageGroup, type UsageView } from "./queries.js";
 import { botHistoryFromDatabase, spendFromDatabase, type BotHistoryView, type SpendRow } from "./status-queries.js";
 
 /**
@@ -8,6 +8,7 @@ import { botHistoryFromDatabase, spendFromDatabase, type BotHistoryView, type Sp
  */
 export const READ_QUERIES = {
   usage: (db: Database, a: { sinceMs: number; by: UsageGroup }): UsageView[] => usageFromDatabase(db, a.sinceMs, a.by),
+  usageByDay: (db: Database, a: { sinceMs: number; nowMs: number; timeZone: string }): UsageView[] => usageByDayFromDatabase(db, a.sinceMs, a.nowMs, a.timeZone),
   bots: (db: Database, a: { now: number }): BotView[] => botsFromDatabase(db, a.now),
   spend: (db: Database, a: { dayStartMs: number; monthStartMs: number; afterId?: number }): { rows: SpendRow[]; maxId: number } => spendFromDatabase(db, a),
   botHistory: (db: Database, a: { channel: string; nowMs: number; rangeMs: number }): BotHistoryView => botHistoryFromDatabase(db, a),

@@ -8,6 +8,7 @@ import { startBridgeProcess, type BridgeProcess } from "../helpers/bridge-proces
 import { PythonBot } from "../helpers/python-bot.js";
 import { finish, openStream, writeAll } from "../helpers/raw-client.js";
 import { CLI } from "../helpers/paths.js";
+import { runCli } from "../helpers/cli.js";
 import { waitFor, sleep } from "../helpers/wait.js";
 
 const tmp = () => mkdtempSync(join(tmpdir(), "kb-persist-"));
@@ -27,16 +28,7 @@ async function stream(bridge: BridgeProcess, text: string): Promise<void> {
 
 const llm = (channel: string, i: number) => `{"type":"llm_usage","channel":"${channel}","model":"gpt-4","feature":"f${i % 3}","tokens_in":${i % 1000},"tokens_out":${(i * 7) % 500},"latency_ms":${100 + (i % 50)},"estimated_cost":0.001}\n`;
 
-function cli(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    const p = spawn(process.execPath, [CLI, ...args], { stdio: ["ignore", "pipe", "pipe"] });
-    let stdout = "";
-    let stderr = "";
-    p.stdout.on("data", (d: Buffer) => (stdout += d.toString()));
-    p.stderr.on("data", (d: Buffer) => (stderr += d.toString()));
-    p.on("exit", (code) => resolve({ code, stdout, stderr }));
-  });
-}
+const cli = (args: string[]) => runCli(args);
 
 test("the guide's two queries, verbatim through sqlite3, return what the bridge received", async (t) => {
   const dir = tmp();

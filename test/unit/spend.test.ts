@@ -1,0 +1,90 @@
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { mkdtempSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { openDatabase } from "../../src/store/database.js";
+import { spendFromDatabase } from "../../src/store/status-queries.js";
+import { usageByDayFromDatabase } from "../../src/store/queries.js";
+import { SpendWatch } from "../../src/status/spend-watch.js";
+import { periodStarts } from "../../src/status/period.js";
+import { ManualClock } from "../../src/util/clock.js";
+import type { Database } from "better-sqlite3";
+
+const PARIS = "Europe/Paris";
+/** KissBot's timestamp form. */
+const ts = (iso: string) => new Date(iso).toISOString().replace("Z", "000+00:00");
+
+function database(): Database {
+  return openDatabase(join(mkdtempSync(join(tmpdir(), "kb-spend-")), "kissbot_monitor.db")).db;
+}
+
+function insert(db: Database, iso: string, channel: string, cost: number): void {
+  db.prepare("INSERT INTO llm_usage (ts, channel, model, feature, tokens_in, tokens_out, cost_usd, source) VALUES (?, ?, 'gpt-4o', 'ask', 10, 5, ?, 'bots')").run(ts(iso), channel, cost);
+}
+
+/** The sum SQL gives over a half-open UTC interval, written out by hand (no code of the bridge's). */
+function sqlSum(db: Database, channel: string, fromIso: string, toIso: string): number {
+  return (db.prepare("SELECT COALESCE(SUM(cost_usd), 0) FROM llm_usage WHERE channel = ? AND ts >= ? AND ts < ?").pluck().get(channel, ts(fromIso), ts(toIso)) as number);
+}
+
+function watch(db: Database, clock: ManualClock): SpendWatch {
+  return new SpendWatch({ spend: async (a) => spendFromDatabase(db, a), latencyByModel: async () => [] }, clock, PARIS);
+}
+
+const spent = (w: SpendWatch, channel: string) => w.totals("channel").find((t) => t.key === channel) ?? { cost_today_usd: 0, cost_month_usd: 0, calls_today: 0 };
+
+test("spend by calendar day and month in a non-UTC zone: across midnight, equal to a SQL sum over the same rows", async () => {
+  const db = database();
+  insert(db, "2026-10-31T22:30:00Z", "c", 1); // Paris 31 Oct 23:30: last month
+  insert(db, "2026-10-31T23:30:00Z", "c", 2); // Paris 1 Nov 00:30: this month
+  insert(db, "2026-11-26T12:00:00Z", "c", 4); // Paris 26 Nov 13:00
+  insert(db, "2026-11-26T22:50:00Z", "c", 8); // Paris 26 Nov 23:50
+  insert(db, "2026-11-26T23:10:00Z", "c", 16); // Paris 27 Nov 00:10: after midnight there, before it in UTC
+  // In Paris it is 26 Nov 23:55 (22:55 UTC): the 00:10 row is in the future of the clock but
+  // the bridge reads what the table holds, as SQL would.
+  const clock = new ManualClock(Date.parse("2026-11-26T22:55:00Z"));
+  const w = watch(db, clock);
+  await w.refresh();
+  assert.equal(spent(w, "c").cost_today_usd, sqlSum(db, "c", "2026-11-25T23:00:00Z", "2100-01-01T00:00:00Z"));
+  assert.equal(spent(w, "c").cost_today_usd, 4 + 8 + 16);
+  assert.equal(spent(w, "c").cost_month_usd, sqlSum(db, "c", "2026-10-31T23:00:00Z", "2100-01-01T00:00:00Z"));
+  assert.equal(spent(w, "c").cost_month_usd, 2 + 4 + 8 + 16);
+
+  // Ten minutes later it is 27 Nov in Paris (still the 26th in UTC): the day starts again.
+  clock.advance(10 * 60_000);
+  await w.refresh();
+  assert.equal(spent(w, "c").cost_today_usd, sqlSum(db, "c", "2026-11-26T23:00:00Z", "2100-01-01T00:00:00Z"));
+  assert.equal(spent(w, "c").cost_today_usd, 16);
+  assert.equal(spent(w, "c").cost_month_usd, 30);
+  assert.equal(periodStarts(clock.now(), PARIS).dayStartMs, Date.parse("2026-11-26T23:00:00Z"));
+});
+
+test("spend read incrementally equals a full read and a SQL sum, and a new watch (a restart) reads the same", async () => {
+  const db = database();
+  const clock = new ManualClock(Date.parse("2026-11-26T15:00:00Z"));
+  for (let i = 0; i < 50; i++) insert(db, `2026-11-26T${String(8 + (i % 6)).padStart(2, "0")}:0${i % 10}:00Z`, i % 2 ? "a" : "b", 0.01 * (i + 1));
+  const w = watch(db, clock);
+  await w.refresh();
+  // Rows added after the first read are read by id, not by a full scan.
+  for (let i = 0; i < 30; i++) insert(db, "2026-11-26T14:30:00Z", i % 3 ? "a" : "c", 0.5);
+  clock.advance(5000);
+  await w.refresh();
+  for (const channel of ["a", "b", "c"]) {
+    const expected = sqlSum(db, channel, "2026-11-25T23:00:00Z", "2100-01-01T00:00:00Z");
+    assert.ok(Math.abs(spent(w, channel).cost_today_usd - expected) < 1e-9, `${channel}: ${spent(w, channel).cost_today_usd} vs ${expected}`);
+  }
+  const restarted = watch(db, clock);
+  await restarted.refresh();
+  assert.deepEqual(restarted.totals("channel").map((t) => [t.key, t.calls_today, Math.round(t.cost_today_usd * 1e6)]), w.totals("channel").map((t) => [t.key, t.calls_today, Math.round(t.cost_today_usd * 1e6)]));
+});
+
+test("usage by day cuts at local midnight, DST included", () => {
+  const db = database();
+  insert(db, "2026-03-28T22:30:00Z", "c", 1); // Paris 28 Mar 23:30 (UTC+1)
+  insert(db, "2026-03-28T23:30:00Z", "c", 2); // Paris 29 Mar 00:30, the day clocks go forward
+  insert(db, "2026-03-29T21:30:00Z", "c", 4); // Paris 29 Mar 23:30 (UTC+2)
+  insert(db, "2026-03-29T22:30:00Z", "c", 8); // Paris 30 Mar 00:30
+  const rows = usageByDayFromDatabase(db, Date.parse("2026-03-28T12:00:00Z"), Date.parse("2026-03-30T12:00:00Z"), PARIS);
+  assert.deepEqual(rows.map((r) => [r.key, r.calls, r.cost_usd]), [["2026-03-28", 1, 1], ["2026-03-29", 2, 6], ["2026-03-30", 1, 8]]);
+});
