@@ -12,6 +12,7 @@ import { benchFaults } from "./faults.js";
 import { benchChurn } from "./churn.js";
 import { benchRestore } from "./restore.js";
 import { benchPage } from "./page.js";
+import { benchRunaway } from "./runaway.js";
 
 /**
  * npm run bench: ingest throughput of the bridge next to a bare line-splitting JSON server
@@ -126,6 +127,12 @@ function printFaults(f: Awaited<ReturnType<typeof benchFaults>>): void {
   const mb = (n: number) => `${(n / 1e6).toFixed(1)} MB`;
   console.log(`  ${fmt(f.drip.connections)} connections holding unfinished lines (dripped in 1 KiB writes): ${mb(f.drip.bufferedBytes)} held, RSS grew ${mb(f.drip.rssGrowth)} (${(f.drip.rssGrowth / f.drip.bufferedBytes).toFixed(2)} bytes per held byte); shed ${f.drip.shed}`);
   console.log(`  ${fmt(f.stream.lines)} lines streamed on 8 connections: all counted in ${f.stream.seconds.toFixed(1)} s; peak RSS ${mb(f.stream.peakRss)}; stored ${fmt(f.stream.stored)}, dropped ${f.stream.dropped}`);
+}
+
+if (only === "runaway") {
+  const r = await benchRunaway();
+  console.log(`shipped settings: a bot looping at ${r.callsPerSecond} LLM calls a second → KissBotLlmRunaway page in ${r.seconds.toFixed(0)} s (fresh Prometheus: the 5 calls/s floor)`);
+  process.exit(0);
 }
 
 if (only === "page") {

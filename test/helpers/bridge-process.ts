@@ -22,7 +22,7 @@ export interface BridgeProcess {
 }
 
 /** Starts the compiled CLI on a fresh socket in a temp dir and an ephemeral HTTP port. */
-export async function startBridgeProcess(args: string[] = [], opts: { dir?: string; socket?: string; env?: Record<string, string>; bare?: boolean } = {}): Promise<BridgeProcess> {
+export async function startBridgeProcess(args: string[] = [], opts: { dir?: string; socket?: string; env?: Record<string, string>; bare?: boolean; bin?: string } = {}): Promise<BridgeProcess> {
   const dir = opts.dir ?? mkdtempSync(join(tmpdir(), "kb-test-"));
   const socket = opts.socket ?? join(dir, "monitor.sock");
   // Database and per-bot logs in the test's own directory, never in the repository. `bare`: only
@@ -30,7 +30,8 @@ export async function startBridgeProcess(args: string[] = [], opts: { dir?: stri
   const defaults = opts.bare
     ? ["--listen", "127.0.0.1:0", "--log-level", "debug"]
     : ["--socket", socket, "--listen", "127.0.0.1:0", "--log-level", "debug", "--db", join(dir, "kissbot_monitor.db"), "--channel-log-dir", join(dir, "logs")];
-  const proc = spawn(process.execPath, [CLI, ...defaults, ...args], {
+  // `bin`: another copy of the CLI (the package installed from its tarball).
+  const proc = spawn(process.execPath, [opts.bin ?? CLI, ...defaults, ...args], {
     stdio: ["ignore", "pipe", "pipe"],
     // Only what the test says: an OTEL_* or KISSBOT_* variable from the outside must not change the bridge.
     env: { ...Object.fromEntries(Object.entries(process.env).filter(([k]) => !/^(OTEL_|KISSBOT_)/.test(k))), ...opts.env },

@@ -1,6 +1,6 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { mkdtempSync, readFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { startBridgeProcess, type BridgeProcess } from "../helpers/bridge-process.js";
@@ -29,7 +29,10 @@ test("paging truth: hung and killed bots page; a bridge outage pages once and re
   const stack = await startAlertingStack(dir, FACTOR);
   t.after(() => stack.stop());
   const { webhook, query } = stack;
-  const bridgeArgs = ["--listen", stack.bridgeAddress, "--stale-after", String(scaled(120)), "--sample-interval", String(scaled(15))];
+  // Budgets far above what the bots spend here: the dashboards' spend-vs-budget panels get data.
+  const budgets = join(dir, "budgets.yaml");
+  writeFileSync(budgets, "default: { daily_usd: 1000, monthly_usd: 10000 }\n");
+  const bridgeArgs = ["--listen", stack.bridgeAddress, "--stale-after", String(scaled(120)), "--sample-interval", String(scaled(15)), "--budgets", budgets];
   let bridge: BridgeProcess = await startBridgeProcess(bridgeArgs, { dir });
   const socket = bridge.socket;
   t.after(() => bridge.stop());
