@@ -1,5 +1,5 @@
-import { fork, spawn, type ChildProcess } from "node:child_process";
-import { mkdtempSync } from "node:fs";
+import { fork, spawn, spawnSync, type ChildProcess } from "node:child_process";
+import { mkdtempSync, readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, dirname } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -26,6 +26,8 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 interface Target {
   socket: string;
+  /** The server's process, whose CPU time (all threads) a round costs. */
+  pid: number;
   count(): Promise<number>;
   /** What the database did with the rows, for the bridge. */
   db?(): Promise<string>;
@@ -38,6 +40,7 @@ async function baseline(): Promise<Target> {
   await new Promise((r) => child.once("message", r));
   return {
     socket,
+    pid: child.pid!,
     count: () => new Promise((r) => {
       child.once("message", (m: { count: number }) => r(m.count));
       child.send("count");
@@ -58,6 +61,7 @@ async function bridge(): Promise<Target> {
   });
   return {
     socket,
+    pid: child.pid!,
     async count() {
       const body = await (await fetch(url)).text();
       return Number(/^kissbot_bridge_messages_total\{message_type="llm_usage"\} (\d+)/m.exec(body)?.[1] ?? 0);
@@ -77,8 +81,21 @@ async function bridge(): Promise<Target> {
  * milliseconds would take the bridge's CPU from ingest, which the baseline (counting over IPC)
  * would not pay.
  */
-async function ingest(target: Target, mode: Mode, total: number, senders: number): Promise<number> {
+/** User + system CPU time of a process, all its threads, in milliseconds. */
+function cpuMs(pid: number): number {
+  const fields = readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1]!.split(" ");
+  return ((Number(fields[11]) + Number(fields[12])) * 1000) / CLOCK_TICKS;
+}
+const CLOCK_TICKS = Number(spawnSync("getconf", ["CLK_TCK"], { encoding: "utf8" }).stdout.trim()) || 100;
+
+/**
+ * Messages per second, and the server's CPU time per message. Throughput with one connection per
+ * message swings with the scheduling of three processes on two cores; CPU per message is what
+ * the per-connection path costs, and varies far less between runs.
+ */
+async function ingest(target: Target, mode: Mode, total: number, senders: number): Promise<{ rate: number; cpuUs: number }> {
   const before = await target.count();
+  const cpuBefore = cpuMs(target.pid);
   const start = performance.now();
   const client = fork(join(here, "load-client.js"), [target.socket, mode, String(total), String(senders)], { stdio: "inherit" });
   const clientDone = new Promise((r) => client.once("exit", r));
@@ -89,8 +106,9 @@ async function ingest(target: Target, mode: Mode, total: number, senders: number
     await sleep(Math.min(200, Math.max(5, remainingMs / 4)));
   }
   const seconds = (performance.now() - start) / 1000;
+  const cpu = cpuMs(target.pid) - cpuBefore;
   await clientDone;
-  return total / seconds;
+  return { rate: total / seconds, cpuUs: (cpu * 1000) / total };
 }
 
 type Mode = "connections" | "stream";
@@ -206,12 +224,16 @@ async function ingestSection(style?: string): Promise<void> {
     for (const t of [base, br]) await ingest(t, mode, total / 10, senders); // warm-up
     // Rounds alternate which server goes first, so a drift in the machine's speed (other load,
     // CPU frequency) falls on both; the medians are compared.
-    const baseRates: number[] = [];
-    const brRates: number[] = [];
+    const baseRuns: { rate: number; cpuUs: number }[] = [];
+    const brRuns: { rate: number; cpuUs: number }[] = [];
     for (let round = 0; round < ROUNDS; round++) {
-      const order = round % 2 === 0 ? ([[base, baseRates], [br, brRates]] as const) : ([[br, brRates], [base, baseRates]] as const);
-      for (const [target, rates] of order) rates.push(await ingest(target, mode, total, senders));
+      const order = round % 2 === 0 ? ([[base, baseRuns], [br, brRuns]] as const) : ([[br, brRuns], [base, baseRuns]] as const);
+      for (const [target, runs] of order) runs.push(await ingest(target, mode, total, senders));
     }
+    const baseRates = baseRuns.map((r) => r.rate);
+    const brRates = brRuns.map((r) => r.rate);
+    const baseCpu = median(baseRuns.map((r) => r.cpuUs));
+    const brCpu = median(brRuns.map((r) => r.cpuUs));
     await sleep(1500); // the last commit
     const style = mode === "connections" ? `one connection per message, ${senders} senders` : "streamed on one connection";
     dbNotes.push(`${style}: ${await br.db!()}`);
@@ -225,10 +247,11 @@ async function ingestSection(style?: string): Promise<void> {
       `${fmt(median(brRates))}/s`,
       pct(median(brRates) / median(baseRates)),
       `${pct(Math.min(...ratios))}–${pct(Math.max(...ratios))}`,
+      `${baseCpu.toFixed(1)} µs / ${brCpu.toFixed(1)} µs = ${pct(baseCpu / brCpu)}`,
     ]);
   }
   console.log(`ingest of llm_usage messages over the Unix socket (client in its own process), median of ${ROUNDS} alternating rounds`);
-  console.log(["client style", "bare split+parse server", "bridge", "bridge / baseline", "per-round range"].join(" | "));
+  console.log(["client style", "bare split+parse server", "bridge", "bridge / baseline", "per-round range", "server CPU per message: baseline / bridge"].join(" | "));
   for (const row of rows) console.log(row.join(" | "));
   console.log(`bridge database (on, as by default): ${dbNotes.join("; ")}`);
 }

@@ -229,6 +229,32 @@ test("bots × feature flags: past --max-bots and --max-feature-series registrati
   assert.equal(s.get("kissbot_bridge_series_refused_total", { kind: "feature" }), 100 * 64 - 1000);
   const bots = (await (await fetch(`${bridge.url}/api/bots`)).json()) as { bots: unknown[] };
   assert.equal(bots.bots.length, 100);
+  // Refused registrations leave nothing behind: one log folder per tracked bot at most.
+  await waitFor("the bots' logs written", () => (readdirSync(join(bridge.dir, "logs")).length === 100 ? true : undefined));
+});
+
+test("a registration storm of distinct channels past --max-bots: every scrape during it is served", async (t) => {
+  const bridge = await startBridgeProcess(["--max-bots", "200"]);
+  t.after(() => bridge.stop());
+  let text = "";
+  for (let b = 0; b < 5000; b++) text += `{"type":"register","channel":"storm_${b}","pid":${process.pid}}\n`;
+  let storming = true;
+  const scrapes: number[] = [];
+  const scraper = (async () => {
+    while (storming) scrapes.push((await fetch(`${bridge.url}/metrics`)).status);
+  })();
+  await Promise.all([0, 1, 2, 3].map(() => stream(bridge.socket, text)));
+  const s = await waitFor("the storm handled", async () => {
+    const m = await bridge.samples();
+    return m.get("kissbot_bridge_messages_total", { message_type: "register" }) === 20_000 ? m : undefined;
+  });
+  storming = false;
+  await scraper;
+  assert.ok(scrapes.length > 0);
+  assert.deepEqual(scrapes.filter((c) => c !== 200), [], "no scrape failed");
+  assert.equal(s.get("kissbot_bridge_bots", { status: "online" }), 200);
+  // Four senders × the 4,800 channels past the first 200 (known ones may register again).
+  assert.equal(s.get("kissbot_bridge_ignored_messages_total", { reason: "bot_limit" }), 4 * 4800);
 });
 
 test("a restart restoring 1,000 bots: ready at once, each checked, and no descriptor kept", async (t) => {
