@@ -1,5 +1,5 @@
-import { loadBudgetFile, type BudgetTable } from "../budgets/budget-file.js";
-import { checkTimeZone } from "../status/period.js";
+import { loadBudgetFile, type BudgetTable } from "../spend/budget-file.js";
+import { checkTimeZone } from "../spend/period.js";
 /** Value parsers for flags: each returns the value or throws an Error whose message completes "invalid --flag: ...". */
 
 export function seconds(min: number, max: number) {

@@ -2,7 +2,7 @@ import { Router } from "express";
 import { heartbeatAgeSeconds, reportedCpuRatio, reportedRssBytes, type Bot } from "../registry/bot.js";
 import type { BotView, UsageGroup, UsageView } from "../store/queries.js";
 import { ReadRefused } from "../store/database-reader.js";
-import { checkTimeZone } from "../status/period.js";
+import { checkTimeZone } from "../spend/period.js";
 import { isUsageGroup, parseSince, USAGE_GROUPS } from "../store/queries.js";
 
 /** What the JSON API reads. */

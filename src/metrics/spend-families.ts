@@ -1,10 +1,10 @@
 import { CATALOG } from "./catalog.js";
 import { Family, type FamilyWriter } from "./family.js";
 import { labelString } from "./format.js";
-import { channelLimits, type BudgetTable } from "../budgets/budget-file.js";
+import { channelLimits, type BudgetTable } from "../spend/budget-file.js";
 import type { SpendRow } from "../store/status-queries.js";
-import type { SpendTotals } from "../status/spend-watch.js";
-import { periodStarts } from "../status/period.js";
+import type { SpendTotals } from "../spend/spend-watch.js";
+import { periodStarts } from "../spend/period.js";
 import type { Clock } from "../util/clock.js";
 
 /** What the spend and budget families read at scrape time. */

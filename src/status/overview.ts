@@ -1,5 +1,5 @@
 import { botView } from "../http/api.js";
-import { channelLimits, type BudgetTable } from "../budgets/budget-file.js";
+import { channelLimits, type BudgetTable } from "../spend/budget-file.js";
 import type { Bot } from "../registry/bot.js";
 import type { BotView } from "../store/queries.js";
 import type { LlmSeries } from "../usage/usage-book.js";
@@ -7,7 +7,7 @@ import type { CounterMap } from "../util/counter-map.js";
 import type { Clock } from "../util/clock.js";
 import type { BotHistory, LifecycleEvent, Spark } from "./bot-history.js";
 import type { CounterHistory } from "./counter-history.js";
-import type { SpendTotals, SpendWatch } from "./spend-watch.js";
+import type { SpendTotals, SpendWatch } from "../spend/spend-watch.js";
 
 /** Version of the status API's JSON (/api/v1/...): fields are only added within a version. */
 export const STATUS_API_VERSION = 1;

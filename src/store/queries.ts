@@ -3,7 +3,7 @@ import type { RestoredBot } from "../registry/bot-registry.js";
 import type { Features } from "../protocol/messages.js";
 import { fromSqlTime, toSqlTime } from "./timestamps.js";
 import { MIB } from "../util/units.js";
-import { periodStarts } from "../status/period.js";
+import { periodStarts } from "../spend/period.js";
 
 function parseFeatures(text: string | null): Features | null {
   if (text === null) return null;

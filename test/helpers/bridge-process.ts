@@ -1,4 +1,5 @@
 import { spawn, type ChildProcess } from "node:child_process";
+import { after } from "node:test";
 import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -21,6 +22,17 @@ export interface BridgeProcess {
   exited: Promise<number | null>;
 }
 
+const LIVE = new Set<ChildProcess>();
+// After the last test of the file that imported this helper: a bridge a failed test never got to
+// stop would otherwise hold the file's process (and the whole run) open for good.
+// Only under the test runner: the benchmarks use this helper too, and a hook outside a test run
+// would start one.
+if (process.env["NODE_TEST_CONTEXT"] !== undefined) {
+  after(() => {
+    for (const p of LIVE) p.kill("SIGKILL");
+  });
+}
+
 /** Starts the compiled CLI on a fresh socket in a temp dir and an ephemeral HTTP port. */
 export async function startBridgeProcess(args: string[] = [], opts: { dir?: string; socket?: string; env?: Record<string, string>; bare?: boolean; bin?: string } = {}): Promise<BridgeProcess> {
   const dir = opts.dir ?? mkdtempSync(join(tmpdir(), "kb-test-"));
@@ -36,6 +48,8 @@ export async function startBridgeProcess(args: string[] = [], opts: { dir?: stri
     // Only what the test says: an OTEL_* or KISSBOT_* variable from the outside must not change the bridge.
     env: { ...Object.fromEntries(Object.entries(process.env).filter(([k]) => !/^(OTEL_|KISSBOT_)/.test(k))), ...opts.env },
   });
+  LIVE.add(proc);
+  proc.once("exit", () => LIVE.delete(proc));
   const logs: Record<string, unknown>[] = [];
   let stderr = "";
   proc.stderr!.on("data", (d: Buffer) => (stderr += d.toString()));

@@ -6,8 +6,8 @@ import { join } from "node:path";
 import { openDatabase } from "../../src/store/database.js";
 import { spendFromDatabase } from "../../src/store/status-queries.js";
 import { usageByDayFromDatabase } from "../../src/store/queries.js";
-import { SpendWatch } from "../../src/status/spend-watch.js";
-import { periodStarts } from "../../src/status/period.js";
+import { SpendWatch } from "../../src/spend/spend-watch.js";
+import { periodStarts } from "../../src/spend/period.js";
 import { ManualClock } from "../../src/util/clock.js";
 import type { Database } from "better-sqlite3";
 
