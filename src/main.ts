@@ -173,6 +173,12 @@ export async function startBridge(config: Config, log: Logger, deps: BridgeDeps 
     ...spendFamilies({ clock, timeZone: config.timezone, spend, budgets, bots: registry, maxDetailSeries: config.maxLlmSeries }),
   ];
   exposition = new Exposition(families, promRegistry, collectorErrors, () => registry.evaluate());
+  // Usage answers hold every message received so far, unless the database is stuck (1 s at most).
+  const flushed = async (): Promise<boolean> => {
+    if (store === undefined || reader === undefined) return false;
+    await Promise.race([store.flush(), new Promise((r) => setTimeout(r, 1000).unref())]);
+    return true;
+  };
   const status = new StatusPage({
     clock,
     version: VERSION,
@@ -201,15 +207,10 @@ export async function startBridge(config: Config, log: Logger, deps: BridgeDeps 
       now: () => clock.now(),
       bots: registry,
       async usage(sinceMs, by) {
-        if (store === undefined || reader === undefined) return undefined;
-        // Answer with every message received so far, unless the database is stuck.
-        await Promise.race([store.flush(), new Promise((r) => setTimeout(r, 1000).unref())]);
-        return reader.read("usage", { sinceMs, by });
+        return (await flushed()) ? reader!.read("usage", { sinceMs, by }) : undefined;
       },
       async usageByDay(sinceMs, timeZone) {
-        if (store === undefined || reader === undefined) return undefined;
-        await Promise.race([store.flush(), new Promise((r) => setTimeout(r, 1000).unref())]);
-        return reader.read("usageByDay", { sinceMs, nowMs: clock.now(), timeZone });
+        return (await flushed()) ? reader!.read("usageByDay", { sinceMs, nowMs: clock.now(), timeZone }) : undefined;
       },
       timeZone: config.timezone,
     },

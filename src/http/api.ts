@@ -1,6 +1,7 @@
 import { Router } from "express";
-import { heartbeatAgeSeconds, reportedCpuRatio, reportedRssBytes, type Bot } from "../registry/bot.js";
-import type { BotView, UsageGroup, UsageView } from "../store/queries.js";
+import type { Bot } from "../registry/bot.js";
+import { botView } from "../status/bot-view.js";
+import type { UsageGroup, UsageView } from "../store/queries.js";
 import { ReadRefused } from "../store/database-reader.js";
 import { checkTimeZone } from "../spend/period.js";
 import { isUsageGroup, parseSince, USAGE_GROUPS } from "../store/queries.js";
@@ -17,20 +18,6 @@ export interface ApiSources {
   timeZone: string;
 }
 
-export function botView(b: Bot, now: number): BotView {
-  return {
-    channel: b.channel,
-    status: b.status,
-    pid: b.pid,
-    registered_at: new Date(b.registeredAt).toISOString(),
-    uptime_seconds: (now - b.registeredAt) / 1000,
-    last_heartbeat: b.lastHeartbeatAt === null ? null : new Date(b.lastHeartbeatAt).toISOString(),
-    heartbeat_age_seconds: heartbeatAgeSeconds(b, now),
-    cpu_ratio: reportedCpuRatio(b),
-    rss_bytes: reportedRssBytes(b),
-    features: b.features === null ? null : { ...b.features },
-  };
-}
 
 /**
  * GET /api/bots: every bot the running bridge knows, now.

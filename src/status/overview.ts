@@ -1,4 +1,4 @@
-import { botView } from "../http/api.js";
+import { botView } from "./bot-view.js";
 import { channelLimits, type BudgetTable } from "../spend/budget-file.js";
 import type { Bot } from "../registry/bot.js";
 import type { BotView } from "../store/queries.js";
