@@ -59,6 +59,7 @@ function chart(box, xs, series, { valueFormat = (v) => v, stepped = false, xRang
   box.replaceChildren();
   const points = xs.length === 0 ? 0 : series.reduce((n, s) => n + s.values.filter((v) => v !== null && v !== undefined).length, 0);
   box.dataset.points = String(points);
+  if (points === 0) return void box.append(el("p", { class: "note", text: "No data in this range yet." }));
   if (typeof uPlot === "undefined") return;
   const width = Math.max(240, box.clientWidth || 320);
   const axis = { stroke: axisColour(), grid: { stroke: "rgba(128,128,128,0.15)" }, ticks: { stroke: "rgba(128,128,128,0.3)" } };
@@ -252,7 +253,7 @@ function renderBridge(b) {
   if (b.database === null) facts.push(["Database", "off (--no-db)"]);
   else {
     const errors = Object.entries(b.database.errors).filter(([, v]) => v > 0).map(([k, v]) => `${k} ${v}`).join(", ");
-    facts.push(["Database", `${b.database.writable ? "writable" : "NOT WRITABLE"}; ${int(b.database.queued_rows)} rows queued; last commit ${b.database.last_commit_at === null ? "none yet" : `${duration((now() - Date.parse(b.database.last_commit_at)) / 1000)} ago`}; errors: ${errors || "none"}; dropped rows ${int(b.database.dropped_rows)}`]);
+    facts.push(["Database", `${b.database.writable ? "writable" : "NOT WRITABLE"}; rows queued: ${int(b.database.queued_rows)}; last commit ${b.database.last_commit_at === null ? "none yet" : `${duration((now() - Date.parse(b.database.last_commit_at)) / 1000)} ago`}; errors: ${errors || "none"}; rows dropped: ${int(b.database.dropped_rows)}`]);
   }
   facts.push(["OTLP export", b.otlp === null ? "off" : `${b.otlp.last_result ?? "no export yet"} (${int(b.otlp.successes)} ok, ${int(b.otlp.failures)} failed)`]);
   $("bridge").replaceChildren(...facts.flatMap(([k, v]) => [el("dt", { text: k }), el("dd", { text: v })]));

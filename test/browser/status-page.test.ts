@@ -168,6 +168,32 @@ test("a lost connection is shown, and the page recovers by itself when the bridg
   assert.equal(await page.isHidden("#banner"), true);
 });
 
+test("readable on a phone, light and dark following the system", async (t) => {
+  const bridge = await startBridgeProcess();
+  t.after(() => bridge.stop());
+  await sendOnce(bridge.socket, `{"type":"register","channel":"pocket_bot","pid":${process.pid},"features":{"llm":true}}\n`);
+  const background = async (colorScheme: "light" | "dark") => {
+    const { page, problems } = await watchedPage(browser, { width: 390, height: 844 });
+    await page.emulateMedia({ colorScheme });
+    await page.goto(`${bridge.url}/`);
+    await page.waitForSelector('#bots tbody tr[data-channel="pocket_bot"]');
+    // Nothing wider than the screen but the table, which scrolls inside its own box.
+    const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+    assert.ok(overflow <= 0, `the page is ${overflow} px wider than a phone`);
+    assert.equal(await page.isVisible("#bots tbody tr[data-channel=pocket_bot] td.c-status"), true);
+    if (colorScheme === "dark") await page.screenshot({ path: screenshotPath("phone-dark.png"), fullPage: true });
+    const bg = await page.evaluate(() => getComputedStyle(document.body).backgroundColor);
+    assert.deepEqual(problems, []);
+    await page.close();
+    return bg;
+  };
+  const light = await background("light");
+  const dark = await background("dark");
+  assert.notEqual(light, dark);
+  const lum = (rgb: string) => rgb.match(/\d+/g)!.slice(0, 3).reduce((a, b) => a + Number(b), 0);
+  assert.ok(lum(dark) < lum(light), `dark ${dark} is darker than light ${light}`);
+});
+
 test("the screenshots are written for a person to look at", () => {
-  for (const f of ["overview.png", "bot.png"]) assert.ok(existsSync(screenshotPath(f)), f);
+  for (const f of ["overview.png", "bot.png", "phone-dark.png"]) assert.ok(existsSync(screenshotPath(f)), f);
 });
