@@ -193,6 +193,7 @@ export async function startBridge(config: Config, log: Logger, deps: BridgeDeps 
     reader,
     spend,
     budgets,
+    loggedEvents: channelLog === undefined ? undefined : (channel, limit) => channelLog.recentEvents(channel, limit),
   });
   registry.observe(status.observer);
   const app = createApp({

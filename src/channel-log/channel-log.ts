@@ -1,4 +1,6 @@
-import { appendFile, mkdir, readdir, rename, rm, stat } from "node:fs/promises";
+import { appendFile, mkdir, open, readdir, rename, rm, stat } from "node:fs/promises";
+import type { LifecycleEvent } from "../status/bot-history.js";
+import { CHANNEL_PATTERN } from "../protocol/limits.js";
 import { join } from "node:path";
 import type { RegistryObserver } from "../registry/bot-registry.js";
 import type { Bot, BotStatus } from "../registry/bot.js";
@@ -104,6 +106,40 @@ export class ChannelLog implements RegistryObserver {
     this.write(bot.channel, "WARNING", `registration refused: ${why}`);
   }
 
+  /**
+   * The bot's latest lifecycle events (not its health lines), newest first, read back from the
+   * end of its log: they outlive a restart of the bridge, unlike what it holds in memory.
+   */
+  async recentEvents(channel: string, limit: number): Promise<LifecycleEvent[]> {
+    // The name comes from a URL here: only a channel name may become a path.
+    if (!CHANNEL_PATTERN.test(channel)) return [];
+    const file = join(this.options.dir, channel, "instance.log");
+    let text: string;
+    try {
+      const h = await open(file, "r");
+      try {
+        const { size } = await h.stat();
+        const length = Math.min(size, TAIL_BYTES);
+        const buf = Buffer.alloc(length);
+        await h.read(buf, 0, length, size - length);
+        text = buf.toString("utf8");
+        // A read that starts inside a line drops that line.
+        if (length < size) text = text.slice(text.indexOf("\n") + 1);
+      } finally {
+        await h.close();
+      }
+    } catch {
+      return [];
+    }
+    const out: LifecycleEvent[] = [];
+    const lines = text.split("\n");
+    for (let i = lines.length - 1; i >= 0 && out.length < limit; i--) {
+      const e = parseEvent(channel, lines[i]!);
+      if (e !== undefined) out.push(e);
+    }
+    return out;
+  }
+
   /** Resolves when every line queued so far is on disk (or failed). */
   async drain(): Promise<void> {
     while ([...this.channels.values()].some((c) => c.writing !== undefined)) {
@@ -157,4 +193,26 @@ export class ChannelLog implements RegistryObserver {
     for (let i = keep - 1; i >= 1; i--) await rename(`${file}.${i}`, `${file}.${i + 1}`).catch(() => {});
     await rename(file, `${file}.1`);
   }
+}
+
+/** How much of the end of a bot's log is read back for its recent events. */
+const TAIL_BYTES = 64 * 1024;
+
+/** One line this log wrote, back as an event; undefined for health lines and anything else. */
+function parseEvent(channel: string, line: string): LifecycleEvent | undefined {
+  const m = /^(\S+) (INFO|WARNING|ERROR) (.*)$/.exec(line);
+  if (m === null) return undefined;
+  const at = Date.parse(m[1]!);
+  if (Number.isNaN(at)) return undefined;
+  const text = m[3]!;
+  let r: RegExpExecArray | null;
+  if ((r = /^(registered(?: implicitly by a heartbeat)?) pid=(\d+)(?: replacing pid=(\d+))?/.exec(text)) !== null) {
+    return { at, channel, pid: Number(r[2]), event: "registered", detail: r[3] === undefined ? r[1]! : `${r[1]}, replacing PID ${r[3]}` };
+  }
+  if ((r = /^(back online|stale|dead) \(was (\w+)\): (.*) pid=(\d+)$/.exec(text)) !== null) {
+    return { at, channel, pid: Number(r[4]), event: r[1] === "back online" ? "online" : r[1]!, detail: `${r[3]} (was ${r[2]})` };
+  }
+  if ((r = /^unregistered \(graceful exit\) pid=(\d+)$/.exec(text)) !== null) return { at, channel, pid: Number(r[1]), event: "unregistered", detail: "graceful exit" };
+  if ((r = /^registration refused: (.*)$/.exec(text)) !== null) return { at, channel, pid: Number(/PID (\d+)/.exec(r[1]!)?.[1] ?? 0), event: "refused", detail: r[1]! };
+  return undefined;
 }

@@ -48,8 +48,8 @@ export function statusRouter(s: StatusRouteSources): Router {
 
   router.get("/api/v1/overview", (_req, res) => void res.json(s.view.overview()));
   router.get("/api/v1/bots", (_req, res) => void res.json({ bots: s.view.bots() }));
-  router.get("/api/v1/bots/:channel", (req, res) => {
-    const found = s.view.bot(req.params.channel);
+  router.get("/api/v1/bots/:channel", async (req, res) => {
+    const found = await s.view.bot(req.params.channel);
     if (found.bot === null && found.events.length === 0) return void res.status(404).json({ error: "no such bot" });
     res.json(found);
   });

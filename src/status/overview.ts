@@ -35,6 +35,8 @@ export interface StatusSources {
   otlp?: { successes: number; failures: number; lastResult: "success" | "failure" | null } | undefined;
   /** Absent without --budgets. */
   budgets?: { current: BudgetTable } | undefined;
+  /** A bot's events as its per-bot log has them (they outlive a restart); absent with --no-channel-logs. */
+  loggedEvents?: ((channel: string, limit: number) => Promise<LifecycleEvent[]>) | undefined;
 }
 
 /** A bot as the page's table shows it: what `kissbot-bridge status` shows, plus history and spend. */
@@ -84,6 +86,8 @@ function thin(s: Spark | undefined): Spark {
 }
 
 const TOP = 20;
+/** Lifecycle events a bot's view lists. */
+const EVENTS = 50;
 
 /** The status page's view model; /api/bots and `kissbot-bridge status` share its bot fields (botView). */
 export class StatusView {
@@ -109,10 +113,14 @@ export class StatusView {
     return [...this.s.bots.all()].map((b) => this.botRow(b, now, today));
   }
 
-  bot(channel: string): { bot: BotRow | null; events: LifecycleEvent[] } {
+  async bot(channel: string): Promise<{ bot: BotRow | null; events: LifecycleEvent[] }> {
     const b = this.s.bots.get(channel);
     const today = this.s.spend === undefined ? undefined : new Map(this.s.spend.totals("channel").map((t) => [t.key, t]));
-    return { bot: b === undefined ? null : this.botRow(b, this.s.clock.now(), today), events: this.s.history.recentEvents(50, channel) };
+    // The log's, then any the log has not been written with yet (it is written asynchronously).
+    const logged = (await this.s.loggedEvents?.(channel, EVENTS)) ?? [];
+    const newest = logged[0]?.at ?? -Infinity;
+    const held = this.s.history.recentEvents(EVENTS, channel).filter((e) => e.at > newest);
+    return { bot: b === undefined ? null : this.botRow(b, this.s.clock.now(), today), events: [...held, ...logged].slice(0, EVENTS) };
   }
 
   overview(): Overview {
