@@ -17,7 +17,9 @@ COPY package.json package-lock.json ./
 # Production dependencies only, with the addon compiled in the build stage for this same base image.
 COPY --from=build /app/node_modules ./node_modules
 COPY --from=build /app/dist/src ./dist/src
+# What the program reads at run time, as the npm package ships it: prices, the status page, the runbook.
 COPY prices ./prices
+COPY web ./web
 COPY docs/runbook.md ./docs/runbook.md
 # The image's unprivileged user; docker-compose.yml may run it as the bots' uid:gid instead.
 USER node

@@ -50,4 +50,9 @@ test("the Dockerfile is multi-stage, runs as a non-root user and has a HEALTHCHE
   assert.match(text, /^USER (?!root\b)\w+/m);
   assert.match(text, /^HEALTHCHECK .*\n?.*\/-\/healthy/m);
   assert.match(text, /npm prune --omit=dev/);
+  // Whatever the npm package ships for run time is in the image too.
+  const pkg = JSON.parse(readFileSync(join(REPO_ROOT, "package.json"), "utf8")) as { files: string[] };
+  for (const f of pkg.files.filter((x) => !/\.md$/.test(x) || x === "docs/runbook.md")) {
+    assert.match(text, new RegExp(`^COPY (--from=build /app/)?${f.replace(/[.*+?^${}()|[\]\\/]/g, "\\$&")} `, "m"), `the image gets ${f}`);
+  }
 });
