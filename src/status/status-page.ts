@@ -1,4 +1,3 @@
-
 import type { RegistryObserver } from "../registry/bot-registry.js";
 import type { DatabaseReader } from "../store/database-reader.js";
 import type { StatusRouteSources } from "../http/status-routes.js";
