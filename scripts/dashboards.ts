@@ -108,6 +108,24 @@ function dashboard(uid: string, title: string, description: string, rows: Row[],
   };
 }
 
+/** A channel's spend of the period as a share of its budget: green, orange from 80%, red from 100%. */
+function spendVsBudget(period: "day" | "month", title: string, description: string): Panel {
+  return {
+    title,
+    type: "bargauge",
+    unit: "percentunit",
+    w: 12,
+    description,
+    targets: [{ expr: `kissbot_llm_spend_usd{period="${period}"} / on (instance, job, channel, period) kissbot_llm_budget_usd{period="${period}"}`, legend: "{{channel}}", instant: true }],
+    thresholds: [
+      { color: "green", value: null },
+      { color: "orange", value: 0.8 },
+      { color: "red", value: 1 },
+    ],
+    options: { displayMode: "gradient", orientation: "horizontal", reduceOptions: { calcs: ["lastNotNull"] }, minVizHeight: 10, maxVizHeight: 24 },
+  };
+}
+
 export const OVERVIEW = dashboard("kissbot-overview", "KissBot / Overview", "Every KissBot bot at a glance: state, heartbeats, CPU and memory, LLM usage, and the bridge's health.", [
   {
     title: "Bots",
@@ -154,34 +172,8 @@ export const OVERVIEW = dashboard("kissbot-overview", "KissBot / Overview", "Eve
   {
     title: "LLM spend and budgets",
     panels: [
-      {
-        title: "Spend today vs budget by channel",
-        type: "bargauge",
-        unit: "percentunit",
-        w: 12,
-        description: "Today's spend (from llm_usage, the day starting at midnight in the bridge's --timezone) as a share of each channel's daily budget (--budgets). 80% warns, 100% pages.",
-        targets: [{ expr: 'kissbot_llm_spend_usd{period="day"} / on (instance, job, channel, period) kissbot_llm_budget_usd{period="day"}', legend: "{{channel}}", instant: true }],
-        thresholds: [
-          { color: "green", value: null },
-          { color: "orange", value: 0.8 },
-          { color: "red", value: 1 },
-        ],
-        options: { displayMode: "gradient", orientation: "horizontal", reduceOptions: { calcs: ["lastNotNull"] }, minVizHeight: 10, maxVizHeight: 24 },
-      },
-      {
-        title: "Spend this month vs budget by channel",
-        type: "bargauge",
-        unit: "percentunit",
-        w: 12,
-        description: "This month's spend as a share of each channel's monthly budget.",
-        targets: [{ expr: 'kissbot_llm_spend_usd{period="month"} / on (instance, job, channel, period) kissbot_llm_budget_usd{period="month"}', legend: "{{channel}}", instant: true }],
-        thresholds: [
-          { color: "green", value: null },
-          { color: "orange", value: 0.8 },
-          { color: "red", value: 1 },
-        ],
-        options: { displayMode: "gradient", orientation: "horizontal", reduceOptions: { calcs: ["lastNotNull"] }, minVizHeight: 10, maxVizHeight: 24 },
-      },
+      spendVsBudget("day", "Spend today vs budget by channel", "Today's spend (from llm_usage, the day starting at midnight in the bridge's --timezone) as a share of each channel's daily budget (--budgets). 80% warns, 100% pages."),
+      spendVsBudget("month", "Spend this month vs budget by channel", "This month's spend as a share of each channel's monthly budget."),
       {
         title: "Top spenders today",
         type: "bargauge",
