@@ -1,11 +1,10 @@
 import { Counter, Histogram, Registry } from "prom-client";
 import { BotRegistry } from "../src/registry/bot-registry.js";
 import { UsageBook } from "../src/usage/usage-book.js";
-import { bridgeFamilies } from "../src/metrics/bridge-families.js";
 import { Exposition } from "../src/metrics/exposition.js";
 import { LATENCY_BUCKETS_SECONDS } from "../src/usage/latency-buckets.js";
-import { CounterMap } from "../src/util/counter-map.js";
 import { ManualClock } from "../src/util/clock.js";
+import { expositionOver } from "../test/helpers/exposition.js";
 
 const median = (xs: number[]) => xs.sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 
@@ -24,17 +23,7 @@ export async function time(fn: () => Promise<unknown>, before: () => void = () =
 
 /** The bridge's families over a registry and usage book filled by a benchmark, idle elsewhere. */
 export function benchExposition(clock: ManualClock, registry: BotRegistry, usage: UsageBook): Exposition {
-  const families = bridgeFamilies({
-    clock,
-    version: "bench",
-    bots: registry,
-    usage,
-    transport: { connectionsAccepted: 0, openConnections: 0, bufferedBytes: 0, dropped: new CounterMap() },
-    ingest: { accepted: new CounterMap(), rejected: new CounterMap(), ignored: new CounterMap(), rowsFollowed: 0, rowsRejected: new CounterMap() },
-    sampler: { errors: 0, overruns: 0 },
-    collectorErrors: new CounterMap(),
-  });
-  return new Exposition(families, new Registry(), new CounterMap());
+  return expositionOver({ clock, bots: registry, usage }, "bench");
 }
 
 /**

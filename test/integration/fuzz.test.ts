@@ -3,7 +3,6 @@ import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
 import { join } from "node:path";
 import fc from "fast-check";
-import { Registry } from "prom-client";
 import { decodeLine } from "../../src/protocol/decode.js";
 import { REJECT_REASONS } from "../../src/protocol/reasons.js";
 import { Ingest } from "../../src/ingest/ingest.js";
@@ -12,11 +11,9 @@ import { UsageBook } from "../../src/usage/usage-book.js";
 import { loadPriceTable, ReloadablePrices } from "../../src/pricing/price-table.js";
 import { RateLimitedLog } from "../../src/log/rate-limited-log.js";
 import { createLogger } from "../../src/log/logger.js";
-import { bridgeFamilies } from "../../src/metrics/bridge-families.js";
-import { Exposition } from "../../src/metrics/exposition.js";
-import { CounterMap } from "../../src/util/counter-map.js";
 import { ManualClock } from "../../src/util/clock.js";
 import { FIXTURES } from "../helpers/paths.js";
+import { expositionOver } from "../helpers/exposition.js";
 
 /**
  * Property-based: whatever a bot sends, the decoder answers a message or a reason, and whatever
@@ -106,19 +103,9 @@ function pipeline() {
   const usage = new UsageBook({ maxLabelValues: 100, maxChannels: 50, maxLlmSeries: 300, maxCustomSeries: 300 });
   const log = new RateLimitedLog(createLogger("silent"), clock);
   const ingest = new Ingest(registry, usage, usage.limiters.feature, new ReloadablePrices(loadPriceTable(null), null), log);
-  const families = bridgeFamilies({
-    clock,
-    version: "fuzz",
-    bots: registry,
-    usage,
-    transport: { connectionsAccepted: 0, openConnections: 0, bufferedBytes: 0, dropped: new CounterMap() },
-    ingest,
-    sampler: { errors: 0, overruns: 0 },
-    collectorErrors: new CounterMap(),
-  });
   // Only the bridge's own families: prom-client's default process metrics are its own business
   // (and promtool's linter flags some of their names).
-  return { ingest, exposition: new Exposition(families, new Registry(), new CounterMap()) };
+  return { ingest, exposition: expositionOver({ clock, bots: registry, usage, ingest }, "fuzz") };
 }
 
 test("exposition: whatever lines were accepted, promtool and the OpenMetrics reference parser accept the scrape", async () => {

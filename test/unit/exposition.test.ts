@@ -5,6 +5,7 @@ import { Exposition } from "../../src/metrics/exposition.js";
 import { Family } from "../../src/metrics/family.js";
 import { CounterMap } from "../../src/util/counter-map.js";
 import { Samples } from "../helpers/samples.js";
+import { expositionOver } from "../helpers/exposition.js";
 
 test("one failing collector never fails the scrape: the rest is served and the failure counted", async () => {
   const prom = new Registry();
@@ -34,23 +35,12 @@ test("one failing collector never fails the scrape: the rest is served and the f
 
 test("unchanged usage series are served from the render cache, and a change or a removal shows at once", async () => {
   const { UsageBook } = await import("../../src/usage/usage-book.js");
-  const { bridgeFamilies } = await import("../../src/metrics/bridge-families.js");
   const { ManualClock } = await import("../../src/util/clock.js");
   const book = new UsageBook({ maxLabelValues: 10, maxChannels: 10 });
   const msg = (channel: string, tokensIn: number) => ({ type: "llm_usage" as const, channel, model: "m", feature: "f", tokensIn, tokensOut: 1, latencyMs: 250, estimatedCostUsd: null, operation: null, costUsd: null, costSource: null });
   book.recordLlm(msg("a", 10));
   book.recordLlm(msg("b", 20));
-  const families = bridgeFamilies({
-    clock: new ManualClock(),
-    version: "t",
-    bots: { all: () => [] },
-    usage: book,
-    transport: { connectionsAccepted: 0, openConnections: 0, bufferedBytes: 0, dropped: new CounterMap() },
-    ingest: { accepted: new CounterMap(), rejected: new CounterMap(), ignored: new CounterMap(), rowsFollowed: 0, rowsRejected: new CounterMap() },
-    sampler: { errors: 0, overruns: 0 },
-    collectorErrors: new CounterMap(),
-  });
-  const exposition = new Exposition(families, new Registry(), new CounterMap());
+  const exposition = expositionOver({ clock: new ManualClock(), bots: { all: () => [] }, usage: book });
   // One turn of the loop between scrapes, as between two HTTP requests: a render is shared by
   // the scrapes that arrive while it runs, not by the next one.
   const scrape = async () => {
