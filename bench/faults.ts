@@ -3,7 +3,7 @@ import { readFileSync } from "node:fs";
 import { connect, type Socket } from "node:net";
 import { join } from "node:path";
 import { startBridgeProcess } from "../test/helpers/bridge-process.js";
-import { sendOnce } from "../test/helpers/raw-client.js";
+import { holdConnections, sendOnce } from "../test/helpers/raw-client.js";
 
 /**
  * Faults, measured against the real bridge process (database and per-bot logs on): a burst of
@@ -95,12 +95,7 @@ export async function benchFaults() {
 
   // 3. 2,000 idle connections, then 200 good sends.
   bridge = await startBridgeProcess(["--log-level", "info"]);
-  const idle: Socket[] = [];
-  for (let i = 0; i < 2000; i++) {
-    const s = connect({ path: bridge.socket });
-    s.on("error", () => {});
-    idle.push(s);
-  }
+  const idle = holdConnections({ path: bridge.socket }, 2000);
   await new Promise((r) => setTimeout(r, 200));
   const f = await burst(bridge.socket, 200, 8);
   await new Promise((r) => setTimeout(r, 500));

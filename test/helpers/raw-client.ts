@@ -35,3 +35,19 @@ export function sendOnce(path: string, text: string): Promise<boolean> {
     s.once("close", (hadError) => resolve(ok && !hadError));
   });
 }
+
+/**
+ * `n` connections opened and held (their errors ignored, as an attacker's would be), each
+ * writing what `first(i)` returns once connected, if anything. The caller destroys them.
+ */
+export function holdConnections(to: { path: string } | { port: number; host: string }, n: number, first?: (i: number) => string | undefined): Socket[] {
+  const sockets: Socket[] = [];
+  for (let i = 0; i < n; i++) {
+    const s = connect(to);
+    s.on("error", () => {});
+    const text = first?.(i);
+    if (text !== undefined) s.once("connect", () => s.write(text));
+    sockets.push(s);
+  }
+  return sockets;
+}

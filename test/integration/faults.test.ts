@@ -2,13 +2,12 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { spawn, spawnSync } from "node:child_process";
 import { mkdtempSync, writeFileSync } from "node:fs";
-import { connect } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { startBridgeProcess } from "../helpers/bridge-process.js";
 import { freePort } from "../helpers/services.js";
 import { CLI } from "../helpers/paths.js";
-import { sendOnce } from "../helpers/raw-client.js";
+import { holdConnections, sendOnce } from "../helpers/raw-client.js";
 import { Samples } from "../helpers/samples.js";
 import { waitFor } from "../helpers/wait.js";
 
@@ -122,15 +121,9 @@ test("concurrent scrapes share one render", async (t) => {
 test("connections are a budget: idle and dripping connections are shed, and every good sender still gets in", async (t) => {
   const bridge = await startBridgeProcess(["--max-connections", "100", "--line-timeout", "1"]);
   t.after(() => bridge.stop());
-  const idle: ReturnType<typeof connect>[] = [];
+  // A third drip part of a line, the rest send nothing at all.
+  const idle = holdConnections({ path: bridge.socket }, 300, (i) => (i % 3 === 0 ? '{"type": "llm_usage", ' : undefined));
   t.after(() => idle.forEach((s) => s.destroy()));
-  for (let i = 0; i < 300; i++) {
-    const s = connect({ path: bridge.socket });
-    s.on("error", () => {});
-    // A third drip part of a line, the rest send nothing at all.
-    if (i % 3 === 0) s.once("connect", () => s.write('{"type": "llm_usage", '));
-    idle.push(s);
-  }
   const sent = await Promise.all(Array.from({ length: 50 }, (_, i) => send(bridge.socket, llm(i))));
   assert.deepEqual(sent.filter((x) => !x), [], "no good send refused");
   const s = await waitFor("the 50 good lines", async () => {
@@ -149,13 +142,8 @@ test("a flood of idle HTTP connections is cut by the header timeout; /metrics an
   const bridge = await startBridgeProcess();
   t.after(() => bridge.stop());
   const { port, hostname } = new URL(bridge.url);
-  const idle: ReturnType<typeof connect>[] = [];
+  const idle = holdConnections({ port: Number(port), host: hostname }, 400);
   t.after(() => idle.forEach((s) => s.destroy()));
-  for (let i = 0; i < 400; i++) {
-    const s = connect({ port: Number(port), host: hostname });
-    s.on("error", () => {});
-    idle.push(s);
-  }
   for (let i = 0; i < 100; i++) assert.equal(await send(bridge.socket, llm(i)), true, "the Monitor socket is not starved");
   const body = await waitFor("/metrics answering again", async () => {
     const res = await fetch(`${bridge.url}/metrics`, { signal: AbortSignal.timeout(1000) }).catch(() => undefined);
@@ -167,15 +155,9 @@ test("a flood of idle HTTP connections is cut by the header timeout; /metrics an
 test("unfinished lines have a global bound: past --max-buffered-bytes the biggest holders are closed, counted, and good senders get in", async (t) => {
   const bridge = await startBridgeProcess(["--max-buffered-bytes", "131072", "--line-timeout", "30"]);
   t.after(() => bridge.stop());
-  const hogs: ReturnType<typeof connect>[] = [];
-  t.after(() => hogs.forEach((s) => s.destroy()));
   // 16 connections each holding 40 KiB of an unfinished line: 640 KiB asked for, 128 KiB allowed.
-  for (let i = 0; i < 16; i++) {
-    const s = connect({ path: bridge.socket });
-    s.on("error", () => {});
-    s.once("connect", () => s.write(`{"type": "llm_usage", "channel": "${"x".repeat(40 * 1024)}`));
-    hogs.push(s);
-  }
+  const hogs = holdConnections({ path: bridge.socket }, 16, () => `{"type": "llm_usage", "channel": "${"x".repeat(40 * 1024)}`);
+  t.after(() => hogs.forEach((s) => s.destroy()));
   const held = await waitFor("the hogs shed down to the bound", async () => {
     const m = await bridge.samples();
     return m.get("kissbot_bridge_dropped_connections_total", { reason: "buffer_limit" })! >= 12 ? m : undefined;
