@@ -91,3 +91,11 @@ export async function startBridgeProcess(args: string[] = [], opts: { dir?: stri
     exited,
   };
 }
+
+/** The bridge's metrics once `ok` holds for them (polled), or a timeout naming `what`. */
+export async function until(bridge: BridgeProcess, what: string, ok: (s: Samples) => boolean, timeoutMs = 10_000): Promise<Samples> {
+  return waitFor(what, async () => {
+    const s = await bridge.samples();
+    return ok(s) ? s : undefined;
+  }, timeoutMs);
+}

@@ -4,22 +4,14 @@ import { spawnSync } from "node:child_process";
 import { chmodSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { startBridgeProcess, type BridgeProcess } from "../helpers/bridge-process.js";
+import { startBridgeProcess, until } from "../helpers/bridge-process.js";
 import { kissbotDb, kissbotQuery, sqlite3Exec } from "../helpers/kissbot-db.js";
 import { sendOnce } from "../helpers/raw-client.js";
-import type { Samples } from "../helpers/samples.js";
 import { waitFor } from "../helpers/wait.js";
 
 const tmp = () => mkdtempSync(join(tmpdir(), "kb-dbfaults-"));
 
 const llm = (channel: string, n: number) => Array.from({ length: n }, (_, i) => `{"type": "llm_usage", "channel": "${channel}", "model": "gpt-4o", "feature": "f", "tokens_in": ${i + 1}, "tokens_out": 1}\n`).join("");
-
-async function until(bridge: BridgeProcess, what: string, ok: (s: Samples) => boolean, timeoutMs = 10_000): Promise<Samples> {
-  return waitFor(what, async () => {
-    const s = await bridge.samples();
-    return ok(s) ? s : undefined;
-  }, timeoutMs);
-}
 
 const count = (db: string, channel: string) => Number(kissbotQuery(db, `SELECT COUNT(*) AS n FROM llm_usage WHERE channel = '${channel}'`)[0]!["n"]);
 

@@ -3,20 +3,13 @@ import assert from "node:assert/strict";
 import { mkdirSync, mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { startBridgeProcess, type BridgeProcess } from "../helpers/bridge-process.js";
+import { startBridgeProcess, until } from "../helpers/bridge-process.js";
 import { PythonBot } from "../helpers/python-bot.js";
 import { kissbotDb, kissbotDbAsync, kissbotQuery, STARTING_POINTS } from "../helpers/kissbot-db.js";
 import { waitFor } from "../helpers/wait.js";
 import type { Samples } from "../helpers/samples.js";
 
 const tmp = () => mkdtempSync(join(tmpdir(), "kb-install-"));
-
-async function until(bridge: BridgeProcess, what: string, ok: (s: Samples) => boolean, timeoutMs = 10_000): Promise<Samples> {
-  return waitFor(what, async () => {
-    const s = await bridge.samples();
-    return ok(s) ? s : undefined;
-  }, timeoutMs);
-}
 
 const llm = (channel: string, model: string, feature: string) => ({ channel, model, feature });
 

@@ -3,17 +3,9 @@ import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
 import { readdirSync, readlinkSync } from "node:fs";
 import { createInterface } from "node:readline";
-import { startBridgeProcess, type BridgeProcess } from "../helpers/bridge-process.js";
+import { startBridgeProcess, until } from "../helpers/bridge-process.js";
 import { PythonBot } from "../helpers/python-bot.js";
-import { waitFor } from "../helpers/wait.js";
 import type { Samples } from "../helpers/samples.js";
-
-async function until(bridge: BridgeProcess, what: string, ok: (s: Samples) => boolean, timeoutMs = 10_000): Promise<Samples> {
-  return waitFor(what, async () => {
-    const s = await bridge.samples();
-    return ok(s) ? s : undefined;
-  }, timeoutMs);
-}
 
 const status = (s: Samples, channel: string) => ["online", "stale", "dead"].find((st) => s.get("kissbot_bot_status", { channel, status: st }) === 1);
 

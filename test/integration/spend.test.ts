@@ -3,21 +3,13 @@ import assert from "node:assert/strict";
 import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { startBridgeProcess, type BridgeProcess } from "../helpers/bridge-process.js";
+import { startBridgeProcess, until } from "../helpers/bridge-process.js";
 import { kissbotDb, kissbotQuery } from "../helpers/kissbot-db.js";
 import { sendOnce } from "../helpers/raw-client.js";
 import { runCli } from "../helpers/cli.js";
-import type { Samples } from "../helpers/samples.js";
 import { waitFor } from "../helpers/wait.js";
 
 const tmp = () => mkdtempSync(join(tmpdir(), "kb-spend-"));
-
-async function until(bridge: BridgeProcess, what: string, ok: (s: Samples) => boolean, timeoutMs = 15_000): Promise<Samples> {
-  return waitFor(what, async () => {
-    const s = await bridge.samples();
-    return ok(s) ? s : undefined;
-  }, timeoutMs);
-}
 
 const call = (channel: string, cost: number | null, feature = "ask") =>
   `${JSON.stringify({ type: "llm_usage", channel, model: "gpt-4o", feature, tokens_in: 1000, tokens_out: 100, latency_ms: 500, ...(cost === null ? {} : { estimated_cost: cost }) })}\n`;
@@ -30,7 +22,7 @@ test("spend gauges come from the database: equal to a SQL sum over today's rows 
   assert.equal(await sendOnce(bridge.socket, call("spender", 0.25).repeat(4) + call("spender", null)), true);
   assert.equal(kissbotDb("log-calls", db, "spender", "3").ok, true);
   const sql = () => Number(kissbotQuery(db, "SELECT SUM(cost_usd) AS s FROM llm_usage WHERE channel = 'spender'")[0]!["s"]);
-  const first = await until(bridge, "today's spend", (s) => s.get("kissbot_llm_spend_requests", { channel: "spender", period: "day" }) === 8);
+  const first = await until(bridge, "today's spend", (s) => s.get("kissbot_llm_spend_requests", { channel: "spender", period: "day" }) === 8, 15_000);
   const expected = sql();
   assert.ok(Math.abs(first.get("kissbot_llm_spend_usd", { channel: "spender", period: "day" })! - expected) < 1e-9, `${first.get("kissbot_llm_spend_usd", { channel: "spender", period: "day" })} vs SQL ${expected}`);
   // 4 × 0.25 reported, one call priced from the table (gpt-4o: 2.5 and 10 USD per 1M tokens), three bots' rows.
@@ -40,7 +32,7 @@ test("spend gauges come from the database: equal to a SQL sum over today's rows 
 
   await bridge.stop();
   bridge = await startBridgeProcess(["--timezone", "Europe/Paris"], { dir });
-  const again = await until(bridge, "today's spend after the restart", (s) => s.get("kissbot_llm_spend_requests", { channel: "spender", period: "day" }) === 8);
+  const again = await until(bridge, "today's spend after the restart", (s) => s.get("kissbot_llm_spend_requests", { channel: "spender", period: "day" }) === 8, 15_000);
   assert.ok(Math.abs(again.get("kissbot_llm_spend_usd", { channel: "spender", period: "day" })! - expected) < 1e-9);
 });
 
@@ -60,7 +52,7 @@ test("a budget file: exported per channel (its own or the default) and per featu
   const bridge = await startBridgeProcess(["--budgets", file], { dir });
   t.after(() => bridge.stop());
   await sendOnce(bridge.socket, call("small_fry", 0.1));
-  const s = await until(bridge, "budgets of both channels", (x) => x.get("kissbot_llm_budget_usd", { channel: "small_fry", period: "day" }) !== undefined);
+  const s = await until(bridge, "budgets of both channels", (x) => x.get("kissbot_llm_budget_usd", { channel: "small_fry", period: "day" }) !== undefined, 15_000);
   assert.equal(s.get("kissbot_llm_budget_usd", { channel: "small_fry", period: "day" }), 2, "the default");
   assert.equal(s.get("kissbot_llm_budget_usd", { channel: "small_fry", period: "month" }), 40);
   assert.equal(s.get("kissbot_llm_budget_usd", { channel: "big_spender", period: "day" }), 20, "its own");
@@ -69,7 +61,7 @@ test("a budget file: exported per channel (its own or the default) and per featu
 
   writeFileSync(file, BUDGETS.replace("daily_usd: 20", "daily_usd: 30"));
   bridge.proc.kill("SIGHUP");
-  await until(bridge, "the new budget", (x) => x.get("kissbot_llm_budget_usd", { channel: "big_spender", period: "day" }) === 30);
+  await until(bridge, "the new budget", (x) => x.get("kissbot_llm_budget_usd", { channel: "big_spender", period: "day" }) === 30, 15_000);
   writeFileSync(file, BUDGETS.replace("daily_usd: 20", "daily_usd: lots"));
   bridge.proc.kill("SIGHUP");
   const failed = await waitFor("the failed reload", () => bridge.logs.find((l) => l["msg"] === "budgets reload failed; keeping the running budgets"));
@@ -100,7 +92,7 @@ test("kissbot-bridge usage --by day --csv: calls, tokens and cost per calendar d
   const bridge = await startBridgeProcess([], { dir });
   t.after(() => bridge.stop());
   await sendOnce(bridge.socket, call("acct", 0.5).repeat(3) + call("acct", 0.25, "=cmd|' /C calc'!A0"));
-  await until(bridge, "committed", (s) => s.get("kissbot_bridge_db_rows_written_total", { table: "llm_usage" }) === 4);
+  await until(bridge, "committed", (s) => s.get("kissbot_bridge_db_rows_written_total", { table: "llm_usage" }) === 4, 15_000);
   const where = ["--url", bridge.url, "--db", join(dir, "kissbot_monitor.db")];
   const byDay = await runCli(["usage", "--by", "day", "--since", "2d", "--timezone", "Asia/Kolkata", "--csv", ...where]);
   assert.equal(byDay.code, 0, byDay.stderr);
