@@ -56,11 +56,13 @@ test("npm pack → install the tarball in an empty folder → the CLI, a real ru
   writeFileSync(
     join(app, "bot.mjs"),
     `import { MonitorClient } from "kissbot-bridge/client";
-const c = new MonitorClient({ channel: "packaged_bot", pid: process.pid, socketPath: process.argv[2] });
+const c = new MonitorClient({ channel: "packaged_bot", pid: Number(process.argv[3]), socketPath: process.argv[2] });
 console.log(await c.register({ llm: true }), await c.logLlmUsage({ model: "gpt-4o", feature: "ask", tokensIn: 10, tokensOut: 5 }));
 `,
   );
-  assert.equal(run("node", ["bot.mjs", bridge.socket], app).trim(), "true true");
+  // It registers with this test's PID: its own process ends at once, and a bot whose process is
+  // gone is forgotten at the bridge's first look (--unseen-pids refuse).
+  assert.equal(run("node", ["bot.mjs", bridge.socket, String(process.pid)], app).trim(), "true true");
   await waitFor("the packaged client's call counted", async () => ((await bridge.samples()).get("kissbot_llm_requests_total", { channel: "packaged_bot", model: "gpt-4o", feature: "ask" }) === 1 ? true : undefined));
 
   // …and from TypeScript, with its types: a correct use compiles, a wrong one does not.
