@@ -66,7 +66,7 @@ function open(): string | undefined {
           registered_at = excluded.registered_at, last_seen = excluded.last_seen, pid_start_time = excluded.pid_start_time`,
       ),
       // source = 'socket': the follower of the bots' own rows skips these (they were counted on arrival).
-      usage: insertInto(d, "llm_usage", ["ts", "channel", "model", "feature", "tokens_in", "tokens_out", "latency_ms", "cost_usd", "cost_source", "source"]),
+      usage: insertInto(d, "llm_usage", ["ts", "channel", "model", "feature", "tokens_in", "tokens_out", "latency_ms", "cost_usd", "cost_source"], "", { source: "'socket'" }),
       sample: insertInto(d, "bot_metrics", ["ts", "channel", "pid", "rss_mb", "cpu_pct", "features_json"]),
     };
     db = d;
@@ -101,7 +101,8 @@ function commit(batch: Batch): WorkerReply {
   try {
     db.transaction(() => {
       for (const r of batch.statuses) status.run(r);
-      for (const r of batch.usage) usage.run(...r, "socket");
+      // Arguments written out and the constant source in the SQL: measured, 5% of this thread per row.
+      for (const r of batch.usage) usage.run(r[0], r[1], r[2], r[3], r[4], r[5], r[6], r[7], r[8]);
       for (const r of batch.samples) sample.run(r);
     })();
   } catch (err) {
