@@ -36,19 +36,25 @@ export interface SpendRow {
 export function spendFromDatabase(db: Database, a: { dayStartMs: number; monthStartMs: number; afterId?: number }): { rows: SpendRow[]; maxId: number } {
   const day = toSqlTime(a.dayStartMs);
   const since = toSqlTime(Math.min(a.monthStartMs, a.dayStartMs));
-  const select = db.prepare(
-    `SELECT channel, model, feature,
-            SUM(ts >= ?) AS calls_today,
-            SUM(CASE WHEN ts >= ? THEN cost_usd END) AS cost_today_usd,
-            COALESCE(SUM(CASE WHEN ts >= ? THEN tokens_in + tokens_out END), 0) AS tokens_today,
-            COUNT(*) AS calls_month, SUM(cost_usd) AS cost_month_usd, COALESCE(SUM(tokens_in + tokens_out), 0) AS tokens_month
-     FROM llm_usage WHERE ts >= ? ${a.afterId === undefined ? "" : "AND id > ?"} GROUP BY channel, model, feature LIMIT ${MAX_SPEND_ROWS}`,
-  );
+  const select = db.prepare(spendSql(a.afterId !== undefined));
   const maxId = db.prepare("SELECT COALESCE(MAX(id), 0) FROM llm_usage").pluck();
   return db.transaction(() => {
     const args = a.afterId === undefined ? [day, day, day, since] : [day, day, day, since, a.afterId];
     return { rows: select.all(...args) as SpendRow[], maxId: maxId.get() as number };
   })();
+}
+
+/**
+ * The spend read: the rows added since the last read (by primary key) or the period's rows (by
+ * the ts index), never the whole table (a test checks SQLite's plan).
+ */
+export function spendSql(incremental: boolean): string {
+  return `SELECT channel, model, feature,
+            SUM(ts >= ?) AS calls_today,
+            SUM(CASE WHEN ts >= ? THEN cost_usd END) AS cost_today_usd,
+            COALESCE(SUM(CASE WHEN ts >= ? THEN tokens_in + tokens_out END), 0) AS tokens_today,
+            COUNT(*) AS calls_month, SUM(cost_usd) AS cost_month_usd, COALESCE(SUM(tokens_in + tokens_out), 0) AS tokens_month
+     FROM llm_usage WHERE ts >= ? ${incremental ? "AND id > ?" : ""} GROUP BY channel, model, feature LIMIT ${MAX_SPEND_ROWS}`;
 }
 
 /** channel × model × feature groups a spend read returns at most. */

@@ -4,7 +4,7 @@ import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { openDatabase } from "../../src/store/database.js";
-import { spendFromDatabase } from "../../src/store/status-queries.js";
+import { spendFromDatabase, spendSql } from "../../src/store/status-queries.js";
 import { usageByDayFromDatabase } from "../../src/store/queries.js";
 import { SpendWatch } from "../../src/spend/spend-watch.js";
 import { periodStarts } from "../../src/spend/period.js";
@@ -77,6 +77,16 @@ test("spend read incrementally equals a full read and a SQL sum, and a new watch
   const restarted = watch(db, clock);
   await restarted.refresh();
   assert.deepEqual(restarted.totals("channel").map((t) => [t.key, t.calls_today, Math.round(t.cost_today_usd * 1e6)]), w.totals("channel").map((t) => [t.key, t.calls_today, Math.round(t.cost_today_usd * 1e6)]));
+});
+
+test("a spend read visits only the rows added since the last (by id) or the period's (by time), never the whole table", () => {
+  const db = database();
+  for (let i = 0; i < 200; i++) insert(db, "2026-11-26T14:30:00Z", `c${i % 20}`, 0.5);
+  const plan = (incremental: boolean) =>
+    (db.prepare(`EXPLAIN QUERY PLAN ${spendSql(incremental)}`).all(...(incremental ? ["d", "d", "d", "m", 5] : ["d", "d", "d", "m"])) as { detail: string }[]).map((r) => r.detail).join("; ");
+  assert.match(plan(true), /SEARCH llm_usage USING INTEGER PRIMARY KEY \(rowid>\?\)/, plan(true));
+  assert.match(plan(false), /SEARCH llm_usage USING INDEX llm_usage_ts \(ts>\?\)/, plan(false));
+  assert.doesNotMatch(`${plan(true)}; ${plan(false)}`, /SCAN llm_usage/);
 });
 
 test("usage by day cuts at local midnight, DST included", () => {
