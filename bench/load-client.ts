@@ -3,6 +3,7 @@ import { connect } from "node:net";
 /**
  * Sends `total` llm_usage lines to a Unix socket, either one connection per message (the stock
  * Python client's way, `concurrency` connections in flight) or streamed on one connection.
+ * Exits once the server has closed every connection, which it does after reading all of it.
  */
 const [path = "", mode = "connections", totalRaw = "0", concurrencyRaw = "64"] = process.argv.slice(2);
 const total = Number(totalRaw);
@@ -34,7 +35,11 @@ async function streamed(): Promise<void> {
     for (let j = i; j < Math.min(total, i + batch); j++) chunk += line(j);
     if (!s.write(chunk)) await new Promise((r) => s.once("drain", r));
   }
-  await new Promise<void>((r) => s.end(() => r()));
+  // Done when the server closes its end: it has read every line by then.
+  await new Promise<void>((r) => {
+    s.once("close", () => r());
+    s.end();
+  });
 }
 
 await (mode === "stream" ? streamed() : perConnection());
