@@ -131,7 +131,8 @@ export class SocketServer {
     const max = this.options.maxBufferedBytes ?? 32 * 1024 * 1024;
     while (this.buffered + bytes > max) {
       let biggest: Connection | undefined;
-      for (const c of this.connections) if (biggest === undefined || c.splitter.heldBytes > biggest.splitter.heldBytes) biggest = c;
+      // The list runs newest first: among equals, the oldest connection goes.
+      for (const c of this.connections) if (biggest === undefined || c.splitter.heldBytes >= biggest.splitter.heldBytes) biggest = c;
       if (biggest === undefined || biggest.splitter === holder || biggest.splitter.heldBytes <= holder.heldBytes) return false;
       this.dropped.inc("buffer_limit");
       this.close(biggest);
@@ -194,7 +195,8 @@ export class SocketServer {
   /** At the limit, the connection that has gone longest without a complete line makes room. */
   private shedIdlest(): void {
     let idlest: Connection | undefined;
-    for (const c of this.connections) if (idlest === undefined || c.lastLineAt < idlest.lastLineAt) idlest = c;
+    // The list runs newest first: among equals (the same millisecond), the oldest connection goes.
+    for (const c of this.connections) if (idlest === undefined || c.lastLineAt <= idlest.lastLineAt) idlest = c;
     if (idlest === undefined) return;
     this.dropped.inc("max_connections");
     this.close(idlest);
@@ -207,7 +209,7 @@ export class SocketServer {
     c.socket.destroy();
   }
 
-  /** The shared budget refused a connection's partial line more room: it goes. */
+  /** Called by a connection whose partial line the shared budget refused more room: it goes. */
   overBudget(c: Connection): void {
     this.dropped.inc("buffer_limit");
     this.close(c);

@@ -102,6 +102,26 @@ test("random garbage never crashes the bridge, and a valid line still lands afte
   assert.equal(bridge.proc.exitCode, null, "still running");
 });
 
+test("past --max-connections, among connections equally idle, the oldest makes room", async (t) => {
+  const bridge = await startBridgeProcess(["--max-connections", "3"]);
+  t.after(() => bridge.stop());
+  // Connected in this order, all at once (the bridge accepts them in the same millisecond, as a
+  // burst does), and none has sent a line.
+  const held = await Promise.all([0, 1, 2].map(() => openStream(bridge.socket)));
+  await waitFor("three open", async () => ((await bridge.samples()).get("kissbot_bridge_open_connections") === 3 ? true : undefined));
+  const firstClosed = Promise.race(held.map((s, i) => new Promise<number>((r) => s.once("close", () => r(i)))));
+  const extra = await openStream(bridge.socket);
+  assert.equal(await firstClosed, 0, "the first to connect was shed");
+  await writeAll(extra, good(6));
+  await writeAll(held[2]!, good(7));
+  await Promise.all([extra, held[1]!, held[2]!].map(finish));
+  const m = await waitFor("both lines", async () => {
+    const x = await bridge.samples();
+    return x.get("kissbot_custom_metric", { channel: "after_bad", name: "case_6" }) === 6 && x.get("kissbot_custom_metric", { channel: "after_bad", name: "case_7" }) === 7 ? x : undefined;
+  });
+  assert.equal(m.get("kissbot_bridge_dropped_connections_total", { reason: "max_connections" }), 1);
+});
+
 test("past --max-connections the idlest connection makes room: a new sender always gets in", async (t) => {
   const bridge = await startBridgeProcess(["--max-connections", "3"]);
   t.after(() => bridge.stop());
