@@ -61,21 +61,21 @@ async function bridge(): Promise<Target> {
       if (j.msg === "kissbot-bridge ready") resolve(`http://${j.http}/metrics`);
     });
   });
+  /** One scrape, and the value of each series asked for (0 when absent). */
+  const scrape = async (...series: RegExp[]) => {
+    const body = await (await fetch(url)).text();
+    return series.map((re) => Number(re.exec(body)?.[1] ?? 0));
+  };
+  const COUNTED = /^kissbot_bridge_messages_total\{message_type="llm_usage"\} (\d+)/m;
+  const WRITTEN = /^kissbot_bridge_db_rows_written_total\{table="llm_usage"\} (\d+)/m;
   return {
     socket,
     pid: child.pid!,
-    async count() {
-      const body = await (await fetch(url)).text();
-      return Number(/^kissbot_bridge_messages_total\{message_type="llm_usage"\} (\d+)/m.exec(body)?.[1] ?? 0);
-    },
-    async written() {
-      const body = await (await fetch(url)).text();
-      return Number(/^kissbot_bridge_db_rows_written_total\{table="llm_usage"\} (\d+)/m.exec(body)?.[1] ?? 0);
-    },
+    count: async () => (await scrape(COUNTED))[0]!,
+    written: async () => (await scrape(WRITTEN))[0]!,
     async db() {
-      const body = await (await fetch(url)).text();
-      const v = (re: RegExp) => Number(re.exec(body)?.[1] ?? 0).toLocaleString("en-US");
-      return `${v(/^kissbot_bridge_db_rows_written_total\{table="llm_usage"\} (\d+)/m)} rows written, ${v(/^kissbot_bridge_db_dropped_rows_total (\d+)/m)} dropped, ${v(/^kissbot_bridge_db_commits_total (\d+)/m)} commits`;
+      const [written, dropped, commits] = (await scrape(WRITTEN, /^kissbot_bridge_db_dropped_rows_total (\d+)/m, /^kissbot_bridge_db_commits_total (\d+)/m)).map((n) => n.toLocaleString("en-US"));
+      return `${written} rows written, ${dropped} dropped, ${commits} commits`;
     },
     stop: () => child.kill("SIGTERM"),
   };
