@@ -158,6 +158,9 @@ export async function startBridge(config: Config, log: Logger, deps: BridgeDeps 
       get feature() {
         return registry.featuresRefused;
       },
+      get spend() {
+        return spend?.refused ?? 0;
+      },
     },
     transport,
     ingest,

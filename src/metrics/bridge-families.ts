@@ -19,7 +19,7 @@ export interface MetricSources {
     limiters: Record<string, { label: string; refused: number }>;
   };
   /** New series refused by a total bound, by kind. */
-  seriesRefused?: { llm: number; custom: number; feature: number } | undefined;
+  seriesRefused?: { llm: number; custom: number; feature: number; spend: number } | undefined;
   transport: { connectionsAccepted: number; openConnections: number; bufferedBytes: number; dropped: CounterMap };
   ingest: { accepted: CounterMap; rejected: CounterMap; ignored: CounterMap; rowsFollowed: number; rowsRejected: CounterMap };
   /** Absent with --no-db. */
@@ -142,7 +142,7 @@ export function bridgeFamilies(s: MetricSources): Family[] {
     new Family(CATALOG.rejectedLines, (out) => byLabel(out, "reason", s.ingest.rejected)),
     new Family(CATALOG.ignoredMessages, (out) => byLabel(out, "reason", s.ingest.ignored)),
     new Family(CATALOG.seriesRefused, (out) => {
-      for (const kind of ["llm", "custom", "feature"] as const) out.sample(labelString({ kind }), s.seriesRefused?.[kind] ?? 0);
+      for (const kind of ["llm", "custom", "feature", "spend"] as const) out.sample(labelString({ kind }), s.seriesRefused?.[kind] ?? 0);
     }),
     new Family(CATALOG.labelValuesRefused, (out) => {
       for (const l of Object.values(s.usage.limiters)) out.sample(labelString({ label: l.label }), l.refused);

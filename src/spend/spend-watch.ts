@@ -1,5 +1,5 @@
 import type { Clock } from "../util/clock.js";
-import type { SpendRow } from "../store/status-queries.js";
+import { MAX_SPEND_ROWS, type SpendRow } from "../store/status-queries.js";
 import type { UsageView } from "../store/queries.js";
 import { periodStarts } from "./period.js";
 
@@ -36,6 +36,8 @@ export class SpendWatch {
   error: string | null = null;
   dayStartMs = 0;
   monthStartMs = 0;
+  /** Groups of this month's spend left out because MAX_SPEND_ROWS were held already, counted at each read. */
+  refused = 0;
   private groups = new Map<string, SpendRow>();
   private maxId = 0;
   private fullReadAt = -Infinity;
@@ -120,6 +122,12 @@ export class SpendWatch {
     const key = `${r.channel}\u0000${r.model}\u0000${r.feature}`;
     const g = this.groups.get(key);
     if (g === undefined) {
+      // Between full reads too: channels that came and went by the ten thousand, each with a
+      // call, must not grow the bridge or its series.
+      if (this.groups.size >= MAX_SPEND_ROWS) {
+        this.refused++;
+        return;
+      }
       this.groups.set(key, { ...r });
       return;
     }

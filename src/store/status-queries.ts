@@ -54,10 +54,13 @@ export function spendSql(incremental: boolean): string {
             SUM(CASE WHEN ts >= ? THEN cost_usd END) AS cost_today_usd,
             COALESCE(SUM(CASE WHEN ts >= ? THEN tokens_in + tokens_out END), 0) AS tokens_today,
             COUNT(*) AS calls_month, SUM(cost_usd) AS cost_month_usd, COALESCE(SUM(tokens_in + tokens_out), 0) AS tokens_month
-     FROM llm_usage WHERE ts >= ? ${incremental ? "AND id > ?" : ""} GROUP BY channel, model, feature LIMIT ${MAX_SPEND_ROWS}`;
+     FROM llm_usage WHERE ts >= ? ${incremental ? "AND id > ?" : ""} GROUP BY channel, model, feature LIMIT ${MAX_SPEND_ROWS + 1}`;
 }
 
-/** channel × model × feature groups a spend read returns at most. */
+/**
+ * channel × model × feature groups of spend held at most (a read returns one more, so that
+ * what is left out is seen and counted).
+ */
 export const MAX_SPEND_ROWS = 20_000;
 
 export interface BotHistoryView {

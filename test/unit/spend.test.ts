@@ -4,7 +4,7 @@ import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { openDatabase } from "../../src/store/database.js";
-import { spendFromDatabase, spendSql } from "../../src/store/status-queries.js";
+import { MAX_SPEND_ROWS, spendFromDatabase, spendSql } from "../../src/store/status-queries.js";
 import { usageByDayFromDatabase } from "../../src/store/queries.js";
 import { SpendWatch } from "../../src/spend/spend-watch.js";
 import { periodStarts } from "../../src/spend/period.js";
@@ -87,6 +87,27 @@ test("a spend read visits only the rows added since the last (by id) or the peri
   assert.match(plan(true), /SEARCH llm_usage USING INTEGER PRIMARY KEY \(rowid>\?\)/, plan(true));
   assert.match(plan(false), /SEARCH llm_usage USING INDEX llm_usage_ts \(ts>\?\)/, plan(false));
   assert.doesNotMatch(`${plan(true)}; ${plan(false)}`, /SCAN llm_usage/);
+});
+
+test("the spend held is bounded: past 20,000 channel × model × feature groups new ones are left out and counted, known ones keep adding up", async () => {
+  const db = database();
+  const clock = new ManualClock(Date.parse("2026-11-26T15:00:00Z"));
+  db.transaction(() => {
+    for (let i = 0; i < MAX_SPEND_ROWS + 5; i++) insert(db, "2026-11-26T14:00:00Z", `ch${String(i).padStart(6, "0")}`, 0.25);
+  })();
+  const w = watch(db, clock);
+  await w.refresh();
+  assert.equal(w.totals("channel").length, MAX_SPEND_ROWS);
+  assert.equal(w.refused, 1, "the read returns one group past the bound, so the cut is seen");
+  // Between full reads: new channels are refused, a known one still adds up.
+  const known = w.totals("channel")[0]!.key;
+  for (let i = 0; i < 10; i++) insert(db, "2026-11-26T14:30:00Z", `late${i}`, 1);
+  insert(db, "2026-11-26T14:30:00Z", known, 2);
+  clock.advance(5000);
+  await w.refresh();
+  assert.equal(w.totals("channel").length, MAX_SPEND_ROWS);
+  assert.equal(w.refused, 11);
+  assert.equal(spent(w, known).cost_month_usd, 2.25);
 });
 
 test("usage by day cuts at local midnight, DST included", () => {
