@@ -68,7 +68,7 @@ export class ProcessSampler {
   /**
    * Until the queue is empty: a slot, then the oldest waiting look. A waiter per registration
    * instead (as before) held a promise chain for every channel of a storm, those long gone
-   * included: 60,000 channels that came and went grew the collected heap from 18 to 44 MB.
+   * included: a heap snapshot after 25,000 channels came and went held 13,600 of them.
    */
   private async drainFirstLooks(): Promise<void> {
     this.drainers++;
