@@ -13,6 +13,7 @@ import { benchChurn } from "./churn.js";
 import { benchRestore } from "./restore.js";
 import { benchPage } from "./page.js";
 import { benchRunaway } from "./runaway.js";
+import { waitFor } from "../test/helpers/wait.js";
 
 /**
  * npm run bench: ingest throughput of the bridge next to a bare line-splitting JSON server
@@ -89,18 +90,6 @@ function cpuMs(pid: number): number {
 const CLOCK_TICKS = Number(spawnSync("getconf", ["CLK_TCK"], { encoding: "utf8" }).stdout.trim()) || 100;
 
 /**
- * Polls `done` every `everyMs` until it holds; throws after `ms`. Each poll of the bridge is a
- * scrape, whose CPU the round's figure would include: polled rarely.
- */
-async function settle(what: string, ms: number, everyMs: number, done: () => Promise<boolean>): Promise<void> {
-  const deadline = performance.now() + ms;
-  while (!(await done())) {
-    if (performance.now() > deadline) throw new Error(`${what} did not happen within ${ms} ms`);
-    await sleep(everyMs);
-  }
-}
-
-/**
  * Messages per second, and the server's CPU time per message (all its threads).
  *
  * The clock runs from the first connection until the client's last one is closed by the server.
@@ -120,12 +109,15 @@ async function ingest(target: Target, mode: Mode, total: number, senders: number
   const code = await new Promise((r) => client.once("exit", r));
   const seconds = (performance.now() - start) / 1000;
   if (code !== 0) throw new Error(`${mode}: the load client exited with ${String(code)}`);
-  await settle(`${mode}: counting ${total} messages`, 10_000, 20, async () => (await target.count()) - before >= total);
-  const counted = (await target.count()) - before;
+  // Each poll of the bridge is a scrape, whose CPU the round's figure includes: polled rarely.
+  const counted = await waitFor(`${mode}: counting ${total} messages`, async () => {
+    const n = (await target.count()) - before;
+    return n >= total ? n : undefined;
+  }, 10_000, 20);
   if (counted !== total) throw new Error(`${mode}: ${counted} of ${total} counted`);
   if (target.written !== undefined) {
     await sleep(1000); // the bridge commits once a second
-    await settle(`${mode}: committing ${total} rows`, 30_000, 250, async () => (await target.written!()) - writtenBefore >= total);
+    await waitFor(`${mode}: committing ${total} rows`, async () => ((await target.written!()) - writtenBefore >= total ? true : undefined), 30_000, 250);
   }
   const cpu = cpuMs(target.pid) - cpuBefore;
   return { rate: total / seconds, cpuUs: (cpu * 1000) / total };
