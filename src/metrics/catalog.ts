@@ -55,7 +55,7 @@ export const CATALOG = {
   messages: spec("kissbot_bridge_messages_total", "counter", ["message_type"], "Valid messages received, by type."),
   rejectedLines: spec("kissbot_bridge_rejected_lines_total", "counter", ["reason"], "Lines dropped as invalid, by reason."),
   ignoredMessages: spec("kissbot_bridge_ignored_messages_total", "counter", ["reason"], "Valid messages that changed nothing (PID mismatch, unknown bot, a bound reached), by reason."),
-  seriesRefused: spec("kissbot_bridge_series_refused_total", "counter", ["kind"], "New series refused because a total bound was reached: kind=\"llm\" (--max-llm-series), \"custom\" (--max-custom-series), \"feature\" (flags dropped by --max-feature-series), \"spend\" (channel × model × feature groups of this month's spend a read of the database left out, 20,000 being held)."),
+  seriesRefused: spec("kissbot_bridge_series_refused_total", "counter", ["kind"], "New series refused because a total bound was reached: kind=\"llm\" (--max-llm-series), \"custom\" (--max-custom-series), \"feature\" (flags dropped by --max-feature-series), \"spend\" (channel × model × feature groups of this month's spend a read of the database left out, 20,000 being held; and latency buckets of the status page's last hour, past 200,000)."),
   labelValuesRefused: spec("kissbot_bridge_label_values_refused_total", "counter", ["label"], "Distinct label values refused because the label reached its bound."),
   connections: spec("kissbot_bridge_connections_total", "counter", [], "Connections accepted on the Monitor socket."),
   openConnections: spec("kissbot_bridge_open_connections", "gauge", [], "Connections open on the Monitor socket."),

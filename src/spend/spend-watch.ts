@@ -1,12 +1,12 @@
 import type { Clock } from "../util/clock.js";
-import { MAX_SPEND_ROWS, type SpendRow } from "../store/status-queries.js";
-import type { UsageView } from "../store/queries.js";
+import { MAX_SPEND_ROWS, type LatencyCell, type SpendRow } from "../store/status-queries.js";
 import { periodStarts } from "./period.js";
+import { LatencyWindow, type LatencyView } from "./latency-window.js";
 
 /** What the watch reads from the database (the reader thread, bounded in time). */
 export interface SpendSource {
   spend(a: { dayStartMs: number; monthStartMs: number; afterId?: number }): Promise<{ rows: SpendRow[]; maxId: number }>;
-  latencyByModel(sinceMs: number): Promise<UsageView[]>;
+  latency(a: { sinceMs: number; afterId?: number }): Promise<{ cells: LatencyCell[]; maxId: number }>;
 }
 
 export interface SpendTotals {
@@ -26,24 +26,28 @@ const FULL_READ_MS = 3_600_000;
  * Today's and this month's LLM spend, read from llm_usage (so a restart resets nothing), with
  * the periods of `timeZone`; and the last hour's latency by model. A full read happens at
  * start, when a day or month begins and hourly; in between, only rows added since the last read
- * (by primary key) are read and added, so a large table costs little every few seconds. The last
- * good figures are kept while a read fails; `error` says why.
+ * (by primary key) are read and added, so a large table costs little every few seconds. The
+ * hour's latency is kept the same way, read once a minute. The last good figures are kept while
+ * a read fails; `error` says why.
  */
 export class SpendWatch {
-  latency: UsageView[] = [];
+  latency: LatencyView[] = [];
   /** When the figures were read (Unix ms), null before the first read. */
   readAt: number | null = null;
   error: string | null = null;
   dayStartMs = 0;
   monthStartMs = 0;
   /** Groups of this month's spend left out because MAX_SPEND_ROWS were held already, counted at each read. */
-  refused = 0;
+  private refusedGroups = 0;
   private groups = new Map<string, SpendRow>();
   private maxId = 0;
   private fullReadAt = -Infinity;
   private timer: NodeJS.Timeout | undefined;
   private reading: Promise<void> | undefined;
   private latencyReadAt = -Infinity;
+  private readonly latencyWindow = new LatencyWindow();
+  /** Where the last latency read ended; undefined until a full read of the hour has succeeded. */
+  private latencyMaxId: number | undefined;
   /** After a failed read, the next waits a minute: a database too slow for it is not hammered. */
   private retryAt = -Infinity;
 
@@ -68,6 +72,11 @@ export class SpendWatch {
   refresh(): Promise<void> {
     this.reading ??= this.read().finally(() => (this.reading = undefined));
     return this.reading;
+  }
+
+  /** Spend groups and latency buckets left out because their bound was reached. */
+  get refused(): number {
+    return this.refusedGroups + this.latencyWindow.refused;
   }
 
   /** Every channel × model × feature group. */
@@ -107,9 +116,19 @@ export class SpendWatch {
       this.monthStartMs = p.monthStartMs;
       this.readAt = now;
       this.error = null;
-      // Percentiles cannot be added up: read whole, once a minute.
       if (now - this.latencyReadAt >= 60_000) {
-        this.latency = await this.source.latencyByModel(now - 3_600_000);
+        // The hour whole only at the first read; after that only the rows added since.
+        const sinceMs = now - 3_600_000;
+        let replace = this.latencyMaxId === undefined;
+        let lat = await this.source.latency(replace ? { sinceMs } : { sinceMs, afterId: this.latencyMaxId });
+        if (!replace && lat.maxId < this.latencyMaxId!) {
+          // Ids went back: the database file was replaced. Its hour is read whole.
+          replace = true;
+          lat = await this.source.latency({ sinceMs });
+        }
+        this.latencyWindow.add(lat.cells, replace);
+        this.latencyMaxId = lat.maxId;
+        this.latency = this.latencyWindow.views(now);
         this.latencyReadAt = now;
       }
     } catch (err) {
@@ -125,7 +144,7 @@ export class SpendWatch {
       // Between full reads too: channels that came and went by the ten thousand, each with a
       // call, must not grow the bridge or its series.
       if (this.groups.size >= MAX_SPEND_ROWS) {
-        this.refused++;
+        this.refusedGroups++;
         return;
       }
       this.groups.set(key, { ...r });

@@ -63,6 +63,42 @@ export function spendSql(incremental: boolean): string {
  */
 export const MAX_SPEND_ROWS = 20_000;
 
+/**
+ * Latency histogram cells: buckets of 1% of (latency + 1 ms) on a log scale, so percentiles
+ * estimated from them are within half a percent; each cell keeps the sum of its latencies, so a
+ * bucket holding one distinct value gives it exactly.
+ */
+export const LATENCY_BUCKETS_PER_E = 100;
+
+/** Calls of one model in one UTC minute ("YYYY-MM-DDTHH:MM") and latency bucket (null: no latency). */
+export type LatencyCell = [minute: string, model: string, bucket: number | null, calls: number, sumMs: number | null];
+
+/** Cells a latency read returns at most (one more, so a cut is seen). */
+export const MAX_LATENCY_CELLS = 200_000;
+
+/**
+ * The calls since `sinceMs` (or, with `afterId`, only those added since, by primary key) as
+ * per-minute latency histograms by model: what the status page's last hour is computed from
+ * without reading the hour again every minute. `maxId` as in spendFromDatabase.
+ */
+export function latencyFromDatabase(db: Database, a: { sinceMs: number; afterId?: number }): { cells: LatencyCell[]; maxId: number } {
+  const select = db.prepare(latencySql(a.afterId !== undefined)).raw(true);
+  const maxId = db.prepare("SELECT COALESCE(MAX(id), 0) FROM llm_usage").pluck();
+  return db.transaction(() => {
+    const args = a.afterId === undefined ? [toSqlTime(a.sinceMs)] : [a.afterId, toSqlTime(a.sinceMs)];
+    return { cells: select.all(...args) as LatencyCell[], maxId: maxId.get() as number };
+  })();
+}
+
+/**
+ * The latency read: the hour's rows by the ts index, or the rows added since the last read by
+ * primary key (`+ts` keeps SQLite from walking the hour by the ts index instead; a test checks).
+ */
+export function latencySql(incremental: boolean): string {
+  return `SELECT replace(substr(ts, 1, 16), ' ', 'T'), model, CAST(round(ln(latency_ms + 1) * ${LATENCY_BUCKETS_PER_E}) AS INTEGER), COUNT(*), SUM(latency_ms)
+     FROM llm_usage WHERE ${incremental ? "id > ? AND +ts >= ?" : "ts >= ?"} GROUP BY 1, 2, 3 LIMIT ${MAX_LATENCY_CELLS + 1}`;
+}
+
 export interface BotHistoryView {
   range_seconds: number;
   bucket_seconds: number;

@@ -4,8 +4,8 @@ import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { openDatabase } from "../../src/store/database.js";
-import { MAX_SPEND_ROWS, spendFromDatabase, spendSql } from "../../src/store/status-queries.js";
-import { usageByDayFromDatabase } from "../../src/store/queries.js";
+import { latencyFromDatabase, latencySql, MAX_SPEND_ROWS, spendFromDatabase, spendSql } from "../../src/store/status-queries.js";
+import { usageByDayFromDatabase, usageFromDatabase } from "../../src/store/queries.js";
 import { SpendWatch } from "../../src/spend/spend-watch.js";
 import { periodStarts } from "../../src/spend/period.js";
 import { ManualClock } from "../../src/util/clock.js";
@@ -29,7 +29,7 @@ function sqlSum(db: Database, channel: string, fromIso: string, toIso: string): 
 }
 
 function watch(db: Database, clock: ManualClock): SpendWatch {
-  return new SpendWatch({ spend: async (a) => spendFromDatabase(db, a), latencyByModel: async () => [] }, clock, PARIS);
+  return new SpendWatch({ spend: async (a) => spendFromDatabase(db, a), latency: async (a) => latencyFromDatabase(db, a) }, clock, PARIS);
 }
 
 const spent = (w: SpendWatch, channel: string) => w.totals("channel").find((t) => t.key === channel) ?? { cost_today_usd: 0, cost_month_usd: 0, calls_today: 0 };
@@ -87,6 +87,73 @@ test("a spend read visits only the rows added since the last (by id) or the peri
   assert.match(plan(true), /SEARCH llm_usage USING INTEGER PRIMARY KEY \(rowid>\?\)/, plan(true));
   assert.match(plan(false), /SEARCH llm_usage USING INDEX llm_usage_ts \(ts>\?\)/, plan(false));
   assert.doesNotMatch(`${plan(true)}; ${plan(false)}`, /SCAN llm_usage/);
+  const latencyPlan = (incremental: boolean) =>
+    (db.prepare(`EXPLAIN QUERY PLAN ${latencySql(incremental)}`).all(...(incremental ? [5, "t"] : ["t"])) as { detail: string }[]).map((r) => r.detail).join("; ");
+  assert.match(latencyPlan(true), /SEARCH llm_usage USING INTEGER PRIMARY KEY \(rowid>\?\)/, latencyPlan(true));
+  assert.match(latencyPlan(false), /SEARCH llm_usage USING INDEX llm_usage_ts \(ts>\?\)/, latencyPlan(false));
+});
+
+function call(db: Database, iso: string, model: string, latencyMs: number | null): void {
+  db.prepare("INSERT INTO llm_usage (ts, channel, model, feature, tokens_in, tokens_out, latency_ms, source) VALUES (?, 'c', ?, 'ask', 10, 5, ?, 'bots')").run(ts(iso), model, latencyMs);
+}
+
+/** What the watch shows next to SQL's nearest-rank percentiles over the same hour of rows. */
+function latencyAgainstSql(db: Database, w: SpendWatch, nowMs: number) {
+  const exact = usageFromDatabase(db, nowMs - 3_600_000, "model");
+  assert.deepEqual(w.latency.map((l) => [l.key, l.calls]).sort(), exact.map((e) => [e.key, e.calls]).sort());
+  for (const e of exact) {
+    const got = w.latency.find((l) => l.key === e.key)!;
+    for (const p of ["p50_latency_ms", "p95_latency_ms"] as const) {
+      if (e[p] === null) assert.equal(got[p], null);
+      else assert.ok(Math.abs(got[p]! - e[p]!) <= 0.005 * (e[p]! + 1), `${e.key} ${p}: ${got[p]} vs SQL's ${e[p]}`);
+    }
+  }
+}
+
+test("the hour's latency by model, kept from reads of new rows only, agrees with SQL's percentiles over the hour; old minutes drop out", async () => {
+  const db = database();
+  const clock = new ManualClock(Date.parse("2026-11-26T15:00:30Z"));
+  // Outside the hour at the first read: never counted.
+  call(db, "2026-11-26T13:50:00Z", "gpt-4o", 99_999);
+  // Distinct latencies a bucket each: the percentiles are SQL's exactly.
+  for (const [i, l] of [300, 400, 500, 600, 700, 800].entries()) call(db, `2026-11-26T14:2${i}:10Z`, "gpt-4o", l);
+  call(db, "2026-11-26T14:30:00Z", "gpt-4o", null);
+  const asked: (number | undefined)[] = [];
+  const w = new SpendWatch({ spend: async (a) => spendFromDatabase(db, a), latency: async (a) => (asked.push(a.afterId), latencyFromDatabase(db, a)) }, clock, PARIS);
+  await w.refresh();
+  assert.deepEqual(w.latency, [{ key: "gpt-4o", calls: 7, p50_latency_ms: 500, p95_latency_ms: 800 }]);
+  latencyAgainstSql(db, w, clock.now());
+
+  // A minute later: thousands of calls of two models, spread over many buckets, read by id only.
+  db.transaction(() => {
+    for (let i = 0; i < 4000; i++) call(db, `2026-11-26T14:${String(40 + (i % 20)).padStart(2, "0")}:00Z`, i % 3 ? "claude-3-haiku" : "gpt-4o", 50 + ((i * 7919) % 9000) + (i % 10) / 10);
+  })();
+  clock.advance(60_000);
+  await w.refresh();
+  latencyAgainstSql(db, w, clock.now());
+  assert.equal(w.latency[0]!.key, "claude-3-haiku", "most calls first");
+
+  // 45 minutes on, the first rows (14:20 to 14:30) are more than an hour old: they drop out.
+  clock.advance(Date.parse("2026-11-26T15:35:30Z") - clock.now());
+  await w.refresh();
+  latencyAgainstSql(db, w, clock.now());
+  assert.equal(w.latency.find((l) => l.key === "gpt-4o")!.calls, 1334);
+  assert.deepEqual(asked.map((id) => id !== undefined), [false, true, true], "after the first, reads ask for the new rows only");
+});
+
+test("a database file replaced under the watch (its ids start again lower): the new file's hour of latency is read whole", async () => {
+  const [before, after] = [database(), database()];
+  for (let i = 0; i < 20; i++) call(before, "2026-11-26T14:30:00Z", "old-model", 1000);
+  call(after, "2026-11-26T14:40:00Z", "new-model", 250);
+  let current = before;
+  const clock = new ManualClock(Date.parse("2026-11-26T15:00:00Z"));
+  const w = new SpendWatch({ spend: async (a) => spendFromDatabase(current, a), latency: async (a) => latencyFromDatabase(current, a) }, clock, PARIS);
+  await w.refresh();
+  assert.deepEqual(w.latency.map((l) => l.key), ["old-model"]);
+  current = after;
+  clock.advance(60_000);
+  await w.refresh();
+  assert.deepEqual(w.latency, [{ key: "new-model", calls: 1, p50_latency_ms: 250, p95_latency_ms: 250 }]);
 });
 
 test("the spend held is bounded: past 20,000 channel × model × feature groups new ones are left out and counted, known ones keep adding up", async () => {
