@@ -113,4 +113,3 @@ function nearestRank(sorted: Bucket[], p: number): number | null {
   }
   return null;
 }
-

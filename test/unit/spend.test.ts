@@ -79,7 +79,7 @@ test("spend read incrementally equals a full read and a SQL sum, and a new watch
   assert.deepEqual(restarted.totals("channel").map((t) => [t.key, t.calls_today, Math.round(t.cost_today_usd * 1e6)]), w.totals("channel").map((t) => [t.key, t.calls_today, Math.round(t.cost_today_usd * 1e6)]));
 });
 
-test("a spend read visits only the rows added since the last (by id) or the period's (by time), never the whole table", () => {
+test("spend and latency reads visit only the rows added since the last (by id) or the period's (by time), never the whole table", () => {
   const db = database();
   for (let i = 0; i < 200; i++) insert(db, "2026-11-26T14:30:00Z", `c${i % 20}`, 0.5);
   const plan = (incremental: boolean) =>
