@@ -13,6 +13,7 @@ import { benchChurn } from "./churn.js";
 import { benchRestore } from "./restore.js";
 import { benchPage } from "./page.js";
 import { benchRunaway } from "./runaway.js";
+import { benchBigMonth } from "./big-month.js";
 import { waitFor } from "../test/helpers/wait.js";
 
 /**
@@ -137,7 +138,8 @@ const fmt = (n: number) => Math.round(n).toLocaleString("en-US");
 /**
  * `npm run bench -- follower` runs that section alone; no argument runs the ingest, render and
  * follower sections. `npm run bench -- paging` (about 9 minutes, real Prometheus and
- * Alertmanager with the shipped settings) runs only when asked for.
+ * Alertmanager with the shipped settings) and `npm run bench -- month` (a month of 6 million
+ * rows, about a minute) run only when asked for.
  */
 const only = process.argv[2];
 if (only === "follower") {
@@ -188,6 +190,12 @@ if (only === "restore") {
 
 function printRestore(r: Awaited<ReturnType<typeof benchRestore>>): void {
   console.log(`restart to ready, median of ${r.empty.length} alternating rounds: empty database ${median(r.empty)} ms; ${fmt(r.bots)} bots to restore ${median(r.restored)} ms (${(median(r.restored) / median(r.empty)).toFixed(2)}x); ${fmt(r.dead)} found dead at the first scrape; open descriptors ${r.fdsEmpty} vs ${r.fdsRestored}`);
+}
+
+if (only === "month") {
+  const m = await benchBigMonth();
+  console.log(`a month of ${fmt(m.rows)} LLM calls in the database, bridge started on it: this month's spend in /metrics after ${m.seconds.toFixed(1)} s, ${m.spentUsd.toFixed(2)} USD (SQL's sum ${m.expectedUsd.toFixed(2)}); reads refused for time meanwhile: ${m.timeouts}`);
+  process.exit(0);
 }
 
 if (only === "churn") {

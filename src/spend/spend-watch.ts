@@ -5,7 +5,8 @@ import { LatencyWindow, type LatencyView } from "./latency-window.js";
 
 /** What the watch reads from the database (the reader thread, bounded in time). */
 export interface SpendSource {
-  spend(a: { dayStartMs: number; monthStartMs: number; afterId?: number }): Promise<{ rows: SpendRow[]; maxId: number }>;
+  spend(a: { dayStartMs: number; monthStartMs: number; afterId: number; upToId?: number }): Promise<{ rows: SpendRow[]; maxId: number }>;
+  spendRange(a: { sinceMs: number }): Promise<{ afterId: number; maxId: number }>;
   latency(a: { sinceMs: number; afterId?: number }): Promise<{ cells: LatencyCell[]; maxId: number }>;
 }
 
@@ -23,12 +24,23 @@ export interface SpendTotals {
 const FULL_READ_MS = 3_600_000;
 
 /**
+ * Ids one read of a full read covers at most: a month of millions of rows is read in chunks of
+ * 0.2–0.35 s each here, never in one read that outlives the reader's time limit (and is then
+ * ended, every time it is tried again).
+ */
+const FULL_READ_CHUNK_IDS = 250_000;
+
+/** A full read under way: the ids left to read, and the groups read so far. */
+type FullRead = { afterId: number; toId: number; groups: Map<string, SpendRow>; dayStartMs: number; monthStartMs: number; at: number };
+
+/**
  * Today's and this month's LLM spend, read from llm_usage (so a restart resets nothing), with
  * the periods of `timeZone`; and the last hour's latency by model. A full read happens at
- * start, when a day or month begins and hourly; in between, only rows added since the last read
- * (by primary key) are read and added, so a large table costs little every few seconds. The
- * hour's latency is kept the same way, read once a minute. The last good figures are kept while
- * a read fails; `error` says why.
+ * start, when a day or month begins and hourly, in chunks of ids; in between, only rows added
+ * since the last read (by primary key) are read and added, so a large table costs little every
+ * few seconds. The hour's latency is kept the same way, read once a minute. The last good
+ * figures are kept while a read fails (a full read goes on from its last chunk); `error` says
+ * why.
  */
 export class SpendWatch {
   latency: LatencyView[] = [];
@@ -42,6 +54,7 @@ export class SpendWatch {
   private groups = new Map<string, SpendRow>();
   private maxId = 0;
   private fullReadAt = -Infinity;
+  private fullRead: FullRead | undefined;
   private timer: NodeJS.Timeout | undefined;
   private reading: Promise<void> | undefined;
   private latencyReadAt = -Infinity;
@@ -56,6 +69,7 @@ export class SpendWatch {
     private readonly clock: Clock,
     private readonly timeZone: string,
     private readonly everyMs = 5_000,
+    private readonly chunkIds = FULL_READ_CHUNK_IDS,
   ) {}
 
   start(): void {
@@ -105,15 +119,32 @@ export class SpendWatch {
     const now = this.clock.now();
     if (now < this.retryAt) return;
     const p = periodStarts(now, this.timeZone);
-    const full = p.dayStartMs !== this.dayStartMs || p.monthStartMs !== this.monthStartMs || now - this.fullReadAt >= FULL_READ_MS;
     try {
-      const got = await this.source.spend({ dayStartMs: p.dayStartMs, monthStartMs: p.monthStartMs, ...(full ? {} : { afterId: this.maxId }) });
-      if (full) this.groups = new Map();
-      for (const r of got.rows) this.add(r);
+      if (this.fullRead === undefined && (p.dayStartMs !== this.dayStartMs || p.monthStartMs !== this.monthStartMs || now - this.fullReadAt >= FULL_READ_MS)) {
+        const range = await this.source.spendRange({ sinceMs: Math.min(p.monthStartMs, p.dayStartMs) });
+        this.fullRead = { afterId: range.afterId, toId: range.maxId, groups: new Map(), dayStartMs: p.dayStartMs, monthStartMs: p.monthStartMs, at: now };
+      }
+      const f = this.fullRead;
+      if (f !== undefined) {
+        while (f.afterId < f.toId) {
+          const upToId = Math.min(f.toId, f.afterId + this.chunkIds);
+          const got = await this.source.spend({ dayStartMs: f.dayStartMs, monthStartMs: f.monthStartMs, afterId: f.afterId, upToId });
+          for (const r of got.rows) this.add(f.groups, r);
+          f.afterId = upToId;
+        }
+        this.groups = f.groups;
+        this.maxId = f.toId;
+        this.fullReadAt = f.at;
+        this.dayStartMs = f.dayStartMs;
+        this.monthStartMs = f.monthStartMs;
+        this.fullRead = undefined;
+      }
+      // The rows added since the last read (after a full read: those added while it ran).
+      const got = await this.source.spend({ dayStartMs: this.dayStartMs, monthStartMs: this.monthStartMs, afterId: this.maxId });
+      for (const r of got.rows) this.add(this.groups, r);
+      // Ids went back: the database file was replaced. The next read reads it whole.
+      if (got.maxId < this.maxId) this.fullReadAt = -Infinity;
       this.maxId = got.maxId;
-      if (full) this.fullReadAt = now;
-      this.dayStartMs = p.dayStartMs;
-      this.monthStartMs = p.monthStartMs;
       this.readAt = now;
       this.error = null;
       if (now - this.latencyReadAt >= 60_000) {
@@ -137,17 +168,17 @@ export class SpendWatch {
     }
   }
 
-  private add(r: SpendRow): void {
+  private add(groups: Map<string, SpendRow>, r: SpendRow): void {
     const key = `${r.channel}\u0000${r.model}\u0000${r.feature}`;
-    const g = this.groups.get(key);
+    const g = groups.get(key);
     if (g === undefined) {
       // Between full reads too: channels that came and went by the ten thousand, each with a
       // call, must not grow the bridge or its series.
-      if (this.groups.size >= MAX_SPEND_ROWS) {
+      if (groups.size >= MAX_SPEND_ROWS) {
         this.refusedGroups++;
         return;
       }
-      this.groups.set(key, { ...r });
+      groups.set(key, { ...r });
       return;
     }
     g.calls_today += r.calls_today;

@@ -4,9 +4,9 @@ import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { openDatabase } from "../../src/store/database.js";
-import { latencyFromDatabase, latencySql, MAX_SPEND_ROWS, spendFromDatabase, spendSql } from "../../src/store/status-queries.js";
+import { latencyFromDatabase, latencySql, MAX_SPEND_ROWS, SPEND_RANGE_SQL, spendFromDatabase, spendRangeFromDatabase, spendSql } from "../../src/store/status-queries.js";
 import { usageByDayFromDatabase, usageFromDatabase } from "../../src/store/queries.js";
-import { SpendWatch } from "../../src/spend/spend-watch.js";
+import { SpendWatch, type SpendSource } from "../../src/spend/spend-watch.js";
 import { periodStarts } from "../../src/spend/period.js";
 import { ManualClock } from "../../src/util/clock.js";
 import type { Database } from "better-sqlite3";
@@ -28,8 +28,13 @@ function sqlSum(db: Database, channel: string, fromIso: string, toIso: string): 
   return (db.prepare("SELECT COALESCE(SUM(cost_usd), 0) FROM llm_usage WHERE channel = ? AND ts >= ? AND ts < ?").pluck().get(channel, ts(fromIso), ts(toIso)) as number);
 }
 
+/** The reads the bridge's reader thread runs, here in-process on the same database. */
+function source(db: () => Database): SpendSource {
+  return { spend: async (a) => spendFromDatabase(db(), a), spendRange: async (a) => spendRangeFromDatabase(db(), a), latency: async (a) => latencyFromDatabase(db(), a) };
+}
+
 function watch(db: Database, clock: ManualClock): SpendWatch {
-  return new SpendWatch({ spend: async (a) => spendFromDatabase(db, a), latency: async (a) => latencyFromDatabase(db, a) }, clock, PARIS);
+  return new SpendWatch(source(() => db), clock, PARIS);
 }
 
 const spent = (w: SpendWatch, channel: string) => w.totals("channel").find((t) => t.key === channel) ?? { cost_today_usd: 0, cost_month_usd: 0, calls_today: 0 };
@@ -82,11 +87,12 @@ test("spend read incrementally equals a full read and a SQL sum, and a new watch
 test("spend and latency reads visit only the rows added since the last (by id) or the period's (by time), never the whole table", () => {
   const db = database();
   for (let i = 0; i < 200; i++) insert(db, "2026-11-26T14:30:00Z", `c${i % 20}`, 0.5);
-  const plan = (incremental: boolean) =>
-    (db.prepare(`EXPLAIN QUERY PLAN ${spendSql(incremental)}`).all(...(incremental ? ["d", "d", "d", "m", 5] : ["d", "d", "d", "m"])) as { detail: string }[]).map((r) => r.detail).join("; ");
-  assert.match(plan(true), /SEARCH llm_usage USING INTEGER PRIMARY KEY \(rowid>\?\)/, plan(true));
-  assert.match(plan(false), /SEARCH llm_usage USING INDEX llm_usage_ts \(ts>\?\)/, plan(false));
-  assert.doesNotMatch(`${plan(true)}; ${plan(false)}`, /SCAN llm_usage/);
+  const explain = (sql: string, ...args: unknown[]) => (db.prepare(`EXPLAIN QUERY PLAN ${sql}`).all(...args) as { detail: string }[]).map((r) => r.detail).join("; ");
+  const spend = explain(spendSql(), "d", "d", "d", 5, 500, "m");
+  assert.match(spend, /SEARCH llm_usage USING INTEGER PRIMARY KEY \(rowid>\? AND rowid<\?\)/, spend);
+  const range = explain(SPEND_RANGE_SQL, "m");
+  assert.match(range, /SEARCH llm_usage USING COVERING INDEX llm_usage_ts \(ts>\?\)/, range);
+  assert.doesNotMatch(`${spend}; ${range}`, /SCAN llm_usage/);
   const latencyPlan = (incremental: boolean) =>
     (db.prepare(`EXPLAIN QUERY PLAN ${latencySql(incremental)}`).all(...(incremental ? [5, "t"] : ["t"])) as { detail: string }[]).map((r) => r.detail).join("; ");
   assert.match(latencyPlan(true), /SEARCH llm_usage USING INTEGER PRIMARY KEY \(rowid>\?\)/, latencyPlan(true));
@@ -119,7 +125,7 @@ test("the hour's latency by model, kept from reads of new rows only, agrees with
   for (const [i, l] of [300, 400, 500, 600, 700, 800].entries()) call(db, `2026-11-26T14:2${i}:10Z`, "gpt-4o", l);
   call(db, "2026-11-26T14:30:00Z", "gpt-4o", null);
   const asked: (number | undefined)[] = [];
-  const w = new SpendWatch({ spend: async (a) => spendFromDatabase(db, a), latency: async (a) => (asked.push(a.afterId), latencyFromDatabase(db, a)) }, clock, PARIS);
+  const w = new SpendWatch({ ...source(() => db), latency: async (a) => (asked.push(a.afterId), latencyFromDatabase(db, a)) }, clock, PARIS);
   await w.refresh();
   assert.deepEqual(w.latency, [{ key: "gpt-4o", calls: 7, p50_latency_ms: 500, p95_latency_ms: 800 }]);
   latencyAgainstSql(db, w, clock.now());
@@ -147,13 +153,62 @@ test("a database file replaced under the watch (its ids start again lower): the 
   call(after, "2026-11-26T14:40:00Z", "new-model", 250);
   let current = before;
   const clock = new ManualClock(Date.parse("2026-11-26T15:00:00Z"));
-  const w = new SpendWatch({ spend: async (a) => spendFromDatabase(current, a), latency: async (a) => latencyFromDatabase(current, a) }, clock, PARIS);
+  const w = new SpendWatch(source(() => current), clock, PARIS);
   await w.refresh();
   assert.deepEqual(w.latency.map((l) => l.key), ["old-model"]);
   current = after;
   clock.advance(60_000);
   await w.refresh();
   assert.deepEqual(w.latency, [{ key: "new-model", calls: 1, p50_latency_ms: 250, p95_latency_ms: 250 }]);
+  // Spend too: the new file's month is read whole at the next read.
+  clock.advance(5000);
+  await w.refresh();
+  assert.deepEqual(w.totals("model").map((t) => [t.key, t.calls_month]), [["new-model", 1]]);
+});
+
+test("a full read goes through the month in chunks of ids, each a read of its own, and adds up to SQL's sum; a chunk that fails is read again, not skipped", async () => {
+  const db = database();
+  const clock = new ManualClock(Date.parse("2026-11-26T15:00:00Z"));
+  insert(db, "2026-10-15T12:00:00Z", "old", 100); // last month: below the range read
+  db.transaction(() => {
+    for (let i = 0; i < 1000; i++) insert(db, `2026-11-${String(1 + (i % 26)).padStart(2, "0")}T10:00:00Z`, `c${i % 7}`, 0.01 * ((i % 13) + 1));
+  })();
+  const reads: [number, number | undefined][] = [];
+  let failOnce = true;
+  const s = source(() => db);
+  const w = new SpendWatch(
+    {
+      ...s,
+      spend: async (a) => {
+        if (a.upToId !== undefined && a.afterId > 500 && failOnce) {
+          failOnce = false;
+          throw new Error("the database is busy");
+        }
+        reads.push([a.afterId, a.upToId]);
+        return s.spend(a);
+      },
+    },
+    clock,
+    PARIS,
+    5000,
+    100,
+  );
+  await w.refresh();
+  assert.equal(w.error, "the database is busy");
+  assert.equal(w.readAt, null, "nothing shown before the month has been read");
+  clock.advance(60_000);
+  await w.refresh();
+  assert.equal(w.error, null);
+  const chunks = reads.filter(([, to]) => to !== undefined);
+  assert.equal(chunks.length, 10, JSON.stringify(chunks));
+  assert.deepEqual(chunks[0], [1, 101], "from the month's first id, not the table's");
+  for (const [from, to] of chunks) assert.ok(to! - from <= 100);
+  assert.deepEqual(chunks.map(([from]) => from), [1, 101, 201, 301, 401, 501, 601, 701, 801, 901], "the failed chunk read again, none skipped or read twice");
+  for (let i = 0; i < 7; i++) {
+    const expected = sqlSum(db, `c${i}`, "2026-10-31T23:00:00Z", "2100-01-01T00:00:00Z");
+    assert.ok(Math.abs(spent(w, `c${i}`).cost_month_usd - expected) < 1e-9, `c${i}: ${spent(w, `c${i}`).cost_month_usd} vs ${expected}`);
+  }
+  assert.equal(spent(w, "old").cost_month_usd, 0);
 });
 
 test("the spend held is bounded: past 20,000 channel × model × feature groups new ones are left out and counted, known ones keep adding up", async () => {

@@ -1,0 +1,45 @@
+import { mkdtempSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { openDatabase } from "../src/store/database.js";
+import { insertInto } from "../src/store/inserts.js";
+import { toSqlTime } from "../src/store/timestamps.js";
+import { startBridgeProcess } from "../test/helpers/bridge-process.js";
+import { waitFor } from "../test/helpers/wait.js";
+
+/**
+ * A month of `rows` LLM calls (50 channels, from the 1st, UTC, to an hour ago) in the database,
+ * then a bridge started on it: how long until this month's spend is in /metrics, whether it is
+ * SQL's sum, and the reads of the database refused meanwhile (a read past --db-read-timeout).
+ */
+export async function benchBigMonth(rows = 6_000_000) {
+  const dir = mkdtempSync(join(tmpdir(), "kb-bench-month-"));
+  const { db } = openDatabase(join(dir, "kissbot_monitor.db"));
+  const insert = insertInto(db, "llm_usage", ["ts", "channel", "model", "feature", "tokens_in", "tokens_out", "latency_ms", "cost_usd"], "", { source: "'socket'" });
+  const now = Date.now();
+  const monthStart = Date.UTC(new Date(now).getUTCFullYear(), new Date(now).getUTCMonth(), 1);
+  const span = Math.max(1, now - 3_700_000 - monthStart);
+  for (let b = 0; b < rows; b += 500_000) {
+    db.transaction(() => {
+      for (let i = b; i < Math.min(rows, b + 500_000); i++) insert.run(toSqlTime(monthStart + Math.floor((i * span) / rows)), `ch_${i % 50}`, `model_${i % 5}`, `feature_${i % 5}`, 100, 50, 500, 0.001);
+    })();
+  }
+  const expectedUsd = db.prepare("SELECT SUM(cost_usd) FROM llm_usage WHERE ts >= ?").pluck().get(toSqlTime(monthStart)) as number;
+  db.pragma("wal_checkpoint(TRUNCATE)");
+  db.close();
+  const started = Date.now();
+  const bridge = await startBridgeProcess(["--log-level", "info", "--timezone", "UTC"], { dir });
+  try {
+    const monthSpend = (body: string) => [...body.matchAll(/^kissbot_llm_spend_usd\{[^}]*period="month"[^}]*\} (\S+)/gm)].reduce((s, m) => s + Number(m[1]), 0);
+    const spentUsd = await waitFor("this month's spend in /metrics", async () => {
+      const usd = monthSpend((await bridge.scrape()).body);
+      return usd > 0 ? usd : undefined;
+    }, 180_000, 250).catch(() => 0);
+    const seconds = (Date.now() - started) / 1000;
+    const body = (await bridge.scrape()).body;
+    const timeouts = Number(/^kissbot_bridge_db_reads_refused_total\{reason="timeout"\} (\d+)/m.exec(body)?.[1] ?? NaN);
+    return { rows, seconds, spentUsd, expectedUsd, timeouts };
+  } finally {
+    await bridge.stop();
+  }
+}
