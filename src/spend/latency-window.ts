@@ -14,11 +14,11 @@ type ModelMinute = { untimed: number; buckets: Map<number, Bucket> };
 /**
  * The last hour of LLM latency by model, as per-minute histograms added up from reads of the
  * rows added since the last read: a read costs the new rows, not the hour (reading the hour
- * whole every minute cost 2.4 s of CPU per million rows, and past about two million it outlived
- * the reader's time limit). Percentiles are nearest-rank over buckets 1% wide, each bucket
- * standing for the mean of the latencies in it: within half a percent of the value SQL gives
- * over the rows, and equal to it when the bucket holds one distinct value. The hour is counted
- * in whole minutes: the minute the hour began in is included.
+ * whole every minute cost 2.4 s of CPU per million rows, within the reader's 5 s time limit).
+ * Percentiles are nearest-rank over buckets 1% wide, each bucket standing for the mean of the
+ * latencies in it: within half a percent of the value SQL gives over the rows, and equal to it
+ * when the bucket holds one distinct value. The hour is counted in whole minutes: the minute the
+ * hour began in is included.
  */
 export class LatencyWindow {
   /** Buckets not held because MAX_LATENCY_CELLS were held already. */
