@@ -132,7 +132,7 @@ export async function startBridge(config: Config, log: Logger, deps: BridgeDeps 
   const collectorErrors = new CounterMap();
   let exposition: Exposition | undefined;
   // Spend of the day and month, from the database (so a restart resets nothing), and budgets.
-  const spend = reader === undefined ? undefined : new SpendWatch({ spend: (a) => reader.read("spend", a), spendRange: (a) => reader.read("spendRange", a), latency: (a) => reader.read("latency", a) }, clock, config.timezone);
+  const spend = reader === undefined ? undefined : new SpendWatch({ spend: (a) => reader.read("spend", a), idRange: (a) => reader.read("idRange", a), latency: (a) => reader.read("latency", a) }, clock, config.timezone);
   const budgets = config.budgets === null ? undefined : new ReloadableBudgets(config.budgets);
   const families = [
     ...bridgeFamilies({

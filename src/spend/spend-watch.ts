@@ -6,8 +6,8 @@ import { LatencyWindow, type LatencyView } from "./latency-window.js";
 /** What the watch reads from the database (the reader thread, bounded in time). */
 export interface SpendSource {
   spend(a: { dayStartMs: number; monthStartMs: number; afterId: number; upToId?: number }): Promise<{ rows: SpendRow[]; maxId: number }>;
-  spendRange(a: { sinceMs: number }): Promise<{ afterId: number; maxId: number }>;
-  latency(a: { sinceMs: number; afterId?: number }): Promise<{ cells: LatencyCell[]; maxId: number }>;
+  idRange(a: { sinceMs: number }): Promise<{ afterId: number; maxId: number }>;
+  latency(a: { sinceMs: number; afterId: number; upToId?: number }): Promise<{ cells: LatencyCell[]; maxId: number }>;
 }
 
 export interface SpendTotals {
@@ -24,9 +24,9 @@ export interface SpendTotals {
 const FULL_READ_MS = 3_600_000;
 
 /**
- * Ids one read of a full read covers at most: a month of millions of rows is read in chunks of
- * 0.2–0.35 s each here, never in one read that outlives the reader's time limit (and is then
- * ended, every time it is tried again).
+ * Ids one read of a full read covers at most: a month (or the latency's hour) of millions of
+ * rows is read in chunks of 0.2–0.35 s each here, never in one read that outlives the reader's
+ * time limit (and is then ended, every time it is tried again).
  */
 const FULL_READ_CHUNK_IDS = 250_000;
 
@@ -121,7 +121,7 @@ export class SpendWatch {
     const p = periodStarts(now, this.timeZone);
     try {
       if (this.fullRead === undefined && (p.dayStartMs !== this.dayStartMs || p.monthStartMs !== this.monthStartMs || now - this.fullReadAt >= FULL_READ_MS)) {
-        const range = await this.source.spendRange({ sinceMs: Math.min(p.monthStartMs, p.dayStartMs) });
+        const range = await this.source.idRange({ sinceMs: Math.min(p.monthStartMs, p.dayStartMs) });
         this.fullRead = { afterId: range.afterId, toId: range.maxId, groups: new Map(), dayStartMs: p.dayStartMs, monthStartMs: p.monthStartMs, at: now };
       }
       const f = this.fullRead;
@@ -148,16 +148,22 @@ export class SpendWatch {
       this.readAt = now;
       this.error = null;
       if (now - this.latencyReadAt >= 60_000) {
-        // The hour whole only at the first read; after that only the rows added since.
         const sinceMs = now - 3_600_000;
-        let replace = this.latencyMaxId === undefined;
-        let lat = await this.source.latency(replace ? { sinceMs } : { sinceMs, afterId: this.latencyMaxId });
-        if (!replace && lat.maxId < this.latencyMaxId!) {
-          // Ids went back: the database file was replaced. Its hour is read whole.
-          replace = true;
-          lat = await this.source.latency({ sinceMs });
+        let lat = this.latencyMaxId === undefined ? undefined : await this.source.latency({ sinceMs, afterId: this.latencyMaxId });
+        // The hour whole at the first read, or when ids went back (the database file was
+        // replaced), in chunks like spend's month; after that only the rows added since.
+        if (lat === undefined || lat.maxId < this.latencyMaxId!) {
+          this.latencyMaxId = undefined;
+          const range = await this.source.idRange({ sinceMs });
+          this.latencyWindow.add([], true);
+          for (let afterId = range.afterId; afterId < range.maxId; ) {
+            const upToId = Math.min(range.maxId, afterId + this.chunkIds);
+            this.latencyWindow.add((await this.source.latency({ sinceMs, afterId, upToId })).cells, false);
+            afterId = upToId;
+          }
+          lat = await this.source.latency({ sinceMs, afterId: range.maxId });
         }
-        this.latencyWindow.add(lat.cells, replace);
+        this.latencyWindow.add(lat.cells, false);
         this.latencyMaxId = lat.maxId;
         this.latency = this.latencyWindow.views(now);
         this.latencyReadAt = now;

@@ -1,6 +1,6 @@
 import type { Database } from "better-sqlite3";
 import { botsFromDatabase, usageByDayFromDatabase, usageFromDatabase, type BotView, type UsageGroup, type UsageView } from "./queries.js";
-import { botHistoryFromDatabase, latencyFromDatabase, spendFromDatabase, spendRangeFromDatabase, type BotHistoryView, type LatencyCell, type SpendRow } from "./status-queries.js";
+import { botHistoryFromDatabase, latencyFromDatabase, spendFromDatabase, idRangeFromDatabase, type BotHistoryView, type LatencyCell, type SpendRow } from "./status-queries.js";
 
 /**
  * The reads the HTTP API may ask of the database, by name, so they can run on the reader
@@ -11,8 +11,8 @@ export const READ_QUERIES = {
   usageByDay: (db: Database, a: { sinceMs: number; nowMs: number; timeZone: string }): UsageView[] => usageByDayFromDatabase(db, a.sinceMs, a.nowMs, a.timeZone),
   bots: (db: Database, a: { now: number }): BotView[] => botsFromDatabase(db, a.now),
   spend: (db: Database, a: { dayStartMs: number; monthStartMs: number; afterId: number; upToId?: number }): { rows: SpendRow[]; maxId: number } => spendFromDatabase(db, a),
-  spendRange: (db: Database, a: { sinceMs: number }): { afterId: number; maxId: number } => spendRangeFromDatabase(db, a),
-  latency: (db: Database, a: { sinceMs: number; afterId?: number }): { cells: LatencyCell[]; maxId: number } => latencyFromDatabase(db, a),
+  idRange: (db: Database, a: { sinceMs: number }): { afterId: number; maxId: number } => idRangeFromDatabase(db, a),
+  latency: (db: Database, a: { sinceMs: number; afterId: number; upToId?: number }): { cells: LatencyCell[]; maxId: number } => latencyFromDatabase(db, a),
   botHistory: (db: Database, a: { channel: string; nowMs: number; rangeMs: number }): BotHistoryView => botHistoryFromDatabase(db, a),
 };
 

@@ -57,16 +57,16 @@ export function spendSql(): string {
 
 /**
  * Where a full read of the rows since `sinceMs` starts (just below the smallest id among them)
- * and ends (the largest id now). `id + 0` makes SQLite take the smallest id from the period's
+ * and ends (the largest id now), for spend's month and latency's hour. `id + 0` makes SQLite take the smallest id from the period's
  * entries of the ts index (1.2 s for a month of 6 million rows here) instead of walking the
  * table from its first row until one is in the period.
  */
-export function spendRangeFromDatabase(db: Database, a: { sinceMs: number }): { afterId: number; maxId: number } {
-  const r = db.prepare(SPEND_RANGE_SQL).get(toSqlTime(a.sinceMs)) as { first: number | null; last: number };
+export function idRangeFromDatabase(db: Database, a: { sinceMs: number }): { afterId: number; maxId: number } {
+  const r = db.prepare(ID_RANGE_SQL).get(toSqlTime(a.sinceMs)) as { first: number | null; last: number };
   return { afterId: r.first === null ? r.last : r.first - 1, maxId: r.last };
 }
 
-export const SPEND_RANGE_SQL = "SELECT (SELECT MIN(id + 0) FROM llm_usage WHERE ts >= ?) AS first, (SELECT COALESCE(MAX(id), 0) FROM llm_usage) AS last";
+export const ID_RANGE_SQL = "SELECT (SELECT MIN(id + 0) FROM llm_usage WHERE ts >= ?) AS first, (SELECT COALESCE(MAX(id), 0) FROM llm_usage) AS last";
 
 /**
  * channel × model × feature groups of spend held at most (a read returns one more, so that
@@ -88,26 +88,23 @@ export type LatencyCell = [minute: string, model: string, bucket: number | null,
 export const MAX_LATENCY_CELLS = 200_000;
 
 /**
- * The calls since `sinceMs` (or, with `afterId`, only those added since, by primary key) as
- * per-minute latency histograms by model: what the status page's last hour is computed from
- * without reading the hour again every minute. `maxId` as in spendFromDatabase.
+ * The calls since `sinceMs` with afterId < id ≤ upToId (by primary key) as per-minute latency
+ * histograms by model: what the status page's last hour is computed from without reading the
+ * hour again every minute. `maxId` as in spendFromDatabase.
  */
-export function latencyFromDatabase(db: Database, a: { sinceMs: number; afterId?: number }): { cells: LatencyCell[]; maxId: number } {
-  const select = db.prepare(latencySql(a.afterId !== undefined)).raw(true);
+export function latencyFromDatabase(db: Database, a: { sinceMs: number; afterId: number; upToId?: number }): { cells: LatencyCell[]; maxId: number } {
+  const select = db.prepare(latencySql()).raw(true);
   const maxId = db.prepare("SELECT COALESCE(MAX(id), 0) FROM llm_usage").pluck();
-  return db.transaction(() => {
-    const args = a.afterId === undefined ? [toSqlTime(a.sinceMs)] : [a.afterId, toSqlTime(a.sinceMs)];
-    return { cells: select.all(...args) as LatencyCell[], maxId: maxId.get() as number };
-  })();
+  return db.transaction(() => ({ cells: select.all(a.afterId, a.upToId ?? Number.MAX_SAFE_INTEGER, toSqlTime(a.sinceMs)) as LatencyCell[], maxId: maxId.get() as number }))();
 }
 
 /**
- * The latency read: the hour's rows by the ts index, or the rows added since the last read by
- * primary key (`+ts` keeps SQLite from walking the hour by the ts index instead; a test checks).
+ * The latency read: a range of ids by primary key (`+ts` keeps SQLite from walking the hour by
+ * the ts index instead; a test checks).
  */
-export function latencySql(incremental: boolean): string {
+export function latencySql(): string {
   return `SELECT replace(substr(ts, 1, 16), ' ', 'T'), model, CAST(round(ln(latency_ms + 1) * ${LATENCY_BUCKETS_PER_E}) AS INTEGER), COUNT(*), SUM(latency_ms)
-     FROM llm_usage WHERE ${incremental ? "id > ? AND +ts >= ?" : "ts >= ?"} GROUP BY 1, 2, 3 LIMIT ${MAX_LATENCY_CELLS + 1}`;
+     FROM llm_usage WHERE id > ? AND id <= ? AND +ts >= ? GROUP BY 1, 2, 3 LIMIT ${MAX_LATENCY_CELLS + 1}`;
 }
 
 export interface BotHistoryView {
