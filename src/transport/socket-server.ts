@@ -134,8 +134,7 @@ export class SocketServer {
       // The list runs newest first: among equals, the oldest connection goes.
       for (const c of this.connections) if (biggest === undefined || c.splitter.heldBytes >= biggest.splitter.heldBytes) biggest = c;
       if (biggest === undefined || biggest.splitter === holder || biggest.splitter.heldBytes <= holder.heldBytes) return false;
-      this.dropped.inc("buffer_limit");
-      this.close(biggest);
+      this.overBudget(biggest);
     }
     this.buffered += bytes;
     return true;
@@ -204,9 +203,13 @@ export class SocketServer {
 
   /** Forgets a connection and lets go of its partial line and its socket. */
   private close(c: Connection): void {
+    this.forget(c);
+    c.socket.destroy();
+  }
+
+  private forget(c: Connection): void {
     this.connections.remove(c);
     c.splitter.reset();
-    c.socket.destroy();
   }
 
   /** Called by a connection whose partial line the shared budget refused more room: it goes. */
@@ -239,10 +242,7 @@ export class SocketServer {
     });
     // A client that resets the connection is normal for fire-and-forget senders.
     socket.on("error", () => {});
-    socket.on("close", () => {
-      this.connections.remove(c);
-      c.splitter.reset();
-    });
+    socket.on("close", () => this.forget(c));
   }
 
   /**
