@@ -1,4 +1,4 @@
-import type { Database } from "better-sqlite3";
+import type { Database, Statement } from "better-sqlite3";
 import { toSqlTime } from "./timestamps.js";
 import { usageFromDatabase, type UsageView } from "./queries.js";
 import { MIB } from "../util/units.js";
@@ -36,30 +36,39 @@ export interface SpendRow {
  */
 export function spendFromDatabase(db: Database, a: { dayStartMs: number; monthStartMs: number; afterId: number; upToId?: number }): { rows: SpendRow[]; maxId: number } {
   const day = toSqlTime(a.dayStartMs);
-  const since = toSqlTime(Math.min(a.monthStartMs, a.dayStartMs));
-  const select = db.prepare(spendSql());
-  const maxId = db.prepare("SELECT COALESCE(MAX(id), 0) FROM llm_usage").pluck();
-  return db.transaction(() => ({ rows: select.all(day, day, day, a.afterId, a.upToId ?? Number.MAX_SAFE_INTEGER, since) as SpendRow[], maxId: maxId.get() as number }))();
+  return idRangeRead<SpendRow>(db, db.prepare(spendSql()), [day, day, day], a.afterId, a.upToId, Math.min(a.monthStartMs, a.dayStartMs));
 }
 
 /**
- * The spend read: a range of ids by primary key (`+ts` keeps SQLite from walking the period by
- * the ts index instead), never the whole table (a test checks SQLite's plan).
+ * A range of ids by primary key, from a time on: `+ts` keeps SQLite from walking the period by
+ * the ts index instead (a test checks the plans).
  */
+const ID_RANGE_WHERE = "id > ? AND id <= ? AND +ts >= ?";
+
+/**
+ * The rows of `select` (whose WHERE is ID_RANGE_WHERE, after `leading` parameters) and the
+ * largest id, in one transaction: ids only grow, so every committed row up to it has been seen.
+ */
+function idRangeRead<T>(db: Database, select: Statement, leading: unknown[], afterId: number, upToId: number | undefined, sinceMs: number): { rows: T[]; maxId: number } {
+  const maxId = db.prepare("SELECT COALESCE(MAX(id), 0) FROM llm_usage").pluck();
+  return db.transaction(() => ({ rows: select.all(...leading, afterId, upToId ?? Number.MAX_SAFE_INTEGER, toSqlTime(sinceMs)) as T[], maxId: maxId.get() as number }))();
+}
+
+/** The spend read: a range of ids, never the whole table. */
 export function spendSql(): string {
   return `SELECT channel, model, feature,
             SUM(ts >= ?) AS calls_today,
             SUM(CASE WHEN ts >= ? THEN cost_usd END) AS cost_today_usd,
             COALESCE(SUM(CASE WHEN ts >= ? THEN tokens_in + tokens_out END), 0) AS tokens_today,
             COUNT(*) AS calls_month, SUM(cost_usd) AS cost_month_usd, COALESCE(SUM(tokens_in + tokens_out), 0) AS tokens_month
-     FROM llm_usage WHERE id > ? AND id <= ? AND +ts >= ? GROUP BY channel, model, feature LIMIT ${MAX_SPEND_ROWS + 1}`;
+     FROM llm_usage WHERE ${ID_RANGE_WHERE} GROUP BY channel, model, feature LIMIT ${MAX_SPEND_ROWS + 1}`;
 }
 
 /**
  * Where a full read of the rows since `sinceMs` starts (just below the smallest id among them)
- * and ends (the largest id now), for spend's month and latency's hour. `id + 0` makes SQLite take the smallest id from the period's
- * entries of the ts index (1.2 s for a month of 6 million rows here) instead of walking the
- * table from its first row until one is in the period.
+ * and ends (the largest id now), for spend's month and latency's hour. `id + 0` makes SQLite
+ * take the smallest id from the period's entries of the ts index (1.2 s for a month of 6
+ * million rows here) instead of walking the table from its first row until one is in the period.
  */
 export function idRangeFromDatabase(db: Database, a: { sinceMs: number }): { afterId: number; maxId: number } {
   const r = db.prepare(ID_RANGE_SQL).get(toSqlTime(a.sinceMs)) as { first: number | null; last: number };
@@ -93,18 +102,14 @@ export const MAX_LATENCY_CELLS = 200_000;
  * hour again every minute. `maxId` as in spendFromDatabase.
  */
 export function latencyFromDatabase(db: Database, a: { sinceMs: number; afterId: number; upToId?: number }): { cells: LatencyCell[]; maxId: number } {
-  const select = db.prepare(latencySql()).raw(true);
-  const maxId = db.prepare("SELECT COALESCE(MAX(id), 0) FROM llm_usage").pluck();
-  return db.transaction(() => ({ cells: select.all(a.afterId, a.upToId ?? Number.MAX_SAFE_INTEGER, toSqlTime(a.sinceMs)) as LatencyCell[], maxId: maxId.get() as number }))();
+  const { rows, maxId } = idRangeRead<LatencyCell>(db, db.prepare(latencySql()).raw(true), [], a.afterId, a.upToId, a.sinceMs);
+  return { cells: rows, maxId };
 }
 
-/**
- * The latency read: a range of ids by primary key (`+ts` keeps SQLite from walking the hour by
- * the ts index instead; a test checks).
- */
+/** The latency read: a range of ids, never the whole table. */
 export function latencySql(): string {
   return `SELECT replace(substr(ts, 1, 16), ' ', 'T'), model, CAST(round(ln(latency_ms + 1) * ${LATENCY_BUCKETS_PER_E}) AS INTEGER), COUNT(*), SUM(latency_ms)
-     FROM llm_usage WHERE id > ? AND id <= ? AND +ts >= ? GROUP BY 1, 2, 3 LIMIT ${MAX_LATENCY_CELLS + 1}`;
+     FROM llm_usage WHERE ${ID_RANGE_WHERE} GROUP BY 1, 2, 3 LIMIT ${MAX_LATENCY_CELLS + 1}`;
 }
 
 export interface BotHistoryView {
