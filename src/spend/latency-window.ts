@@ -30,13 +30,14 @@ export class LatencyWindow {
 
   constructor(private readonly spanMs = 3_600_000) {}
 
-  /** `replace`: the cells are a full read of the span, not an addition. */
-  add(cells: readonly LatencyCell[], replace: boolean): void {
-    if (replace) {
-      this.minutes = new Map();
-      this.totals = new Map();
-      this.held = 0;
-    }
+  /** Forgets everything, before a full read of the span. */
+  clear(): void {
+    this.minutes = new Map();
+    this.totals = new Map();
+    this.held = 0;
+  }
+
+  add(cells: readonly LatencyCell[]): void {
     for (const [minute, model, bucket, calls, sumMs] of cells) {
       const start = Date.parse(`${minute}:00Z`);
       if (Number.isNaN(start)) continue; // a timestamp no minute can be read from

@@ -126,12 +126,9 @@ export class SpendWatch {
       }
       const f = this.fullRead;
       if (f !== undefined) {
-        while (f.afterId < f.toId) {
-          const upToId = Math.min(f.toId, f.afterId + this.chunkIds);
-          const got = await this.source.spend({ dayStartMs: f.dayStartMs, monthStartMs: f.monthStartMs, afterId: f.afterId, upToId });
-          for (const r of got.rows) this.add(f.groups, r);
-          f.afterId = upToId;
-        }
+        await this.inChunks(f, async (afterId, upToId) => {
+          for (const r of (await this.source.spend({ dayStartMs: f.dayStartMs, monthStartMs: f.monthStartMs, afterId, upToId })).rows) this.add(f.groups, r);
+        });
         this.groups = f.groups;
         this.maxId = f.toId;
         this.fullReadAt = f.at;
@@ -147,30 +144,42 @@ export class SpendWatch {
       this.maxId = got.maxId;
       this.readAt = now;
       this.error = null;
-      if (now - this.latencyReadAt >= 60_000) {
-        const sinceMs = now - 3_600_000;
-        let lat = this.latencyMaxId === undefined ? undefined : await this.source.latency({ sinceMs, afterId: this.latencyMaxId });
-        // The hour whole at the first read, or when ids went back (the database file was
-        // replaced), in chunks like spend's month; after that only the rows added since.
-        if (lat === undefined || lat.maxId < this.latencyMaxId!) {
-          this.latencyMaxId = undefined;
-          const range = await this.source.idRange({ sinceMs });
-          this.latencyWindow.add([], true);
-          for (let afterId = range.afterId; afterId < range.maxId; ) {
-            const upToId = Math.min(range.maxId, afterId + this.chunkIds);
-            this.latencyWindow.add((await this.source.latency({ sinceMs, afterId, upToId })).cells, false);
-            afterId = upToId;
-          }
-          lat = await this.source.latency({ sinceMs, afterId: range.maxId });
-        }
-        this.latencyWindow.add(lat.cells, false);
-        this.latencyMaxId = lat.maxId;
-        this.latency = this.latencyWindow.views(now);
-        this.latencyReadAt = now;
-      }
+      if (now - this.latencyReadAt >= 60_000) await this.readLatency(now);
     } catch (err) {
       this.error = (err as Error).message;
       this.retryAt = now + 60_000;
+    }
+  }
+
+  /**
+   * The hour whole at the first read, or when ids went back (the database file was replaced),
+   * in chunks like spend's month; after that only the rows added since.
+   */
+  private async readLatency(now: number): Promise<void> {
+    const sinceMs = now - 3_600_000;
+    let lat = this.latencyMaxId === undefined ? undefined : await this.source.latency({ sinceMs, afterId: this.latencyMaxId });
+    if (lat === undefined || lat.maxId < this.latencyMaxId!) {
+      this.latencyMaxId = undefined;
+      const range = await this.source.idRange({ sinceMs });
+      this.latencyWindow.clear();
+      await this.inChunks({ afterId: range.afterId, toId: range.maxId }, async (afterId, upToId) => this.latencyWindow.add((await this.source.latency({ sinceMs, afterId, upToId })).cells));
+      lat = await this.source.latency({ sinceMs, afterId: range.maxId });
+    }
+    this.latencyWindow.add(lat.cells);
+    this.latencyMaxId = lat.maxId;
+    this.latency = this.latencyWindow.views(now);
+    this.latencyReadAt = now;
+  }
+
+  /**
+   * Reads the ids after `r.afterId` up to `r.toId` in chunks, moving `r.afterId` on after each:
+   * a read that failed goes on from there.
+   */
+  private async inChunks(r: { afterId: number; toId: number }, read: (afterId: number, upToId: number) => Promise<void>): Promise<void> {
+    while (r.afterId < r.toId) {
+      const upToId = Math.min(r.toId, r.afterId + this.chunkIds);
+      await read(r.afterId, upToId);
+      r.afterId = upToId;
     }
   }
 
