@@ -6,6 +6,7 @@ import { insertInto } from "../src/store/inserts.js";
 import { toSqlTime } from "../src/store/timestamps.js";
 import { startBridgeProcess } from "../test/helpers/bridge-process.js";
 import { waitFor } from "../test/helpers/wait.js";
+import type { Samples } from "../test/helpers/samples.js";
 
 /**
  * A month of `rows` LLM calls (50 channels, from the 1st, UTC, to an hour ago) in the database,
@@ -30,14 +31,14 @@ export async function benchBigMonth(rows = 6_000_000) {
   const started = Date.now();
   const bridge = await startBridgeProcess(["--log-level", "info", "--timezone", "UTC"], { dir });
   try {
-    const monthSpend = (body: string) => [...body.matchAll(/^kissbot_llm_spend_usd\{[^}]*period="month"[^}]*\} (\S+)/gm)].reduce((s, m) => s + Number(m[1]), 0);
+    const monthSpend = (s: Samples) =>
+      s.series("kissbot_llm_spend_usd").filter((l) => l["period"] === "month").reduce((sum, l) => sum + s.get("kissbot_llm_spend_usd", l)!, 0);
     const spentUsd = await waitFor("this month's spend in /metrics", async () => {
-      const usd = monthSpend((await bridge.scrape()).body);
+      const usd = monthSpend(await bridge.samples());
       return usd > 0 ? usd : undefined;
     }, 180_000, 250).catch(() => 0);
     const seconds = (Date.now() - started) / 1000;
-    const body = (await bridge.scrape()).body;
-    const timeouts = Number(/^kissbot_bridge_db_reads_refused_total\{reason="timeout"\} (\d+)/m.exec(body)?.[1] ?? NaN);
+    const timeouts = (await bridge.samples()).get("kissbot_bridge_db_reads_refused_total", { reason: "timeout" }) ?? NaN;
     return { rows, seconds, spentUsd, expectedUsd, timeouts };
   } finally {
     await bridge.stop();
