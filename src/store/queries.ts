@@ -4,6 +4,7 @@ import type { Features } from "../protocol/messages.js";
 import { fromSqlTime, toSqlTime } from "./timestamps.js";
 import { MIB } from "../util/units.js";
 import { periodStarts } from "../spend/period.js";
+import { LLM_CHANNELS, llmRowsByTs } from "./by-channel.js";
 
 function parseFeatures(text: string | null): Features | null {
   if (text === null) return null;
@@ -109,8 +110,10 @@ export interface UsageView {
  */
 export function usageFromDatabase(db: Database, sinceMs: number, by: UsageGroup, channel?: string): UsageView[] {
   // `by` is one of USAGE_GROUPS, never user text.
-  const recent = `SELECT ${by} AS key, tokens_in, tokens_out, latency_ms, cost_usd FROM llm_usage WHERE ts >= ? ${channel === undefined ? "" : "AND channel = ?"}`;
-  return usageQuery(db, "", recent, "tokens_in + tokens_out DESC, key", channel === undefined ? [toSqlTime(sinceMs)] : [toSqlTime(sinceMs), channel]);
+  const columns = `${by} AS key, tokens_in, tokens_out, latency_ms, cost_usd`;
+  const since = toSqlTime(sinceMs);
+  if (channel !== undefined) return usageQuery(db, "", `SELECT ${columns} FROM llm_usage WHERE channel = ? AND ts >= ?`, "tokens_in + tokens_out DESC, key", [channel, since]);
+  return usageQuery(db, `${LLM_CHANNELS}, `, `SELECT ${columns} FROM ${llmRowsByTs(">=")}`, "tokens_in + tokens_out DESC, key", [since]);
 }
 
 /**
@@ -127,8 +130,10 @@ export function usageByDayFromDatabase(db: Database, sinceMs: number, nowMs: num
   }
   if (days.length === 0) return [];
   const values = days.map(() => "(?, ?, ?)").join(", ");
-  const recent = `SELECT days.key AS key, tokens_in, tokens_out, latency_ms, cost_usd FROM llm_usage JOIN days ON ts >= days.start AND ts < days.end WHERE ts >= ?`;
-  return usageQuery(db, `days(key, start, end) AS (VALUES ${values}), `, recent, "key", [...days.flat(), days[0]![1]]);
+  // Day by day, then channel by channel: each is one seek of KissBot's (channel, ts) index.
+  const recent = `SELECT days.key AS key, tokens_in, tokens_out, latency_ms, cost_usd
+    FROM days CROSS JOIN llm_channels CROSS JOIN llm_usage ON llm_usage.channel = llm_channels.name AND llm_usage.ts >= days.start AND llm_usage.ts < days.end`;
+  return usageQuery(db, `days(key, start, end) AS (VALUES ${values}), ${LLM_CHANNELS}, `, recent, "key", days.flat());
 }
 
 function localDay(ms: number, timeZone: string): string {
@@ -139,7 +144,7 @@ function localDay(ms: number, timeZone: string): string {
 function usageQuery(db: Database, ctes: string, recent: string, order: string, params: unknown[]): UsageView[] {
   return db
     .prepare(
-      `WITH ${ctes}recent AS (${recent}), totals AS (
+      `WITH RECURSIVE ${ctes}recent AS (${recent}), totals AS (
          SELECT key, COUNT(*) AS calls, COALESCE(SUM(tokens_in), 0) AS tokens_in, COALESCE(SUM(tokens_out), 0) AS tokens_out,
                 AVG(latency_ms) AS mean_latency_ms, SUM(cost_usd) AS cost_usd
          FROM recent GROUP BY key

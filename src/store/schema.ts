@@ -1,6 +1,9 @@
 import type { Database } from "better-sqlite3";
 
-/** Bumped by every change to the schema below. Kept in `PRAGMA user_version`. */
+/**
+ * Bumped by every change to the tables below. Kept in `PRAGMA user_version`. Indexes do not
+ * bump it: an older bridge makes the ones it wants again, and a newer one drops them.
+ */
 export const SCHEMA_VERSION = 2;
 
 /** Where the follower of the bots' own llm_usage rows has read up to (see follow/). */
@@ -83,15 +86,17 @@ export const TABLES: Record<"bot_status" | "bot_metrics" | "llm_usage", TableSpe
 
 /**
  * Indexes, named as KissBot names its own where they are the same, so neither side builds a
- * duplicate. Indexes of schema 1 on `timestamp` go: that name is a generated column now.
+ * duplicate. Indexes of schema 1 on `timestamp` go: that name is a generated column now. The
+ * bridge's earlier `llm_usage_ts` goes too: it cost every insert (the bots' as well) a b-tree
+ * more, for reads that KissBot's `(channel, ts)` index serves (see by-channel.ts).
  */
 const INDEXES = [
   "CREATE INDEX IF NOT EXISTS idx_llm_usage_channel_ts ON llm_usage(channel, ts)",
-  "CREATE INDEX IF NOT EXISTS llm_usage_ts ON llm_usage(ts)",
   "CREATE INDEX IF NOT EXISTS idx_bot_metrics_channel_ts ON bot_metrics(channel, ts)",
   "CREATE INDEX IF NOT EXISTS bot_metrics_ts ON bot_metrics(ts)",
 ];
 const SCHEMA_1_INDEXES = ["llm_usage_timestamp", "bot_metrics_timestamp", "bot_metrics_channel_timestamp"];
+const RETIRED_INDEXES = ["llm_usage_ts"];
 
 type ColumnInfo = { name: string; type: string; notnull: number; dflt_value: unknown; pk: number; hidden: number };
 
@@ -132,7 +137,7 @@ function rebuild(db: Database, table: string, spec: TableSpec, existing: ColumnI
   const known = new Set([...spec.real.map((c) => c.name), ...spec.aliases.map((a) => a.name), ...spec.real.flatMap((c) => c.from ?? [])]);
   const extra = existing.filter((c) => c.hidden === 0 && !known.has(c.name));
   const indexes = (db.prepare("SELECT name, sql FROM sqlite_master WHERE type = 'index' AND tbl_name = ? AND sql IS NOT NULL").all(table) as { name: string; sql: string }[]).filter(
-    (i) => !SCHEMA_1_INDEXES.includes(i.name),
+    (i) => !SCHEMA_1_INDEXES.includes(i.name) && !RETIRED_INDEXES.includes(i.name),
   );
   const tmp = `${table}_rebuild_v${SCHEMA_VERSION}`;
   const cols = [...spec.real.map((c) => `${c.name} ${c.decl}`), ...extra.map((c) => `${quote(c.name)} ${c.type}`), ...spec.aliases.map((a) => `${a.name} ${a.decl}`)];
@@ -199,7 +204,7 @@ export function migrate(db: Database): MigrationReport {
         report.added.push(`${table}.${a.name}`);
       }
     }
-    for (const name of SCHEMA_1_INDEXES) db.exec(`DROP INDEX IF EXISTS ${name}`);
+    for (const name of [...SCHEMA_1_INDEXES, ...RETIRED_INDEXES]) db.exec(`DROP INDEX IF EXISTS ${name}`);
     for (const sql of INDEXES) db.exec(sql);
     db.exec("CREATE TABLE IF NOT EXISTS bridge_state (key TEXT PRIMARY KEY, value INTEGER NOT NULL)");
     // Rows already in llm_usage when the bridge first meets the file are history, not new calls.

@@ -3,6 +3,7 @@ import { parentPort, workerData } from "node:worker_threads";
 import type { Database, Statement } from "better-sqlite3";
 import { openDatabase } from "./database.js";
 import { insertInto } from "./inserts.js";
+import { DELETE_LLM_USAGE_BEFORE } from "./by-channel.js";
 import type { MigrationReport } from "./schema.js";
 import { toSqlTime } from "./timestamps.js";
 import type { Batch, WorkerReply, WorkerRequest } from "./writer-protocol.js";
@@ -84,7 +85,7 @@ function retention(now: number): string | undefined {
     db.prepare("DELETE FROM bot_metrics WHERE ts < ?").run(cutoff);
     // Bots that left (unregistered or refused) longer ago than the retention: churn leaves no rows.
     db.prepare("DELETE FROM bot_status WHERE status = 'offline' AND last_seen < ?").run(cutoff);
-    if (usageRetentionDays !== null) db.prepare("DELETE FROM llm_usage WHERE ts < ?").run(toSqlTime(now - usageRetentionDays * DAY_MS));
+    if (usageRetentionDays !== null) db.prepare(DELETE_LLM_USAGE_BEFORE).run(toSqlTime(now - usageRetentionDays * DAY_MS));
     return undefined;
   } catch (err) {
     return (err as Error).message;

@@ -91,7 +91,7 @@ test("spend and latency reads visit only the rows added since the last (by id) o
   const spend = explain(spendSql(), "d", "d", "d", 5, 500, "m");
   assert.match(spend, /SEARCH llm_usage USING INTEGER PRIMARY KEY \(rowid>\? AND rowid<\?\)/, spend);
   const range = explain(ID_RANGE_SQL, "m");
-  assert.match(range, /SEARCH llm_usage USING COVERING INDEX llm_usage_ts \(ts>\?\)/, range);
+  assert.match(range, /SEARCH llm_usage USING COVERING INDEX idx_llm_usage_channel_ts \(channel=\? AND ts>\?\)/, range);
   const latency = explain(latencySql(), 5, 500, "t");
   assert.match(latency, /SEARCH llm_usage USING INTEGER PRIMARY KEY \(rowid>\? AND rowid<\?\)/, latency);
   assert.doesNotMatch(`${spend}; ${range}; ${latency}`, /SCAN llm_usage/);
