@@ -11,6 +11,7 @@ import { openReadOnly } from "./database.js";
 import { toSqlTime } from "./timestamps.js";
 import type { Batch, SampleRow, StatusRow, UsageRow, WorkerReply, WorkerRequest } from "./writer-protocol.js";
 import { DAY_MS, MIB } from "../util/units.js";
+import { toColumns } from "./usage-columns.js";
 
 /**
  * Rows queued at most before reading the sockets pauses. Small enough that a burst's batches stay
@@ -174,7 +175,8 @@ export class StoreWriter {
     this.usage = [];
     this.samples = [];
     this.committing = true;
-    const reply = await this.request({ type: "commit", batch }).finally(() => (this.committing = false));
+    const usage = toColumns(batch.usage);
+    const reply = await this.request({ type: "commit", batch: { ...batch, usage } }, [usage.cells.buffer]).finally(() => (this.committing = false));
     if (reply.type !== "committed") return;
     if (reply.retentionError !== undefined) this.failed("retention", reply.retentionError);
     else if (reply.ok && retention) this.lastRetention = now;
@@ -211,11 +213,11 @@ export class StoreWriter {
     this.samples = samples.concat(this.samples);
   }
 
-  private request(m: WorkerRequest): Promise<WorkerReply> {
+  private request(m: WorkerRequest, transfer: ArrayBuffer[] = []): Promise<WorkerReply> {
     const worker = this.ensureWorker();
     return new Promise((resolve) => {
       this.pending = resolve;
-      worker.postMessage(m);
+      worker.postMessage(m, transfer);
     });
   }
 

@@ -1,4 +1,5 @@
 import type { MigrationReport } from "./schema.js";
+import type { UsageColumns } from "./usage-columns.js";
 
 /** Rows as the writer thread inserts them, positional in each table's column order. */
 export type StatusRow = [channel: string, pid: number, status: string, featuresJson: string, registeredAt: string, lastSeen: string, pidStartTime: number | null];
@@ -14,7 +15,10 @@ export interface Batch {
   samples: SampleRow[];
 }
 
-export type WorkerRequest = { type: "open" } | { type: "commit"; batch: Batch } | { type: "close" };
+/** A batch as it crosses to the writer thread, llm_usage rows as columns. */
+export type WireBatch = Omit<Batch, "usage"> & { usage: UsageColumns };
+
+export type WorkerRequest = { type: "open" } | { type: "commit"; batch: WireBatch } | { type: "close" };
 
 export type WorkerReply =
   | { type: "opened"; error: string | undefined; migration?: MigrationReport | undefined }

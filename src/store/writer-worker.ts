@@ -6,7 +6,8 @@ import { insertInto } from "./inserts.js";
 import { DELETE_LLM_USAGE_BEFORE } from "./by-channel.js";
 import type { MigrationReport } from "./schema.js";
 import { toSqlTime } from "./timestamps.js";
-import type { Batch, WorkerReply, WorkerRequest } from "./writer-protocol.js";
+import type { WireBatch, WorkerReply, WorkerRequest } from "./writer-protocol.js";
+import { forEachRow } from "./usage-columns.js";
 import { DAY_MS } from "../util/units.js";
 
 /**
@@ -92,7 +93,7 @@ function retention(now: number): string | undefined {
   }
 }
 
-function commit(batch: Batch): WorkerReply {
+function commit(batch: WireBatch): WorkerReply {
   // Never "write" into an unlinked file: rows committed there would be lost without an error.
   const replaced = checkIdentity();
   const openError = open();
@@ -103,7 +104,9 @@ function commit(batch: Batch): WorkerReply {
     db.transaction(() => {
       for (const r of batch.statuses) status.run(r);
       // Arguments written out and the constant source in the SQL: measured, 5% of this thread per row.
-      for (const r of batch.usage) usage.run(r[0], r[1], r[2], r[3], r[4], r[5], r[6], r[7], r[8]);
+      forEachRow(batch.usage, (ts, channel, model, feature, tokensIn, tokensOut, latencyMs, costUsd, costSource) =>
+        usage.run(ts, channel, model, feature, tokensIn, tokensOut, latencyMs, costUsd, costSource),
+      );
       for (const r of batch.samples) sample.run(r);
     })();
   } catch (err) {

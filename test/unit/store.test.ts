@@ -17,6 +17,8 @@ import { ChannelLog } from "../../src/channel-log/channel-log.js";
 import { RateLimitedLog } from "../../src/log/rate-limited-log.js";
 import { createLogger } from "../../src/log/logger.js";
 import { ManualClock } from "../../src/util/clock.js";
+import { forEachRow, toColumns } from "../../src/store/usage-columns.js";
+import type { UsageRow } from "../../src/store/writer-protocol.js";
 
 const tmp = () => mkdtempSync(join(tmpdir(), "kb-store-"));
 const quiet = (clock: ManualClock) => new RateLimitedLog(createLogger("silent"), clock);
@@ -35,6 +37,20 @@ test("the writer batches: thousands of rows, one transaction", async () => {
   const db = new BetterSqlite3(path, { readonly: true });
   assert.deepEqual(db.prepare("SELECT COUNT(*) n, SUM(tokens_in) s FROM llm_usage").get(), { n: 5000, s: (4999 * 5000) / 2 });
   db.close();
+});
+
+test("llm_usage rows cross to the writer thread as columns: every value comes back, nulls and repeated strings included", () => {
+  const rows: UsageRow[] = [
+    ["2026-11-26T10:00:00.000000+00:00", "a", "gpt-4o", "ask", 10, 5, 120.5, 0.0012, "computed"],
+    ["2026-11-26T10:00:00.000000+00:00", "b", "gpt-4o", "ask", 0, 0, null, null, null],
+    ["2026-11-26T10:00:00.001000+00:00", "a", "mistral-large", "ask", 1e9, 3, 0, 0, "reported"],
+  ];
+  const columns = toColumns(rows);
+  const back: UsageRow[] = [];
+  forEachRow(columns, (...r) => back.push(r));
+  assert.deepEqual(back, rows);
+  assert.deepEqual(columns.strings, ["2026-11-26T10:00:00.000000+00:00", "a", "gpt-4o", "ask", "computed", "b", "2026-11-26T10:00:00.001000+00:00", "mistral-large", "reported"], "each string once");
+  forEachRow(toColumns([]), () => assert.fail("no rows, no call"));
 });
 
 test("a full queue stops the sockets being read instead of dropping rows; reading resumes once it drains", async () => {
