@@ -133,6 +133,8 @@ export async function startBridge(config: Config, log: Logger, deps: BridgeDeps 
   let exposition: Exposition | undefined;
   // Spend of the day and month, from the database (so a restart resets nothing), and budgets.
   const spend = reader === undefined ? undefined : new SpendWatch({ spend: (a) => reader.read("spend", a), idRange: (a) => reader.read("idRange", a), latency: (a) => reader.read("latency", a) }, clock, config.timezone);
+  // The bridge's own llm_usage rows reach spend as the writer commits them, not read back.
+  if (spend !== undefined) store?.observeCommittedUsage(spend);
   const budgets = config.budgets === null ? undefined : new ReloadableBudgets(config.budgets);
   const families = [
     ...bridgeFamilies({

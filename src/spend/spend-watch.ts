@@ -2,12 +2,13 @@ import type { Clock } from "../util/clock.js";
 import { MAX_SPEND_ROWS, type LatencyCell, type SpendRow } from "../store/status-queries.js";
 import { periodStarts } from "./period.js";
 import { LatencyWindow, type LatencyView } from "./latency-window.js";
+import type { CommittedUsage, SpendCell } from "../store/usage-aggregates.js";
 
 /** What the watch reads from the database (the reader thread, bounded in time). */
 export interface SpendSource {
-  spend(a: { dayStartMs: number; monthStartMs: number; afterId: number; upToId?: number }): Promise<{ rows: SpendRow[]; maxId: number }>;
+  spend(a: { dayStartMs: number; monthStartMs: number; afterId: number; upToId?: number; botsOnly?: boolean }): Promise<{ rows: SpendRow[]; maxId: number }>;
   idRange(a: { sinceMs: number }): Promise<{ afterId: number; maxId: number }>;
-  latency(a: { sinceMs: number; afterId: number; upToId?: number }): Promise<{ cells: LatencyCell[]; maxId: number }>;
+  latency(a: { sinceMs: number; afterId: number; upToId?: number; botsOnly?: boolean }): Promise<{ cells: LatencyCell[]; maxId: number }>;
 }
 
 export interface SpendTotals {
@@ -30,6 +31,12 @@ const FULL_READ_MS = 3_600_000;
  */
 const FULL_READ_CHUNK_IDS = 250_000;
 
+/**
+ * Cells of commits held while a full read runs (to add those it did not see once it is done).
+ * Past it the full read starts over, from a new end that takes them in.
+ */
+const MAX_PENDING_CELLS = 200_000;
+
 /** A full read under way: the ids left to read, and the groups read so far. */
 type FullRead = { afterId: number; toId: number; groups: Map<string, SpendRow>; dayStartMs: number; monthStartMs: number; at: number };
 
@@ -40,7 +47,9 @@ type FullRead = { afterId: number; toId: number; groups: Map<string, SpendRow>; 
  * since the last read (by primary key) are read and added, so a large table costs little every
  * few seconds. The hour's latency is kept the same way, read once a minute. The last good
  * figures are kept while a read fails (a full read goes on from its last chunk); `error` says
- * why.
+ * why. Between full reads, the bridge's own rows are not read back: the writer thread sums
+ * each commit (`committed`), and reads take only the bots' rows. A commit counts when its ids
+ * come after the full read's end; a commit lands whole on one side of any read.
  */
 export class SpendWatch {
   latency: LatencyView[] = [];
@@ -52,7 +61,13 @@ export class SpendWatch {
   /** Groups of this month's spend left out because MAX_SPEND_ROWS were held already, counted at each read. */
   private refusedGroups = 0;
   private groups = new Map<string, SpendRow>();
+  /** Where the bots' rows have been read up to. */
   private maxId = 0;
+  /** The end of the full read `groups` came from: commits after it are added (none before the first). */
+  private fullToId = Infinity;
+  /** Commits since the full read under way began, for it to add those it did not see. */
+  private pending: CommittedUsage[] | undefined;
+  private pendingCells = 0;
   private fullReadAt = -Infinity;
   private fullRead: FullRead | undefined;
   private timer: NodeJS.Timeout | undefined;
@@ -61,6 +76,9 @@ export class SpendWatch {
   private readonly latencyWindow = new LatencyWindow();
   /** Where the last latency read ended; undefined until a full read of the hour has succeeded. */
   private latencyMaxId: number | undefined;
+  /** As fullToId and pending, for the latency window. */
+  private latencyFullToId: number | undefined;
+  private latencyPending: CommittedUsage[] | undefined;
   /** After a failed read, the next waits a minute: a database too slow for it is not hammered. */
   private retryAt = -Infinity;
 
@@ -86,6 +104,24 @@ export class SpendWatch {
   refresh(): Promise<void> {
     this.reading ??= this.read().finally(() => (this.reading = undefined));
     return this.reading;
+  }
+
+  /** What a commit of the bridge's own llm_usage rows added, summed by the writer thread. */
+  committed(u: CommittedUsage): void {
+    if (u.firstId > this.fullToId) this.addCells(this.groups, this.dayStartMs, this.monthStartMs, u.spend);
+    if (this.latencyFullToId !== undefined && this.latencyPending === undefined && u.firstId > this.latencyFullToId) this.latencyWindow.add(u.latency);
+    if (this.pending === undefined && this.latencyPending === undefined) return;
+    this.pending?.push(u);
+    this.latencyPending?.push(u);
+    this.pendingCells += u.spend.length + u.latency.length;
+    if (this.pendingCells <= MAX_PENDING_CELLS) return;
+    // Too much to hold while a slow full read runs: it starts over, its new end taking these in.
+    this.fullRead = undefined;
+    this.pending = undefined;
+    this.fullReadAt = -Infinity;
+    this.latencyPending = undefined;
+    this.latencyMaxId = undefined;
+    this.pendingCells = 0;
   }
 
   /** Spend groups and latency buckets left out because their bound was reached. */
@@ -121,7 +157,9 @@ export class SpendWatch {
     const p = periodStarts(now, this.timeZone);
     try {
       if (this.fullRead === undefined && (p.dayStartMs !== this.dayStartMs || p.monthStartMs !== this.monthStartMs || now - this.fullReadAt >= FULL_READ_MS)) {
+        this.pending ??= [];
         const range = await this.source.idRange({ sinceMs: Math.min(p.monthStartMs, p.dayStartMs) });
+        if (this.pending === undefined) return; // started over meanwhile (see committed)
         this.fullRead = { afterId: range.afterId, toId: range.maxId, groups: new Map(), dayStartMs: p.dayStartMs, monthStartMs: p.monthStartMs, at: now };
       }
       const f = this.fullRead;
@@ -129,15 +167,22 @@ export class SpendWatch {
         await this.inChunks(f, async (afterId, upToId) => {
           for (const r of (await this.source.spend({ dayStartMs: f.dayStartMs, monthStartMs: f.monthStartMs, afterId, upToId })).rows) this.add(f.groups, r);
         });
+        if (this.fullRead !== f) return; // started over meanwhile
+        for (const u of this.pending ?? []) if (u.firstId > f.toId) this.addCells(f.groups, f.dayStartMs, f.monthStartMs, u.spend);
+        this.pending = undefined;
+        this.pendingCells = this.latencyPending === undefined ? 0 : this.pendingCells;
         this.groups = f.groups;
         this.maxId = f.toId;
-        this.fullReadAt = f.at;
+        // The first full read is read again after a minute: a bridge that stopped as this one
+        // started may commit its last rows after it, and those are neither read nor this one's.
+        this.fullReadAt = this.fullToId === Infinity ? f.at - FULL_READ_MS + 60_000 : f.at;
+        this.fullToId = f.toId;
         this.dayStartMs = f.dayStartMs;
         this.monthStartMs = f.monthStartMs;
         this.fullRead = undefined;
       }
-      // The rows added since the last read (after a full read: those added while it ran).
-      const got = await this.source.spend({ dayStartMs: this.dayStartMs, monthStartMs: this.monthStartMs, afterId: this.maxId });
+      // The bots' rows added since the last read (after a full read: those added while it ran).
+      const got = await this.source.spend({ dayStartMs: this.dayStartMs, monthStartMs: this.monthStartMs, afterId: this.maxId, botsOnly: true });
       for (const r of got.rows) this.add(this.groups, r);
       // Ids went back: the database file was replaced. The next read reads it whole.
       if (got.maxId < this.maxId) this.fullReadAt = -Infinity;
@@ -157,13 +202,19 @@ export class SpendWatch {
    */
   private async readLatency(now: number): Promise<void> {
     const sinceMs = now - 3_600_000;
-    let lat = this.latencyMaxId === undefined ? undefined : await this.source.latency({ sinceMs, afterId: this.latencyMaxId });
+    let lat = this.latencyMaxId === undefined ? undefined : await this.source.latency({ sinceMs, afterId: this.latencyMaxId, botsOnly: true });
     if (lat === undefined || lat.maxId < this.latencyMaxId!) {
       this.latencyMaxId = undefined;
+      const pending: CommittedUsage[] = (this.latencyPending = []);
       const range = await this.source.idRange({ sinceMs });
       this.latencyWindow.clear();
       await this.inChunks({ afterId: range.afterId, toId: range.maxId }, async (afterId, upToId) => this.latencyWindow.add((await this.source.latency({ sinceMs, afterId, upToId })).cells));
-      lat = await this.source.latency({ sinceMs, afterId: range.maxId });
+      lat = await this.source.latency({ sinceMs, afterId: range.maxId, botsOnly: true });
+      if (this.latencyPending !== pending) return; // started over meanwhile (see committed)
+      for (const u of pending) if (u.firstId > range.maxId) this.latencyWindow.add(u.latency);
+      this.latencyPending = undefined;
+      this.pendingCells = this.pending === undefined ? 0 : this.pendingCells;
+      this.latencyFullToId = range.maxId;
     }
     this.latencyWindow.add(lat.cells);
     this.latencyMaxId = lat.maxId;
@@ -180,6 +231,26 @@ export class SpendWatch {
       const upToId = Math.min(r.toId, r.afterId + this.chunkIds);
       await read(r.afterId, upToId);
       r.afterId = upToId;
+    }
+  }
+
+  /** Cells of the bridge's own rows, into the periods of `groups`; rows before the month are not spend. */
+  private addCells(groups: Map<string, SpendRow>, dayStartMs: number, monthStartMs: number, cells: readonly SpendCell[]): void {
+    for (const [minute, channel, model, feature, calls, costUsd, tokens] of cells) {
+      const at = Date.parse(`${minute}:00Z`);
+      if (!(at >= monthStartMs)) continue;
+      const today = at >= dayStartMs;
+      this.add(groups, {
+        channel,
+        model,
+        feature,
+        calls_today: today ? calls : 0,
+        cost_today_usd: today ? costUsd : null,
+        tokens_today: today ? tokens : 0,
+        calls_month: calls,
+        cost_month_usd: costUsd,
+        tokens_month: tokens,
+      });
     }
   }
 

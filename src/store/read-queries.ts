@@ -10,9 +10,9 @@ export const READ_QUERIES = {
   usage: (db: Database, a: { sinceMs: number; by: UsageGroup }): UsageView[] => usageFromDatabase(db, a.sinceMs, a.by),
   usageByDay: (db: Database, a: { sinceMs: number; nowMs: number; timeZone: string }): UsageView[] => usageByDayFromDatabase(db, a.sinceMs, a.nowMs, a.timeZone),
   bots: (db: Database, a: { now: number }): BotView[] => botsFromDatabase(db, a.now),
-  spend: (db: Database, a: { dayStartMs: number; monthStartMs: number; afterId: number; upToId?: number }): { rows: SpendRow[]; maxId: number } => spendFromDatabase(db, a),
+  spend: (db: Database, a: { dayStartMs: number; monthStartMs: number; afterId: number; upToId?: number; botsOnly?: boolean }): { rows: SpendRow[]; maxId: number } => spendFromDatabase(db, a),
   idRange: (db: Database, a: { sinceMs: number }): { afterId: number; maxId: number } => idRangeFromDatabase(db, a),
-  latency: (db: Database, a: { sinceMs: number; afterId: number; upToId?: number }): { cells: LatencyCell[]; maxId: number } => latencyFromDatabase(db, a),
+  latency: (db: Database, a: { sinceMs: number; afterId: number; upToId?: number; botsOnly?: boolean }): { cells: LatencyCell[]; maxId: number } => latencyFromDatabase(db, a),
   botHistory: (db: Database, a: { channel: string; nowMs: number; rangeMs: number }): BotHistoryView => botHistoryFromDatabase(db, a),
 };
 

@@ -35,10 +35,13 @@ export interface SpendRow {
  * period of any size in chunks of ids, each read short. `maxId` is the largest id when the rows
  * were read, in the same transaction.
  */
-export function spendFromDatabase(db: Database, a: { dayStartMs: number; monthStartMs: number; afterId: number; upToId?: number }): { rows: SpendRow[]; maxId: number } {
+export function spendFromDatabase(db: Database, a: { dayStartMs: number; monthStartMs: number; afterId: number; upToId?: number; botsOnly?: boolean }): { rows: SpendRow[]; maxId: number } {
   const day = toSqlTime(a.dayStartMs);
-  return idRangeRead<SpendRow>(db, db.prepare(spendSql()), [day, day, day], a.afterId, a.upToId, Math.min(a.monthStartMs, a.dayStartMs));
+  return idRangeRead<SpendRow>(db, db.prepare(spendSql(a.botsOnly)), [day, day, day], a.afterId, a.upToId, Math.min(a.monthStartMs, a.dayStartMs));
 }
+
+/** `botsOnly`: only the rows the bots wrote themselves (the bridge's own are summed as it commits them). */
+const bots = (botsOnly: boolean | undefined) => (botsOnly === true ? " AND source IS NOT 'socket'" : "");
 
 /**
  * A range of ids by primary key, from a time on: `+ts` keeps SQLite from walking the period by
@@ -56,13 +59,13 @@ function idRangeRead<T>(db: Database, select: Statement, leading: unknown[], aft
 }
 
 /** The spend read: a range of ids, never the whole table. */
-export function spendSql(): string {
+export function spendSql(botsOnly?: boolean): string {
   return `SELECT channel, model, feature,
             SUM(ts >= ?) AS calls_today,
             SUM(CASE WHEN ts >= ? THEN cost_usd END) AS cost_today_usd,
             COALESCE(SUM(CASE WHEN ts >= ? THEN tokens_in + tokens_out END), 0) AS tokens_today,
             COUNT(*) AS calls_month, SUM(cost_usd) AS cost_month_usd, COALESCE(SUM(tokens_in + tokens_out), 0) AS tokens_month
-     FROM llm_usage WHERE ${ID_RANGE_WHERE} GROUP BY channel, model, feature LIMIT ${MAX_SPEND_ROWS + 1}`;
+     FROM llm_usage WHERE ${ID_RANGE_WHERE}${bots(botsOnly)} GROUP BY channel, model, feature LIMIT ${MAX_SPEND_ROWS + 1}`;
 }
 
 /**
@@ -103,15 +106,15 @@ export const MAX_LATENCY_CELLS = 200_000;
  * histograms by model: what the status page's last hour is computed from without reading the
  * hour again every minute. `maxId` as in spendFromDatabase.
  */
-export function latencyFromDatabase(db: Database, a: { sinceMs: number; afterId: number; upToId?: number }): { cells: LatencyCell[]; maxId: number } {
-  const { rows, maxId } = idRangeRead<LatencyCell>(db, db.prepare(latencySql()).raw(true), [], a.afterId, a.upToId, a.sinceMs);
+export function latencyFromDatabase(db: Database, a: { sinceMs: number; afterId: number; upToId?: number; botsOnly?: boolean }): { cells: LatencyCell[]; maxId: number } {
+  const { rows, maxId } = idRangeRead<LatencyCell>(db, db.prepare(latencySql(a.botsOnly)).raw(true), [], a.afterId, a.upToId, a.sinceMs);
   return { cells: rows, maxId };
 }
 
 /** The latency read: a range of ids, never the whole table. */
-export function latencySql(): string {
+export function latencySql(botsOnly?: boolean): string {
   return `SELECT replace(substr(ts, 1, 16), ' ', 'T'), model, CAST(round(ln(latency_ms + 1) * ${LATENCY_BUCKETS_PER_E}) AS INTEGER), COUNT(*), SUM(latency_ms)
-     FROM llm_usage WHERE ${ID_RANGE_WHERE} GROUP BY 1, 2, 3 LIMIT ${MAX_LATENCY_CELLS + 1}`;
+     FROM llm_usage WHERE ${ID_RANGE_WHERE}${bots(botsOnly)} GROUP BY 1, 2, 3 LIMIT ${MAX_LATENCY_CELLS + 1}`;
 }
 
 export interface BotHistoryView {

@@ -12,6 +12,7 @@ import { toSqlTime } from "./timestamps.js";
 import type { Batch, SampleRow, StatusRow, UsageRow, WorkerReply, WorkerRequest } from "./writer-protocol.js";
 import { DAY_MS, MIB } from "../util/units.js";
 import { toColumns } from "./usage-columns.js";
+import type { CommittedUsage } from "./usage-aggregates.js";
 
 /**
  * Rows queued at most before reading the sockets pauses. Small enough that a burst's batches stay
@@ -44,6 +45,10 @@ export type StoreWriterOptions = {
   onBackpressure?: (full: boolean) => void;
 };
 
+export interface CommittedUsageSink {
+  committed(usage: CommittedUsage): void;
+}
+
 const featuresJson = (bot: Bot) => JSON.stringify(bot.features ?? {});
 
 /**
@@ -72,6 +77,7 @@ export class StoreWriter {
   private lastTimestamp: [ms: number, text: string] = [0, toSqlTime(0)];
   private lastRetention: number | undefined;
   private pressing = false;
+  private readonly usageSinks: CommittedUsageSink[] = [];
   /** The last commit succeeded: the database is only slow, not broken. */
   private healthy = true;
 
@@ -80,6 +86,11 @@ export class StoreWriter {
     private readonly log: RateLimitedLog,
     private readonly clock: Clock,
   ) {}
+
+  /** Told what each commit added to llm_usage from the socket (spend and latency add it up). */
+  observeCommittedUsage(sink: CommittedUsageSink): void {
+    this.usageSinks.push(sink);
+  }
 
   /** The last open or commit succeeded. */
   get writable(): boolean {
@@ -190,6 +201,7 @@ export class StoreWriter {
       return;
     }
     this.healthy = true;
+    if (reply.usage !== undefined) for (const sink of this.usageSinks) sink.committed(reply.usage);
     if (reply.replaced !== undefined) {
       this.failed("replaced", reply.replaced);
     }

@@ -55,3 +55,13 @@ export function forEachRow(c: UsageColumns, each: (...row: UsageRow) => void): v
     each(text(cells[o]!), text(cells[o + 1]!), text(cells[o + 2]!), text(cells[o + 3]!), cells[o + 4]!, cells[o + 5]!, orNull(cells[o + 6]!), orNull(cells[o + 7]!), source === NONE ? null : text(source));
   }
 }
+
+/** Like forEachRow, with the strings given as their indexes in `c.strings` (cheap map keys). */
+export function forEachRowIndexed(
+  c: UsageColumns,
+  each: (ts: number, channel: number, model: number, feature: number, tokensIn: number, tokensOut: number, latencyMs: number | null, costUsd: number | null) => void,
+): void {
+  const { cells } = c;
+  const orNull = (x: number) => (Number.isNaN(x) ? null : x);
+  for (let o = 0; o < cells.length; o += FIELDS) each(cells[o]!, cells[o + 1]!, cells[o + 2]!, cells[o + 3]!, cells[o + 4]!, cells[o + 5]!, orNull(cells[o + 6]!), orNull(cells[o + 7]!));
+}

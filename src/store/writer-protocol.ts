@@ -1,5 +1,6 @@
 import type { MigrationReport } from "./schema.js";
 import type { UsageColumns } from "./usage-columns.js";
+import type { CommittedUsage } from "./usage-aggregates.js";
 
 /** Rows as the writer thread inserts them, positional in each table's column order. */
 export type StatusRow = [channel: string, pid: number, status: string, featuresJson: string, registeredAt: string, lastSeen: string, pidStartTime: number | null];
@@ -22,6 +23,6 @@ export type WorkerRequest = { type: "open" } | { type: "commit"; batch: WireBatc
 
 export type WorkerReply =
   | { type: "opened"; error: string | undefined; migration?: MigrationReport | undefined }
-  | { type: "committed"; ok: true; retentionError: string | undefined; replaced?: string | undefined }
+  | { type: "committed"; ok: true; retentionError: string | undefined; replaced?: string | undefined; usage?: CommittedUsage | undefined }
   | { type: "committed"; ok: false; op: "open" | "write"; error: string; retentionError?: string | undefined }
   | { type: "closed" };

@@ -8,6 +8,7 @@ import type { MigrationReport } from "./schema.js";
 import { toSqlTime } from "./timestamps.js";
 import type { WireBatch, WorkerReply, WorkerRequest } from "./writer-protocol.js";
 import { forEachRow } from "./usage-columns.js";
+import { aggregateUsage } from "./usage-aggregates.js";
 import { DAY_MS } from "../util/units.js";
 
 /**
@@ -100,13 +101,17 @@ function commit(batch: WireBatch): WorkerReply {
   if (openError !== undefined || db === undefined || statements === undefined) return { type: "committed", ok: false, op: "open", error: openError ?? "not open" };
   const retentionError = batch.retention ? retention(batch.now) : undefined;
   const { status, usage, sample } = statements;
+  // One transaction: the batch's llm_usage rows take the ids firstId to lastId, nothing between.
+  let firstId = 0;
+  let lastId = 0;
   try {
     db.transaction(() => {
       for (const r of batch.statuses) status.run(r);
       // Arguments written out and the constant source in the SQL: measured, 5% of this thread per row.
-      forEachRow(batch.usage, (ts, channel, model, feature, tokensIn, tokensOut, latencyMs, costUsd, costSource) =>
-        usage.run(ts, channel, model, feature, tokensIn, tokensOut, latencyMs, costUsd, costSource),
-      );
+      forEachRow(batch.usage, (ts, channel, model, feature, tokensIn, tokensOut, latencyMs, costUsd, costSource) => {
+        lastId = Number(usage.run(ts, channel, model, feature, tokensIn, tokensOut, latencyMs, costUsd, costSource).lastInsertRowid);
+        if (firstId === 0) firstId = lastId;
+      });
       for (const r of batch.samples) sample.run(r);
     })();
   } catch (err) {
@@ -114,7 +119,9 @@ function commit(batch: WireBatch): WorkerReply {
     closeDb();
     return { type: "committed", ok: false, op: "write", error: (err as Error).message, retentionError };
   }
-  return { type: "committed", ok: true, retentionError, replaced };
+  // Summed here, so spend and latency need not read the bridge's own rows back (1.5 µs a row on the reader).
+  const committedUsage = firstId === 0 ? undefined : aggregateUsage(batch.usage, firstId, lastId);
+  return { type: "committed", ok: true, retentionError, replaced, usage: committedUsage };
 }
 
 parentPort!.on("message", (m: WorkerRequest) => {
