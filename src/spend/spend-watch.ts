@@ -88,6 +88,7 @@ export class SpendWatch {
     private readonly timeZone: string,
     private readonly everyMs = 5_000,
     private readonly chunkIds = FULL_READ_CHUNK_IDS,
+    private readonly maxPendingCells = MAX_PENDING_CELLS,
   ) {}
 
   start(): void {
@@ -114,13 +115,17 @@ export class SpendWatch {
     this.pending?.push(u);
     this.latencyPending?.push(u);
     this.pendingCells += u.spend.length + u.latency.length;
-    if (this.pendingCells <= MAX_PENDING_CELLS) return;
+    if (this.pendingCells <= this.maxPendingCells) return;
     // Too much to hold while a slow full read runs: it starts over, its new end taking these in.
-    this.fullRead = undefined;
-    this.pending = undefined;
-    this.fullReadAt = -Infinity;
-    this.latencyPending = undefined;
-    this.latencyMaxId = undefined;
+    if (this.pending !== undefined) {
+      this.fullRead = undefined;
+      this.pending = undefined;
+      this.fullReadAt = -Infinity;
+    }
+    if (this.latencyPending !== undefined) {
+      this.latencyPending = undefined;
+      this.latencyMaxId = undefined;
+    }
     this.pendingCells = 0;
   }
 

@@ -148,3 +148,48 @@ test("spend and latency take the bridge's rows from its commits and the bots' fr
     "the hour's calls by model",
   );
 });
+
+test("commits too many to hold while a full read runs: it starts over from a new end, and still adds up to SQL's sums", async (t) => {
+  const path = tmpDb();
+  const clock = new ManualClock(NOW);
+  const { db } = openDatabase(path);
+  t.after(() => db.close());
+  const w = writer(path, clock);
+  t.after(() => w.close());
+  await w.open();
+  for (let i = 0; i < 300; i++) w.llmUsage(call(i));
+  await w.flush();
+  const ranges: number[] = [];
+  let commitsLeft = 3;
+  const source: SpendSource = {
+    spend: async (a) => {
+      const r = spendFromDatabase(db, a);
+      if (a.upToId !== undefined && commitsLeft > 0) {
+        commitsLeft--;
+        for (let i = 0; i < 50; i++) w.llmUsage(call(2000 + commitsLeft * 50 + i));
+        await w.flush();
+      }
+      return r;
+    },
+    idRange: async (a) => {
+      const r = idRangeFromDatabase(db, a);
+      if (a.sinceMs < NOW - 86_400_000) ranges.push(r.maxId); // spend's month, not latency's hour
+      return r;
+    },
+    latency: async (a) => latencyFromDatabase(db, a),
+  };
+  // Room for about one commit's cells while a full read runs.
+  const watch = new SpendWatch(source, clock, "Europe/Paris", 5000, 100, 40);
+  w.observeCommittedUsage(watch);
+  await watch.refresh();
+  clock.advance(5_000);
+  await watch.refresh();
+  clock.advance(5_000);
+  await watch.refresh();
+  assert.equal(ranges[0], 300);
+  assert.ok(ranges.length >= 2 && ranges[1]! > 300, `the month's full read started over from a later end: ${JSON.stringify(ranges)}`);
+  const sql = db.prepare("SELECT COUNT(*) AS calls, SUM(tokens_in + tokens_out) AS tokens FROM llm_usage").get() as { calls: number; tokens: number };
+  const got = watch.totals("channel").reduce((a, x) => ({ calls: a.calls + x.calls_month, tokens: a.tokens + x.tokens_month }), { calls: 0, tokens: 0 });
+  assert.deepEqual(got, sql);
+  assert.equal(sql.calls, 450);
+});
