@@ -38,8 +38,14 @@ export class LatencyWindow {
   }
 
   add(cells: readonly LatencyCell[]): void {
+    // Cells come in runs of one minute (SQL sorts them; commits hold a minute or two): parsed once a run.
+    let lastMinute = "";
+    let start = NaN;
     for (const [minute, model, bucket, calls, sumMs] of cells) {
-      const start = Date.parse(`${minute}:00Z`);
+      if (minute !== lastMinute) {
+        lastMinute = minute;
+        start = Date.parse(`${minute}:00Z`);
+      }
       if (Number.isNaN(start)) continue; // a timestamp no minute can be read from
       let models = this.minutes.get(start);
       if (models === undefined) this.minutes.set(start, (models = new Map()));
