@@ -47,21 +47,18 @@ export function toColumns(rows: readonly UsageRow[]): UsageColumns {
 
 /** Calls `each` with every row's values, in UsageRow order, without building the rows. */
 export function forEachRow(c: UsageColumns, each: (...row: UsageRow) => void): void {
-  const { strings, cells } = c;
-  const text = (i: number) => strings[i]!;
-  const orNull = (x: number) => (Number.isNaN(x) ? null : x);
-  for (let o = 0; o < cells.length; o += FIELDS) {
-    const source = cells[o + 8]!;
-    each(text(cells[o]!), text(cells[o + 1]!), text(cells[o + 2]!), text(cells[o + 3]!), cells[o + 4]!, cells[o + 5]!, orNull(cells[o + 6]!), orNull(cells[o + 7]!), source === NONE ? null : text(source));
-  }
+  const { strings } = c;
+  forEachRowIndexed(c, (ts, channel, model, feature, tokensIn, tokensOut, latencyMs, costUsd, costSource) =>
+    each(strings[ts]!, strings[channel]!, strings[model]!, strings[feature]!, tokensIn, tokensOut, latencyMs, costUsd, costSource === NONE ? null : strings[costSource]!),
+  );
 }
 
-/** Like forEachRow, with the strings given as their indexes in `c.strings` (cheap map keys). */
+/** Like forEachRow, with the strings given as their indexes in `c.strings` (cheap map keys); no cost source is NONE. */
 export function forEachRowIndexed(
   c: UsageColumns,
-  each: (ts: number, channel: number, model: number, feature: number, tokensIn: number, tokensOut: number, latencyMs: number | null, costUsd: number | null) => void,
+  each: (ts: number, channel: number, model: number, feature: number, tokensIn: number, tokensOut: number, latencyMs: number | null, costUsd: number | null, costSource: number) => void,
 ): void {
   const { cells } = c;
   const orNull = (x: number) => (Number.isNaN(x) ? null : x);
-  for (let o = 0; o < cells.length; o += FIELDS) each(cells[o]!, cells[o + 1]!, cells[o + 2]!, cells[o + 3]!, cells[o + 4]!, cells[o + 5]!, orNull(cells[o + 6]!), orNull(cells[o + 7]!));
+  for (let o = 0; o < cells.length; o += FIELDS) each(cells[o]!, cells[o + 1]!, cells[o + 2]!, cells[o + 3]!, cells[o + 4]!, cells[o + 5]!, orNull(cells[o + 6]!), orNull(cells[o + 7]!), cells[o + 8]!);
 }
