@@ -37,6 +37,9 @@ const FULL_READ_CHUNK_IDS = 250_000;
  */
 const MAX_PENDING_CELLS = 200_000;
 
+/** Commits held while a full read runs, and how many cells they hold. */
+type Held = { commits: CommittedUsage[]; cells: number };
+
 /** A full read under way: the ids left to read, and the groups read so far. */
 type FullRead = { afterId: number; toId: number; groups: Map<string, SpendRow>; dayStartMs: number; monthStartMs: number; at: number };
 
@@ -66,8 +69,7 @@ export class SpendWatch {
   /** The end of the full read `groups` came from: commits after it are added (none before the first). */
   private fullToId = Infinity;
   /** Commits since the full read under way began, for it to add those it did not see. */
-  private pending: CommittedUsage[] | undefined;
-  private pendingCells = 0;
+  private pending: Held | undefined;
   private fullReadAt = -Infinity;
   private fullRead: FullRead | undefined;
   private timer: NodeJS.Timeout | undefined;
@@ -78,7 +80,7 @@ export class SpendWatch {
   private latencyMaxId: number | undefined;
   /** As fullToId and pending, for the latency window. */
   private latencyFullToId: number | undefined;
-  private latencyPending: CommittedUsage[] | undefined;
+  private latencyPending: Held | undefined;
   /** After a failed read, the next waits a minute: a database too slow for it is not hammered. */
   private retryAt = -Infinity;
 
@@ -111,22 +113,24 @@ export class SpendWatch {
   committed(u: CommittedUsage): void {
     if (u.firstId > this.fullToId) this.addCells(this.groups, this.dayStartMs, this.monthStartMs, u.spend);
     if (this.latencyFullToId !== undefined && this.latencyPending === undefined && u.firstId > this.latencyFullToId) this.latencyWindow.add(u.latency);
-    if (this.pending === undefined && this.latencyPending === undefined) return;
-    this.pending?.push(u);
-    this.latencyPending?.push(u);
-    this.pendingCells += u.spend.length + u.latency.length;
-    if (this.pendingCells <= this.maxPendingCells) return;
     // Too much to hold while a slow full read runs: it starts over, its new end taking these in.
-    if (this.pending !== undefined) {
+    if (this.held(this.pending, u)) {
       this.fullRead = undefined;
       this.pending = undefined;
       this.fullReadAt = -Infinity;
     }
-    if (this.latencyPending !== undefined) {
+    if (this.held(this.latencyPending, u)) {
       this.latencyPending = undefined;
       this.latencyMaxId = undefined;
     }
-    this.pendingCells = 0;
+  }
+
+  /** Holds `u` in `h` (when a full read holds commits); true once that passes the bound. */
+  private held(h: Held | undefined, u: CommittedUsage): boolean {
+    if (h === undefined) return false;
+    h.commits.push(u);
+    h.cells += u.spend.length + u.latency.length;
+    return h.cells > this.maxPendingCells;
   }
 
   /** Spend groups and latency buckets left out because their bound was reached. */
@@ -162,7 +166,7 @@ export class SpendWatch {
     const p = periodStarts(now, this.timeZone);
     try {
       if (this.fullRead === undefined && (p.dayStartMs !== this.dayStartMs || p.monthStartMs !== this.monthStartMs || now - this.fullReadAt >= FULL_READ_MS)) {
-        this.pending ??= [];
+        this.pending ??= { commits: [], cells: 0 };
         const range = await this.source.idRange({ sinceMs: Math.min(p.monthStartMs, p.dayStartMs) });
         if (this.pending === undefined) return; // started over meanwhile (see committed)
         this.fullRead = { afterId: range.afterId, toId: range.maxId, groups: new Map(), dayStartMs: p.dayStartMs, monthStartMs: p.monthStartMs, at: now };
@@ -173,9 +177,8 @@ export class SpendWatch {
           for (const r of (await this.source.spend({ dayStartMs: f.dayStartMs, monthStartMs: f.monthStartMs, afterId, upToId })).rows) this.add(f.groups, r);
         });
         if (this.fullRead !== f) return; // started over meanwhile
-        for (const u of this.pending ?? []) if (u.firstId > f.toId) this.addCells(f.groups, f.dayStartMs, f.monthStartMs, u.spend);
+        for (const u of this.pending?.commits ?? []) if (u.firstId > f.toId) this.addCells(f.groups, f.dayStartMs, f.monthStartMs, u.spend);
         this.pending = undefined;
-        this.pendingCells = this.latencyPending === undefined ? 0 : this.pendingCells;
         this.groups = f.groups;
         this.maxId = f.toId;
         // The first full read is read again after a minute: a bridge that stopped as this one
@@ -210,15 +213,14 @@ export class SpendWatch {
     let lat = this.latencyMaxId === undefined ? undefined : await this.source.latency({ sinceMs, afterId: this.latencyMaxId, botsOnly: true });
     if (lat === undefined || lat.maxId < this.latencyMaxId!) {
       this.latencyMaxId = undefined;
-      const pending: CommittedUsage[] = (this.latencyPending = []);
+      const pending: Held = (this.latencyPending = { commits: [], cells: 0 });
       const range = await this.source.idRange({ sinceMs });
       this.latencyWindow.clear();
       await this.inChunks({ afterId: range.afterId, toId: range.maxId }, async (afterId, upToId) => this.latencyWindow.add((await this.source.latency({ sinceMs, afterId, upToId })).cells));
       lat = await this.source.latency({ sinceMs, afterId: range.maxId, botsOnly: true });
       if (this.latencyPending !== pending) return; // started over meanwhile (see committed)
-      for (const u of pending) if (u.firstId > range.maxId) this.latencyWindow.add(u.latency);
+      for (const u of pending.commits) if (u.firstId > range.maxId) this.latencyWindow.add(u.latency);
       this.latencyPending = undefined;
-      this.pendingCells = this.pending === undefined ? 0 : this.pendingCells;
       this.latencyFullToId = range.maxId;
     }
     this.latencyWindow.add(lat.cells);
