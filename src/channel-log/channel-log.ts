@@ -33,8 +33,14 @@ type Channel = { pending: string[]; writing: Promise<void> | undefined; size: nu
  * as directory names.
  */
 export class ChannelLog implements RegistryObserver {
-  errors = 0;
-  dropped = 0;
+  #errors = 0;
+  get errors(): number {
+    return this.#errors;
+  }
+  #dropped = 0;
+  get dropped(): number {
+    return this.#dropped;
+  }
   private readonly channels = new Map<string, Channel>();
 
   constructor(
@@ -95,7 +101,7 @@ export class ChannelLog implements RegistryObserver {
         await rm(dir, { recursive: true });
         removed++;
       } catch (err) {
-        this.errors++;
+        this.#errors++;
         this.log.warn("channel-log", { err: (err as Error).message, channel: name }, "cannot remove an old bot's log folder");
       }
     }
@@ -152,7 +158,7 @@ export class ChannelLog implements RegistryObserver {
     if (c === undefined) this.channels.set(channel, (c = { pending: [], writing: undefined, size: undefined, leaving: false }));
     c.leaving = false;
     if (c.pending.length >= (this.options.maxPendingLines ?? 1000)) {
-      this.dropped++;
+      this.#dropped++;
       return;
     }
     c.pending.push(`${new Date(this.clock.now()).toISOString()} ${level} ${text}\n`);
@@ -179,7 +185,7 @@ export class ChannelLog implements RegistryObserver {
         c.size += Buffer.byteLength(chunk);
       }
     } catch (err) {
-      this.errors++;
+      this.#errors++;
       c.size = undefined;
       this.log.warn("channel-log", { err: (err as Error).message, channel }, "cannot write the bot's log");
     } finally {

@@ -21,9 +21,15 @@ export type LlmRowFollowerOptions = {
  * checks and counts each bounded batch. Rows the bridge wrote from socket messages are skipped.
  */
 export class LlmRowFollower {
-  errors = 0;
+  #errors = 0;
+  get errors(): number {
+    return this.#errors;
+  }
+  #totals: RecordedTotals | null = null;
   /** The bots' llm_totals row, while the table exists. */
-  totals: RecordedTotals | null = null;
+  get totals(): RecordedTotals | null {
+    return this.#totals;
+  }
   private worker: Worker | undefined;
   private stopped: Promise<void> | undefined;
 
@@ -42,19 +48,19 @@ export class LlmRowFollower {
     worker.on("message", (m: FollowerReply) => {
       if (m.type === "rows") {
         for (const r of m.rows) this.sink.row(toWire(r));
-        this.totals = m.totals;
+        this.#totals = m.totals;
         worker.postMessage({ type: "ack" } satisfies FollowerRequest);
       } else if (m.type === "totals") {
-        this.totals = m.totals;
+        this.#totals = m.totals;
       } else if (m.type === "error") {
-        this.errors++;
+        this.#errors++;
         this.log.warn("db:follow", { err: m.message, path }, "reading the bots' llm_usage rows failed; will retry");
       } else {
         resolveStopped();
       }
     });
     worker.on("error", (err) => {
-      this.errors++;
+      this.#errors++;
       this.log.warn("db:follow", { err: err.message, path }, "the llm_usage follower thread failed");
     });
     worker.on("exit", () => resolveStopped());

@@ -59,8 +59,11 @@ export class Ingest {
   readonly accepted = new CounterMap<MessageType>(MESSAGE_TYPES);
   readonly rejected = new CounterMap<RejectReason>(REJECT_REASONS);
   readonly ignored = new CounterMap<IgnoreReason>(IGNORE_REASONS);
+  #rowsFollowed = 0;
   /** Bots' own llm_usage rows, read from the database: turned into metrics, or rejected by reason. */
-  rowsFollowed = 0;
+  get rowsFollowed(): number {
+    return this.#rowsFollowed;
+  }
   readonly rowsRejected = new CounterMap<RejectReason>(REJECT_REASONS);
   private readonly llmObservers: LlmUsageObserver[] = [];
   private readonly socketLlmObservers: LlmUsageObserver[] = [];
@@ -88,7 +91,7 @@ export class Ingest {
    * like a socket line, with the same label bounds; a bad row is counted and skipped.
    */
   row(value: Record<string, unknown>): void {
-    this.rowsFollowed++;
+    this.#rowsFollowed++;
     const result = decodeObject(value);
     if (!result.ok || result.message.type !== "llm_usage") {
       const reason = result.ok ? "unknown_type" : result.reason;

@@ -30,9 +30,16 @@ const SPARE_BUFFERS = 2;
  * thin proxies over the same metric objects instead of sharing them.
  */
 export class Exposition {
-  /** Scrapes answered with a render of their own, and scrapes that joined one already running. */
-  rendered = 0;
-  shared = 0;
+  #rendered = 0;
+  /** Scrapes answered with a render of their own. */
+  get rendered(): number {
+    return this.#rendered;
+  }
+  #shared = 0;
+  /** Scrapes that joined a render already running. */
+  get shared(): number {
+    return this.#shared;
+  }
   private inflight: Partial<Record<ExpositionFormat, Promise<{ body: Buffer; buffer: Buffer; refs: number }>>> = {};
   private lastSize = 0;
   private readonly spare: Buffer[] = [];
@@ -55,7 +62,7 @@ export class Exposition {
   async render(format: ExpositionFormat): Promise<Rendered> {
     let pending = this.inflight[format];
     if (pending === undefined) {
-      this.rendered++;
+      this.#rendered++;
       // The render itself is synchronous and blocks the loop: it starts after the requests that
       // arrived in this same turn of the loop have joined it.
       pending = new Promise((r) => setImmediate(r))
@@ -70,7 +77,7 @@ export class Exposition {
         });
       pending.then(clear, clear);
     } else {
-      this.shared++;
+      this.#shared++;
     }
     const shared = await pending;
     shared.refs++;

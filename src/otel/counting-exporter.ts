@@ -6,10 +6,19 @@ import type { AggregationTemporality, InstrumentType, PushMetricExporter, Resour
  * hands to its global error handler.
  */
 export class CountingExporter implements PushMetricExporter {
-  failures = 0;
-  successes = 0;
+  #failures = 0;
+  get failures(): number {
+    return this.#failures;
+  }
+  #successes = 0;
+  get successes(): number {
+    return this.#successes;
+  }
+  #lastResult: "success" | "failure" | null = null;
   /** How the latest export ended; null before the first. */
-  lastResult: "success" | "failure" | null = null;
+  get lastResult(): "success" | "failure" | null {
+    return this.#lastResult;
+  }
 
   constructor(
     private readonly inner: PushMetricExporter,
@@ -19,11 +28,11 @@ export class CountingExporter implements PushMetricExporter {
   export(metrics: ResourceMetrics, resultCallback: (result: ExportResult) => void): void {
     this.inner.export(metrics, (result) => {
       if (result.code === ExportResultCode.SUCCESS) {
-        this.successes++;
-        this.lastResult = "success";
+        this.#successes++;
+        this.#lastResult = "success";
       } else {
-        this.failures++;
-        this.lastResult = "failure";
+        this.#failures++;
+        this.#lastResult = "failure";
         this.onFailure(result.error);
       }
       resultCallback(result);

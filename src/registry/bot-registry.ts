@@ -73,7 +73,10 @@ export class BotRegistry {
   private nextGeneration = 1;
   /** Feature flags held by all bots together, and flags dropped because of the bound. */
   private featureSeries = 0;
-  featuresRefused = 0;
+  #featuresRefused = 0;
+  get featuresRefused(): number {
+    return this.#featuresRefused;
+  }
 
   constructor(
     private readonly clock: Clock,
@@ -261,7 +264,7 @@ export class BotRegistry {
     }
     const kept: NonNullable<Bot["features"]> = Object.create(null) as NonNullable<Bot["features"]>;
     for (const name of names.slice(0, Math.max(0, room))) kept[name] = features[name]!;
-    this.featuresRefused += names.length - Object.keys(kept).length;
+    this.#featuresRefused += names.length - Object.keys(kept).length;
     this.featureSeries += Object.keys(kept).length;
     return kept;
   }

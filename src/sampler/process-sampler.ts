@@ -21,8 +21,14 @@ export type ProcessSamplerOptions = {
  * going is skipped and counted. Read failures are counted, never thrown.
  */
 export class ProcessSampler {
-  errors = 0;
-  overruns = 0;
+  #errors = 0;
+  get errors(): number {
+    return this.#errors;
+  }
+  #overruns = 0;
+  get overruns(): number {
+    return this.#overruns;
+  }
   private timer: NodeJS.Timeout | undefined;
   private running: Promise<void> | undefined;
   /**
@@ -104,7 +110,7 @@ export class ProcessSampler {
 
   tick(): Promise<void> {
     if (this.running !== undefined) {
-      this.overruns++;
+      this.#overruns++;
       return this.running;
     }
     this.running = this.runOnce().finally(() => {
@@ -150,7 +156,7 @@ export class ProcessSampler {
     try {
       snap = await this.source.inspect(target.pid);
     } catch (err) {
-      this.errors++;
+      this.#errors++;
       this.log.debug({ err, pid: target.pid, channel: target.channel }, "could not read process");
       return;
     }

@@ -21,8 +21,11 @@ type ModelMinute = { untimed: number; buckets: Map<number, Bucket> };
  * hour began in is included.
  */
 export class LatencyWindow {
+  #refused = 0;
   /** Buckets not held because MAX_LATENCY_CELLS were held already. */
-  refused = 0;
+  get refused(): number {
+    return this.#refused;
+  }
   private minutes = new Map<number, Map<string, ModelMinute>>();
   /** The minutes added up by model, kept as they come and go: a view sorts buckets, never merges minutes. */
   private totals = new Map<string, ModelMinute>();
@@ -52,7 +55,7 @@ export class LatencyWindow {
       const m = modelIn(models, model);
       if (bucket !== null && !m.buckets.has(bucket)) {
         if (this.held >= MAX_LATENCY_CELLS) {
-          this.refused++;
+          this.#refused++;
           continue;
         }
         this.held++;

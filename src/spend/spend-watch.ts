@@ -55,12 +55,27 @@ type FullRead = { afterId: number; toId: number; groups: Map<string, SpendRow>; 
  * come after the full read's end; a commit lands whole on one side of any read.
  */
 export class SpendWatch {
-  latency: LatencyView[] = [];
+  #latency: LatencyView[] = [];
+  get latency(): readonly LatencyView[] {
+    return this.#latency;
+  }
+  #readAt: number | null = null;
   /** When the figures were read (Unix ms), null before the first read. */
-  readAt: number | null = null;
-  error: string | null = null;
-  dayStartMs = 0;
-  monthStartMs = 0;
+  get readAt(): number | null {
+    return this.#readAt;
+  }
+  #error: string | null = null;
+  get error(): string | null {
+    return this.#error;
+  }
+  #dayStartMs = 0;
+  get dayStartMs(): number {
+    return this.#dayStartMs;
+  }
+  #monthStartMs = 0;
+  get monthStartMs(): number {
+    return this.#monthStartMs;
+  }
   /** Groups of this month's spend left out because MAX_SPEND_ROWS were held already, counted at each read. */
   private refusedGroups = 0;
   private groups = new Map<string, SpendRow>();
@@ -111,7 +126,7 @@ export class SpendWatch {
 
   /** What a commit of the bridge's own llm_usage rows added, summed by the writer thread. */
   committed(u: CommittedUsage): void {
-    if (u.firstId > this.fullToId) this.addCells(this.groups, this.dayStartMs, this.monthStartMs, u.spend);
+    if (u.firstId > this.fullToId) this.addCells(this.groups, this.#dayStartMs, this.#monthStartMs, u.spend);
     if (this.latencyFullToId !== undefined && this.latencyPending === undefined && u.firstId > this.latencyFullToId) this.latencyWindow.add(u.latency);
     // Too much to hold while a slow full read runs: it starts over, its new end taking these in.
     if (this.held(this.pending, u)) {
@@ -165,7 +180,7 @@ export class SpendWatch {
     if (now < this.retryAt) return;
     const p = periodStarts(now, this.timeZone);
     try {
-      if (this.fullRead === undefined && (p.dayStartMs !== this.dayStartMs || p.monthStartMs !== this.monthStartMs || now - this.fullReadAt >= FULL_READ_MS)) {
+      if (this.fullRead === undefined && (p.dayStartMs !== this.#dayStartMs || p.monthStartMs !== this.#monthStartMs || now - this.fullReadAt >= FULL_READ_MS)) {
         this.pending ??= { commits: [], cells: 0 };
         const range = await this.source.idRange({ sinceMs: Math.min(p.monthStartMs, p.dayStartMs) });
         if (this.pending === undefined) return; // started over meanwhile (see committed)
@@ -185,21 +200,21 @@ export class SpendWatch {
         // started may commit its last rows after it, and those are neither read nor this one's.
         this.fullReadAt = this.fullToId === Infinity ? f.at - FULL_READ_MS + 60_000 : f.at;
         this.fullToId = f.toId;
-        this.dayStartMs = f.dayStartMs;
-        this.monthStartMs = f.monthStartMs;
+        this.#dayStartMs = f.dayStartMs;
+        this.#monthStartMs = f.monthStartMs;
         this.fullRead = undefined;
       }
       // The bots' rows added since the last read (after a full read: those added while it ran).
-      const got = await this.source.spend({ dayStartMs: this.dayStartMs, monthStartMs: this.monthStartMs, afterId: this.maxId, botsOnly: true });
+      const got = await this.source.spend({ dayStartMs: this.#dayStartMs, monthStartMs: this.#monthStartMs, afterId: this.maxId, botsOnly: true });
       for (const r of got.rows) this.add(this.groups, r);
       // Ids went back: the database file was replaced. The next read reads it whole.
       if (got.maxId < this.maxId) this.fullReadAt = -Infinity;
       this.maxId = got.maxId;
-      this.readAt = now;
-      this.error = null;
+      this.#readAt = now;
+      this.#error = null;
       if (now - this.latencyReadAt >= 60_000) await this.readLatency(now);
     } catch (err) {
-      this.error = (err as Error).message;
+      this.#error = (err as Error).message;
       this.retryAt = now + 60_000;
     }
   }
@@ -225,7 +240,7 @@ export class SpendWatch {
     }
     this.latencyWindow.add(lat.cells);
     this.latencyMaxId = lat.maxId;
-    this.latency = this.latencyWindow.views(now);
+    this.#latency = this.latencyWindow.views(now);
     this.latencyReadAt = now;
   }
 

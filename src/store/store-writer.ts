@@ -62,10 +62,19 @@ const featuresJson = (bot: Bot) => JSON.stringify(bot.features ?? {});
 export class StoreWriter {
   readonly errors = new CounterMap<DbOp>(DB_OPS);
   readonly written = new CounterMap<DbTable>(DB_TABLES);
+  #lastCommitAt: number | null = null;
   /** When rows were last committed (Unix ms); null before the first commit. */
-  lastCommitAt: number | null = null;
-  dropped = 0;
-  commits = 0;
+  get lastCommitAt(): number | null {
+    return this.#lastCommitAt;
+  }
+  #dropped = 0;
+  get dropped(): number {
+    return this.#dropped;
+  }
+  #commits = 0;
+  get commits(): number {
+    return this.#commits;
+  }
   private statuses = new Map<string, StatusRow>();
   private usage: UsageRow[] = [];
   private samples: SampleRow[] = [];
@@ -207,8 +216,8 @@ export class StoreWriter {
     }
     this.relieve();
     if (batch.statuses.length + batch.usage.length + batch.samples.length === 0) return;
-    this.commits++;
-    this.lastCommitAt = this.clock.now();
+    this.#commits++;
+    this.#lastCommitAt = this.clock.now();
     this.written.inc("bot_status", batch.statuses.length);
     this.written.inc("llm_usage", batch.usage.length);
     this.written.inc("bot_metrics", batch.samples.length);
@@ -220,7 +229,7 @@ export class StoreWriter {
     const room = (this.options.maxQueuedRows ?? MAX_QUEUED_ROWS) - this.usage.length - this.samples.length;
     const usage = batch.usage.slice(0, Math.max(0, room));
     const samples = batch.samples.slice(0, Math.max(0, room - usage.length));
-    this.dropped += batch.usage.length - usage.length + batch.samples.length - samples.length;
+    this.#dropped += batch.usage.length - usage.length + batch.samples.length - samples.length;
     this.usage = usage.concat(this.usage);
     this.samples = samples.concat(this.samples);
   }
@@ -294,7 +303,7 @@ export class StoreWriter {
     }
     // Lines already read when reading stopped still fit; only a hard bound drops.
     if (queued < (this.healthy ? 2 * max : max)) return false;
-    this.dropped++;
+    this.#dropped++;
     return true;
   }
 

@@ -99,7 +99,10 @@ class Connection implements Linked<Connection>, LineSink {
  */
 export class SocketServer {
   readonly dropped = new CounterMap<ConnectionDropReason>(CONNECTION_DROP_REASONS);
-  connectionsAccepted = 0;
+  #connectionsAccepted = 0;
+  get connectionsAccepted(): number {
+    return this.#connectionsAccepted;
+  }
   private server: Server | undefined;
   private fileId: SocketFileId | undefined;
   private readonly connections = new ConnectionList<Connection>();
@@ -223,7 +226,7 @@ export class SocketServer {
       socket.destroy();
       return;
     }
-    this.connectionsAccepted++;
+    this.#connectionsAccepted++;
     this.lastAcceptAt = Date.now();
     if (this.connections.size >= this.options.maxConnections) this.shedIdlest();
     const c = new Connection(socket, this, this.options.maxLineBytes, this.budget, this.lastAcceptAt);

@@ -6,7 +6,10 @@
  */
 export class LabelLimiter {
   private readonly admitted = new Set<string>();
-  refused = 0;
+  #refused = 0;
+  get refused(): number {
+    return this.#refused;
+  }
 
   constructor(
     readonly label: string,
@@ -16,7 +19,7 @@ export class LabelLimiter {
   admit(value: string): boolean {
     if (this.admitted.has(value)) return true;
     if (this.admitted.size >= this.max) {
-      this.refused++;
+      this.#refused++;
       return false;
     }
     this.admitted.add(value);
