@@ -9,9 +9,9 @@ import type { Clock } from "../util/clock.js";
 import { CounterMap } from "../util/counter-map.js";
 import { openReadOnly } from "./database.js";
 import { toSqlTime } from "./timestamps.js";
-import type { Batch, SampleRow, StatusRow, UsageRow, WorkerReply, WorkerRequest } from "./writer-protocol.js";
+import type { Batch, SampleRow, StatusRow, WorkerReply, WorkerRequest } from "./writer-protocol.js";
 import { DAY_MS, MIB } from "../util/units.js";
-import { toColumns } from "./usage-columns.js";
+import { rowCount, UsageColumnsQueue } from "./usage-columns.js";
 import type { CommittedUsage } from "./usage-aggregates.js";
 
 /**
@@ -76,7 +76,7 @@ export class StoreWriter {
     return this.#commits;
   }
   private statuses = new Map<string, StatusRow>();
-  private usage: UsageRow[] = [];
+  private usage = new UsageColumnsQueue();
   private samples: SampleRow[] = [];
   private timer: NodeJS.Timeout | undefined;
   private worker: Worker | undefined;
@@ -157,7 +157,7 @@ export class StoreWriter {
 
   llmUsage(msg: PricedLlmUsage): void {
     if (this.full()) return;
-    this.usage.push([this.now(), msg.channel, msg.model, msg.feature, msg.tokensIn, msg.tokensOut, msg.latencyMs, msg.costUsd, msg.costSource]);
+    this.usage.push(this.now(), msg.channel, msg.model, msg.feature, msg.tokensIn, msg.tokensOut, msg.latencyMs, msg.costUsd, msg.costSource);
   }
 
   /** A bot_metrics row; KissBot's table wants both figures, so a look without them writes nothing. */
@@ -190,13 +190,12 @@ export class StoreWriter {
     // Old rows are deleted at the first commit, then once a day, with or without new rows.
     const retention = this.lastRetention === undefined || now - this.lastRetention >= DAY_MS;
     if (this.queuedRows === 0 && !retention) return;
-    const batch: Batch = { now, retention, statuses: [...this.statuses.values()], usage: this.usage, samples: this.samples };
+    const batch: Batch = { now, retention, statuses: [...this.statuses.values()], usage: this.usage.take(), samples: this.samples };
     this.statuses = new Map();
-    this.usage = [];
     this.samples = [];
     this.committing = true;
-    const usage = toColumns(batch.usage);
-    const reply = await this.request({ type: "commit", batch: { ...batch, usage } }, [usage.cells.buffer]).finally(() => (this.committing = false));
+    // Cloned, not transferred: a failed commit's rows are requeued from this side's copy.
+    const reply = await this.request({ type: "commit", batch }).finally(() => (this.committing = false));
     if (reply.type !== "committed") return;
     if (reply.retentionError !== undefined) this.failed("retention", reply.retentionError);
     else if (reply.ok && retention) this.lastRetention = now;
@@ -215,11 +214,12 @@ export class StoreWriter {
       this.failed("replaced", reply.replaced);
     }
     this.relieve();
-    if (batch.statuses.length + batch.usage.length + batch.samples.length === 0) return;
+    const usageRows = rowCount(batch.usage);
+    if (batch.statuses.length + usageRows + batch.samples.length === 0) return;
     this.#commits++;
     this.#lastCommitAt = this.clock.now();
     this.written.inc("bot_status", batch.statuses.length);
-    this.written.inc("llm_usage", batch.usage.length);
+    this.written.inc("llm_usage", usageRows);
     this.written.inc("bot_metrics", batch.samples.length);
   }
 
@@ -227,10 +227,14 @@ export class StoreWriter {
   private requeue(batch: Batch): void {
     for (const row of batch.statuses) if (!this.statuses.has(row[0])) this.statuses.set(row[0], row);
     const room = (this.options.maxQueuedRows ?? MAX_QUEUED_ROWS) - this.usage.length - this.samples.length;
-    const usage = batch.usage.slice(0, Math.max(0, room));
-    const samples = batch.samples.slice(0, Math.max(0, room - usage.length));
-    this.#dropped += batch.usage.length - usage.length + batch.samples.length - samples.length;
-    this.usage = usage.concat(this.usage);
+    const failedRows = rowCount(batch.usage);
+    const usageKept = Math.min(failedRows, Math.max(0, room));
+    const samples = batch.samples.slice(0, Math.max(0, room - usageKept));
+    this.#dropped += failedRows - usageKept + batch.samples.length - samples.length;
+    const usage = new UsageColumnsQueue();
+    usage.pushAll(batch.usage, usageKept);
+    usage.pushAll(this.usage.take());
+    this.usage = usage;
     this.samples = samples.concat(this.samples);
   }
 

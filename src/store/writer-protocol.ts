@@ -12,14 +12,12 @@ export interface Batch {
   /** Delete rows past their retention before committing (the first batch, then daily). */
   retention: boolean;
   statuses: StatusRow[];
-  usage: UsageRow[];
+  /** llm_usage rows as columns (usage-columns.ts), as they were queued. */
+  usage: UsageColumns;
   samples: SampleRow[];
 }
 
-/** A batch as it crosses to the writer thread, llm_usage rows as columns. */
-export type WireBatch = Omit<Batch, "usage"> & { usage: UsageColumns };
-
-export type WorkerRequest = { type: "open" } | { type: "commit"; batch: WireBatch } | { type: "close" };
+export type WorkerRequest = { type: "open" } | { type: "commit"; batch: Batch } | { type: "close" };
 
 export type WorkerReply =
   | { type: "opened"; error: string | undefined; migration?: MigrationReport | undefined }

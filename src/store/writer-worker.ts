@@ -6,7 +6,7 @@ import { insertInto } from "./inserts.js";
 import { DELETE_LLM_USAGE_BEFORE } from "./by-channel.js";
 import type { MigrationReport } from "./schema.js";
 import { toSqlTime } from "./timestamps.js";
-import type { WireBatch, WorkerReply, WorkerRequest } from "./writer-protocol.js";
+import type { Batch, WorkerReply, WorkerRequest } from "./writer-protocol.js";
 import { forEachRow } from "./usage-columns.js";
 import { aggregateUsage } from "./usage-aggregates.js";
 import { DAY_MS } from "../util/units.js";
@@ -94,7 +94,7 @@ function retention(now: number): string | undefined {
   }
 }
 
-function commit(batch: WireBatch): WorkerReply {
+function commit(batch: Batch): WorkerReply {
   // Never "write" into an unlinked file: rows committed there would be lost without an error.
   const replaced = checkIdentity();
   const openError = open();

@@ -126,6 +126,39 @@ test("an unwritable database is counted, its rows kept, and the writer succeeds 
   await w.close();
 });
 
+test("a failed commit's llm_usage rows go back in front of those that came meanwhile, in order, within the queue bound", async () => {
+  const clock = new ManualClock();
+  const dir = tmp();
+  const path = join(dir, "later", "x.db"); // the directory does not exist yet: opening fails
+  const w = new StoreWriter({ path, retentionDays: 7, usageRetentionDays: null, maxQueuedRows: 5000 }, quiet(clock), clock);
+  try {
+    // More rows than the queue first makes room for, a channel each: it grows, strings and all.
+    for (let i = 0; i < 2000; i++) w.llmUsage({ ...usage(`c${i}`, i, i % 3 === 0 ? null : i / 2), costUsd: i % 2 === 0 ? i / 1000 : null, costSource: i % 2 === 0 ? "computed" : null });
+    const failing = w.flush();
+    // The batch has been taken (the writer thread is still starting): these come meanwhile.
+    await new Promise((r) => setImmediate(r));
+    for (let i = 2000; i < 6000; i++) w.llmUsage(usage("late", i));
+    await failing;
+    assert.equal(w.errors.get("open"), 1);
+    // Room for 5,000 with 4,000 come meanwhile: the failed batch's first 1,000 stay, its last 1,000 go.
+    assert.equal(w.dropped, 1000);
+    assert.equal(w.queuedRows, 5000);
+    spawnSync("mkdir", [join(dir, "later")]);
+    await w.flush();
+    assert.equal(w.written.get("llm_usage"), 5000);
+  } finally {
+    await w.close();
+  }
+  const d = new BetterSqlite3(path, { readonly: true });
+  const rows = d.prepare("SELECT channel, tokens_in, latency_ms, cost_usd, cost_source FROM llm_usage ORDER BY id").all() as { channel: string; tokens_in: number; latency_ms: number | null; cost_usd: number | null; cost_source: string | null }[];
+  d.close();
+  const expected = [
+    ...Array.from({ length: 1000 }, (_, i) => ({ channel: `c${i}`, tokens_in: i, latency_ms: i % 3 === 0 ? null : i / 2, cost_usd: i % 2 === 0 ? i / 1000 : null, cost_source: i % 2 === 0 ? "computed" : null })),
+    ...Array.from({ length: 4000 }, (_, i) => ({ channel: "late", tokens_in: 2000 + i, latency_ms: null, cost_usd: null, cost_source: null })),
+  ];
+  assert.deepEqual(rows, expected);
+});
+
 test("retention deletes bot_metrics older than --retention-days, and llm_usage only when asked", async () => {
   const clock = new ManualClock(Date.parse("2026-11-25T12:00:00Z"));
   const path = join(tmp(), "r.db");
