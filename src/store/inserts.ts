@@ -8,9 +8,25 @@ import { columnsOf } from "./schema.js";
  * (the same for every row, so not bound row by row).
  */
 export function insertInto(db: Database, table: string, columns: readonly string[], suffix = "", constants: Readonly<Record<string, string>> = {}): Statement {
-  const fixed = Object.keys(constants);
-  const extra = columnsOf(db, table).filter((c) => c.hidden === 0 && c.notnull === 1 && c.dflt_value === null && c.pk === 0 && !columns.includes(c.name) && !fixed.includes(c.name));
-  const names = [...columns, ...fixed, ...extra.map((c) => `"${c.name.replace(/"/g, '""')}"`)];
-  const values = [...columns.map(() => "?"), ...fixed.map((name) => constants[name]!), ...extra.map((c) => (/INT|REAL|FLOA|DOUB|NUM/i.test(c.type) ? "0" : "''"))];
-  return db.prepare(`INSERT INTO ${table} (${names.join(", ")}) VALUES (${values.join(", ")})${suffix}`);
+  const { names, fixed } = target(db, table, columns, constants);
+  return db.prepare(`INSERT INTO ${table} (${names.join(", ")}) VALUES (${[...columns.map(() => "?"), ...fixed].join(", ")})${suffix}`);
+}
+
+/**
+ * The same INSERT with its rows selected from `source`, a table (or virtual table) with the
+ * columns `columns`: many rows in one statement.
+ */
+export function insertSelect(db: Database, table: string, columns: readonly string[], source: string, constants: Readonly<Record<string, string>> = {}): Statement {
+  const { names, fixed } = target(db, table, columns, constants);
+  return db.prepare(`INSERT INTO ${table} (${names.join(", ")}) SELECT ${[...columns, ...fixed].join(", ")} FROM ${source}`);
+}
+
+/** The columns an INSERT names, and the SQL values of those after `columns` (constants, then empty values). */
+function target(db: Database, table: string, columns: readonly string[], constants: Readonly<Record<string, string>>): { names: string[]; fixed: string[] } {
+  const constantNames = Object.keys(constants);
+  const extra = columnsOf(db, table).filter((c) => c.hidden === 0 && c.notnull === 1 && c.dflt_value === null && c.pk === 0 && !columns.includes(c.name) && !constantNames.includes(c.name));
+  return {
+    names: [...columns, ...constantNames, ...extra.map((c) => `"${c.name.replace(/"/g, '""')}"`)],
+    fixed: [...constantNames.map((name) => constants[name]!), ...extra.map((c) => (/INT|REAL|FLOA|DOUB|NUM/i.test(c.type) ? "0" : "''"))],
+  };
 }

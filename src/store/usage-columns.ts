@@ -100,6 +100,17 @@ export function forEachRow(c: UsageColumns, each: (...row: UsageRow) => void): v
   );
 }
 
+/** The rows one by one, in UsageRow order (for SQLite to read as a virtual table). */
+export function* rowsOf(c: UsageColumns): Generator<UsageRow> {
+  const { strings, cells } = c;
+  for (let o = 0; o < cells.length; o += FIELDS) {
+    const latencyMs = cells[o + 6]!;
+    const costUsd = cells[o + 7]!;
+    const costSource = cells[o + 8]!;
+    yield [strings[cells[o]!]!, strings[cells[o + 1]!]!, strings[cells[o + 2]!]!, strings[cells[o + 3]!]!, cells[o + 4]!, cells[o + 5]!, Number.isNaN(latencyMs) ? null : latencyMs, Number.isNaN(costUsd) ? null : costUsd, costSource === NONE ? null : strings[costSource]!];
+  }
+}
+
 /** Like forEachRow, with the strings given as their indexes in `c.strings` (cheap map keys); no cost source is NONE. */
 export function forEachRowIndexed(
   c: UsageColumns,

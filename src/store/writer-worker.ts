@@ -2,12 +2,12 @@ import { closeSync, existsSync, openSync, statSync } from "node:fs";
 import { parentPort, workerData } from "node:worker_threads";
 import type { Database, Statement } from "better-sqlite3";
 import { openDatabase } from "./database.js";
-import { insertInto } from "./inserts.js";
+import { insertInto, insertSelect } from "./inserts.js";
 import { DELETE_LLM_USAGE_BEFORE } from "./by-channel.js";
 import type { MigrationReport } from "./schema.js";
 import { toSqlTime } from "./timestamps.js";
 import type { Batch, WorkerReply, WorkerRequest } from "./writer-protocol.js";
-import { forEachRow } from "./usage-columns.js";
+import { rowCount, rowsOf, type UsageColumns } from "./usage-columns.js";
 import { aggregateUsage } from "./usage-aggregates.js";
 import { DAY_MS } from "../util/units.js";
 
@@ -21,6 +21,11 @@ const { path, retentionDays, usageRetentionDays, fileMode } = workerData as { pa
 function createPrivate(): void {
   if (!existsSync(path)) closeSync(openSync(path, "a", fileMode));
 }
+
+const USAGE_COLUMNS = ["ts", "channel", "model", "feature", "tokens_in", "tokens_out", "latency_ms", "cost_usd", "cost_source"];
+/** The rows being committed, as a virtual table of this connection only (never in the file). */
+const QUEUED_USAGE = "kissbot_bridge_queued_usage";
+let queuedUsage: UsageColumns | undefined;
 
 let db: Database | undefined;
 let statements: { status: Statement; usage: Statement; sample: Statement } | undefined;
@@ -59,6 +64,15 @@ function open(): string | undefined {
     createPrivate();
     const opened = openDatabase(path);
     const d = opened.db;
+    // A batch's rows in one INSERT … SELECT: llm_usage's AUTOINCREMENT counter is written once a
+    // statement, not once a row. The statement's journal stays in memory (one batch's pages).
+    d.pragma("temp_store = MEMORY");
+    d.table(QUEUED_USAGE, {
+      columns: USAGE_COLUMNS,
+      *rows() {
+        if (queuedUsage !== undefined) yield* rowsOf(queuedUsage);
+      },
+    });
     migration = opened.migration;
     statements = {
       status: insertInto(
@@ -69,7 +83,7 @@ function open(): string | undefined {
           registered_at = excluded.registered_at, last_seen = excluded.last_seen, pid_start_time = excluded.pid_start_time`,
       ),
       // source = 'socket': the follower of the bots' own rows skips these (they were counted on arrival).
-      usage: insertInto(d, "llm_usage", ["ts", "channel", "model", "feature", "tokens_in", "tokens_out", "latency_ms", "cost_usd", "cost_source"], "", { source: "'socket'" }),
+      usage: insertSelect(d, "llm_usage", USAGE_COLUMNS, QUEUED_USAGE, { source: "'socket'" }),
       sample: insertInto(d, "bot_metrics", ["ts", "channel", "pid", "rss_mb", "cpu_pct", "features_json"]),
     };
     db = d;
@@ -107,11 +121,16 @@ function commit(batch: Batch): WorkerReply {
   try {
     db.transaction(() => {
       for (const r of batch.statuses) status.run(r);
-      // Arguments written out and the constant source in the SQL: measured, 5% of this thread per row.
-      forEachRow(batch.usage, (ts, channel, model, feature, tokensIn, tokensOut, latencyMs, costUsd, costSource) => {
-        lastId = Number(usage.run(ts, channel, model, feature, tokensIn, tokensOut, latencyMs, costUsd, costSource).lastInsertRowid);
-        if (firstId === 0) firstId = lastId;
-      });
+      if (rowCount(batch.usage) > 0) {
+        queuedUsage = batch.usage;
+        try {
+          const { changes, lastInsertRowid } = usage.run();
+          lastId = Number(lastInsertRowid);
+          firstId = lastId - changes + 1;
+        } finally {
+          queuedUsage = undefined;
+        }
+      }
       for (const r of batch.samples) sample.run(r);
     })();
   } catch (err) {

@@ -113,6 +113,33 @@ for (const [name, make] of Object.entries(STARTING_POINTS)) {
   });
 }
 
+test("a newer KissBot's tables, with NOT NULL columns the bridge does not know: the bridge's writes give them empty values and succeed", async () => {
+  const model = join(tmp(), "model.db");
+  openDatabase(model).db.close();
+  const m = new BetterSqlite3(model, { readonly: true });
+  const creates = m.prepare("SELECT sql FROM sqlite_master WHERE type = 'table' AND name IN ('bot_status', 'llm_usage', 'bot_metrics')").pluck().all() as string[];
+  m.close();
+  const path = join(tmp(), "kissbot_monitor.db");
+  const d = new BetterSqlite3(path);
+  for (const sql of creates) d.exec(sql.replace(/\)\s*$/, ", region TEXT NOT NULL, shard INTEGER NOT NULL)"));
+  d.close();
+
+  const clock = new ManualClock(Date.now());
+  const writer = new StoreWriter({ path, retentionDays: 7, usageRetentionDays: null }, new RateLimitedLog(createLogger("silent"), clock), clock);
+  await writer.open();
+  writer.botState(bot("bridge_bot", clock.now()));
+  writer.sample(bot("bridge_bot", clock.now()), 40 * 1024 * 1024, 0.05);
+  for (let i = 1; i <= 3; i++) writer.llmUsage({ type: "llm_usage", channel: "bridge_bot", model: "gpt-4o", feature: "socket", tokensIn: i, tokensOut: 3, latencyMs: 150, estimatedCostUsd: null, operation: null, costUsd: null, costSource: null });
+  await writer.flush();
+  await writer.close();
+  assert.deepEqual([...writer.errors.entries()].filter(([, n]) => n > 0), [], "no write of the bridge failed");
+  assert.deepEqual([...writer.written.entries()], [["bot_status", 1], ["llm_usage", 3], ["bot_metrics", 1]]);
+  for (const table of ["bot_status", "llm_usage", "bot_metrics"]) {
+    assert.deepEqual(kissbotQuery(path, `SELECT DISTINCT region, shard FROM ${table} WHERE channel = 'bridge_bot'`), [{ region: "", shard: 0 }], table);
+  }
+  assert.deepEqual(kissbotQuery(path, "SELECT tokens_in FROM llm_usage ORDER BY id").map((r) => r["tokens_in"]), [1, 2, 3]);
+});
+
 test("rows already in llm_usage when the bridge first meets a file are history: the follow position starts after them", () => {
   const path = join(tmp(), "kissbot_monitor.db");
   kissbotDb("log-calls", path, "log_bot", "5");
