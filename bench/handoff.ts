@@ -41,8 +41,9 @@ async function cpuPerRow(style: "rows" | "columns"): Promise<number> {
     const read = new Promise((r) => worker.once("message", r));
     if (style === "rows") worker.postMessage({ rows });
     else {
+      // Cloned, as the bridge does (it keeps its copy to requeue a failed commit).
       const columns = toColumns(rows);
-      worker.postMessage({ columns }, [columns.cells.buffer]);
+      worker.postMessage({ columns });
     }
     await read;
   }

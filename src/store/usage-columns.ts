@@ -26,8 +26,12 @@ const INITIAL_ROWS = 1024;
 export class UsageColumnsQueue {
   private index = new Map<string, number>();
   private strings: string[] = [];
-  private cells = new Float64Array(INITIAL_ROWS * FIELDS);
+  private cells: Float64Array<ArrayBuffer>;
   private rows = 0;
+
+  constructor(initialRows = INITIAL_ROWS) {
+    this.cells = new Float64Array(Math.max(1, initialRows) * FIELDS);
+  }
 
   get length(): number {
     return this.rows;
@@ -83,8 +87,8 @@ export class UsageColumnsQueue {
 
 /** Rows as columns, in order (the queue's form, built from arrays: tests and the hand-off bench). */
 export function toColumns(rows: readonly UsageRow[]): UsageColumns {
-  const q = new UsageColumnsQueue();
-  for (const r of rows) q.push(...r);
+  const q = new UsageColumnsQueue(rows.length);
+  for (const r of rows) q.push(r[0], r[1], r[2], r[3], r[4], r[5], r[6], r[7], r[8]);
   return q.take();
 }
 
