@@ -15,6 +15,7 @@ export interface UsageColumns {
 
 const FIELDS = 9;
 const NONE = -1;
+const orNull = (x: number): number | null => (Number.isNaN(x) ? null : x);
 /** Room for this many rows at first; a burst's queue doubles it a few times, once. */
 const INITIAL_ROWS = 1024;
 
@@ -60,9 +61,10 @@ export class UsageColumnsQueue {
   /** Adds up to `max` of `c`'s rows (all by default), in order. */
   pushAll(c: UsageColumns, max = Infinity): void {
     let left = max;
-    forEachRow(c, (...row) => {
-      if (left-- > 0) this.push(...row);
-    });
+    for (const row of rowsOf(c)) {
+      if (left-- <= 0) break;
+      this.push(...row);
+    }
   }
 
   /** The rows queued so far, as columns; the queue is empty afterwards. */
@@ -96,31 +98,20 @@ export function rowCount(c: UsageColumns): number {
   return c.cells.length / FIELDS;
 }
 
-/** Calls `each` with every row's values, in UsageRow order, without building the rows. */
-export function forEachRow(c: UsageColumns, each: (...row: UsageRow) => void): void {
-  const { strings } = c;
-  forEachRowIndexed(c, (ts, channel, model, feature, tokensIn, tokensOut, latencyMs, costUsd, costSource) =>
-    each(strings[ts]!, strings[channel]!, strings[model]!, strings[feature]!, tokensIn, tokensOut, latencyMs, costUsd, costSource === NONE ? null : strings[costSource]!),
-  );
-}
-
 /** The rows one by one, in UsageRow order (for SQLite to read as a virtual table). */
 export function* rowsOf(c: UsageColumns): Generator<UsageRow> {
   const { strings, cells } = c;
   for (let o = 0; o < cells.length; o += FIELDS) {
-    const latencyMs = cells[o + 6]!;
-    const costUsd = cells[o + 7]!;
     const costSource = cells[o + 8]!;
-    yield [strings[cells[o]!]!, strings[cells[o + 1]!]!, strings[cells[o + 2]!]!, strings[cells[o + 3]!]!, cells[o + 4]!, cells[o + 5]!, Number.isNaN(latencyMs) ? null : latencyMs, Number.isNaN(costUsd) ? null : costUsd, costSource === NONE ? null : strings[costSource]!];
+    yield [strings[cells[o]!]!, strings[cells[o + 1]!]!, strings[cells[o + 2]!]!, strings[cells[o + 3]!]!, cells[o + 4]!, cells[o + 5]!, orNull(cells[o + 6]!), orNull(cells[o + 7]!), costSource === NONE ? null : strings[costSource]!];
   }
 }
 
-/** Like forEachRow, with the strings given as their indexes in `c.strings` (cheap map keys); no cost source is NONE. */
+/** Every row's values, the strings given as their indexes in `c.strings` (cheap map keys); no cost source is NONE. */
 export function forEachRowIndexed(
   c: UsageColumns,
   each: (ts: number, channel: number, model: number, feature: number, tokensIn: number, tokensOut: number, latencyMs: number | null, costUsd: number | null, costSource: number) => void,
 ): void {
   const { cells } = c;
-  const orNull = (x: number) => (Number.isNaN(x) ? null : x);
   for (let o = 0; o < cells.length; o += FIELDS) each(cells[o]!, cells[o + 1]!, cells[o + 2]!, cells[o + 3]!, cells[o + 4]!, cells[o + 5]!, orNull(cells[o + 6]!), orNull(cells[o + 7]!), cells[o + 8]!);
 }

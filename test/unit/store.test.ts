@@ -17,7 +17,7 @@ import { ChannelLog } from "../../src/channel-log/channel-log.js";
 import { RateLimitedLog } from "../../src/log/rate-limited-log.js";
 import { createLogger } from "../../src/log/logger.js";
 import { ManualClock } from "../../src/util/clock.js";
-import { forEachRow, toColumns } from "../../src/store/usage-columns.js";
+import { rowsOf, toColumns } from "../../src/store/usage-columns.js";
 import type { UsageRow } from "../../src/store/writer-protocol.js";
 
 const tmp = () => mkdtempSync(join(tmpdir(), "kb-store-"));
@@ -46,11 +46,10 @@ test("llm_usage rows cross to the writer thread as columns: every value comes ba
     ["2026-11-26T10:00:00.001000+00:00", "a", "mistral-large", "ask", 1e9, 3, 0, 0, "reported"],
   ];
   const columns = toColumns(rows);
-  const back: UsageRow[] = [];
-  forEachRow(columns, (...r) => back.push(r));
+  const back: UsageRow[] = [...rowsOf(columns)];
   assert.deepEqual(back, rows);
   assert.deepEqual(columns.strings, ["2026-11-26T10:00:00.000000+00:00", "a", "gpt-4o", "ask", "computed", "b", "2026-11-26T10:00:00.001000+00:00", "mistral-large", "reported"], "each string once");
-  forEachRow(toColumns([]), () => assert.fail("no rows, no call"));
+  for (const _ of rowsOf(toColumns([]))) assert.fail("no rows, no row");
 });
 
 test("a full queue stops the sockets being read instead of dropping rows; reading resumes once it drains", async () => {
