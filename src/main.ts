@@ -65,13 +65,13 @@ export async function startBridge(config: Config, log: Logger, deps: BridgeDeps 
   await claimSocketPath(config.socket);
   const clock = deps.clock ?? systemClock;
   const prices = new ReloadablePrices(loadPriceTable(config.prices), config.prices);
-  const registry = new BotRegistry(clock, { staleAfterMs: config.staleAfter, maxBots: config.maxBots, refuseUnseenPids: config.unseenPids === "refuse", maxFeatureSeries: config.maxFeatureSeries });
+  const registry = new BotRegistry(clock, { staleAfterMs: config.staleAfterMs, maxBots: config.maxBots, refuseUnseenPids: config.unseenPids === "refuse", maxFeatureSeries: config.maxFeatureSeries });
   const usage = new UsageBook({ maxLabelValues: config.maxLabelValues, maxChannels: config.maxBots, maxLlmSeries: config.maxLlmSeries, maxCustomSeries: config.maxCustomSeries });
   const limitedLog = new RateLimitedLog(log, clock);
   const ingest = new Ingest(registry, usage, usage.limiters.feature, prices, limitedLog);
   registry.observe({ refused: () => ingest.ignored.inc("pid_not_running") });
   const source = deps.processSource ?? new ProcSource();
-  const sampler = new ProcessSampler(registry, source, log, { intervalMs: config.sampleInterval });
+  const sampler = new ProcessSampler(registry, source, log, { intervalMs: config.sampleIntervalMs });
   registry.observe(lifecycleLog(log));
   registry.observe(sampler);
 
@@ -96,7 +96,7 @@ export async function startBridge(config: Config, log: Logger, deps: BridgeDeps 
   const restored = db === undefined ? [] : registry.restore(restorableBots(db, clock.now()));
   db?.close();
   // The API's reads run on their own thread, bounded in time: a slow database answers 503.
-  const reader = store === undefined ? undefined : new DatabaseReader({ path: config.db, timeoutMs: config.dbReadTimeout });
+  const reader = store === undefined ? undefined : new DatabaseReader({ path: config.db, timeoutMs: config.dbReadTimeoutMs });
   // The bots' own llm_usage rows (real KissBot bots write them straight into the file).
   const follower = store === undefined ? undefined : new LlmRowFollower({ path: config.db }, ingest, limitedLog);
   if (store !== undefined) {
@@ -119,8 +119,8 @@ export async function startBridge(config: Config, log: Logger, deps: BridgeDeps 
       path: config.socket,
       mode: config.socketMode,
       maxLineBytes: config.maxLineBytes,
-      idleTimeoutMs: config.idleTimeout,
-      lineTimeoutMs: config.lineTimeout,
+      idleTimeoutMs: config.idleTimeoutMs,
+      lineTimeoutMs: config.lineTimeoutMs,
       maxBufferedBytes: config.maxBufferedBytes,
       maxConnections: config.maxConnections,
     },

@@ -8,8 +8,8 @@ type FlagKey = keyof typeof FLAGS;
 /** KissBot's `monitoring:` keys (its docs/MONITORING.md) and the flag each one sets. */
 const MONITORING_KEYS: Record<string, FlagKey> = {
   socket_path: "socket",
-  stale_timeout: "staleAfter",
-  metrics_interval: "sampleInterval",
+  stale_timeout: "staleAfterMs",
+  metrics_interval: "sampleIntervalMs",
   data_retention_days: "retentionDays",
 };
 

@@ -10,9 +10,9 @@ test("defaults are the documented ones", () => {
   assert.equal(r.config.socket, "/tmp/kissbot_monitor.sock");
   assert.equal(r.config.socketMode, 0o660);
   assert.deepEqual(r.config.listen, { host: "127.0.0.1", port: 9877 });
-  assert.equal(r.config.staleAfter, 120_000);
-  assert.equal(r.config.sampleInterval, 15_000);
-  assert.equal(r.config.idleTimeout, 30_000);
+  assert.equal(r.config.staleAfterMs, 120_000);
+  assert.equal(r.config.sampleIntervalMs, 15_000);
+  assert.equal(r.config.idleTimeoutMs, 30_000);
   assert.equal(r.config.maxLineBytes, 65_536);
 });
 
@@ -22,7 +22,7 @@ test("KISSBOT_MONITOR_SOCKET and the other variables apply; a flag wins over its
   assert.equal(r.kind, "run");
   if (r.kind !== "run") return;
   assert.equal(r.config.socket, "/run/kissbot/monitor.sock");
-  assert.equal(r.config.staleAfter, 90_000);
+  assert.equal(r.config.staleAfterMs, 90_000);
   assert.deepEqual(r.config.listen, { host: "::1", port: 9000 });
 });
 
@@ -53,8 +53,8 @@ test("--kissbot-config: KissBot's monitoring section sets defaults under variabl
   assert.equal(r.kind, "run");
   if (r.kind !== "run") return;
   assert.equal(r.config.socket, "/run/kb.sock");
-  assert.equal(r.config.staleAfter, 60_000, "KissBot's stale_timeout, not the bridge's 120 s");
-  assert.equal(r.config.sampleInterval, 5_000, "a flag wins");
+  assert.equal(r.config.staleAfterMs, 60_000, "KissBot's stale_timeout, not the bridge's 120 s");
+  assert.equal(r.config.sampleIntervalMs, 5_000, "a flag wins");
   assert.equal(r.config.retentionDays, 9, "a variable wins");
   assert.equal(r.config.db, join(root, "kissbot_monitor.db"), "the KissBot root's database");
   assert.equal(r.config.channelLogDir, join(root, "logs", "broadcast"));
