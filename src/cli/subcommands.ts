@@ -2,7 +2,9 @@ import { existsSync } from "node:fs";
 import { parseArgs } from "node:util";
 import { FLAGS } from "../config/flags.js";
 import { openReadOnly } from "../store/database.js";
-import { botsFromDatabase, isUsageGroup, parseSince, usageByDayFromDatabase, usageFromDatabase, USAGE_GROUPS, type BotView, type UsageView } from "../store/queries.js";
+import { botsFromDatabase, usageByDayFromDatabase, usageFromDatabase } from "../store/queries.js";
+import { isUsageGroup, parseSince, USAGE_GROUPS, type UsageView } from "../read-model/usage.js";
+import type { BotView } from "../read-model/bots.js";
 import { duration, printable, renderTable, useColor, type Color, type Column } from "./table.js";
 import { MIB } from "../util/units.js";
 

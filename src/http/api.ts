@@ -1,10 +1,9 @@
 import { Router } from "express";
 import type { Bot } from "../registry/bot.js";
-import { botView } from "../status/bot-view.js";
-import type { UsageGroup, UsageView } from "../store/queries.js";
+import { botView } from "../read-model/bots.js";
 import { ReadRefused } from "../store/database-reader.js";
 import { checkTimeZone } from "../spend/period.js";
-import { isUsageGroup, parseSince, USAGE_GROUPS } from "../store/queries.js";
+import { isUsageGroup, parseSince, USAGE_GROUPS, type UsageGroup, type UsageView } from "../read-model/usage.js";
 
 /** What the JSON API reads. */
 export interface ApiSources {

@@ -1,7 +1,7 @@
-import { botView } from "./bot-view.js";
+import { botView } from "../read-model/bots.js";
 import { channelLimits, type BudgetTable } from "../spend/budget-file.js";
 import type { Bot } from "../registry/bot.js";
-import type { BotView } from "../store/queries.js";
+import type { BotView } from "../read-model/bots.js";
 import type { LlmSeries } from "../usage/usage-book.js";
 import type { CounterMap } from "../util/counter-map.js";
 import type { Clock } from "../util/clock.js";

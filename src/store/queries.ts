@@ -5,6 +5,8 @@ import { fromSqlTime, toSqlTime } from "./timestamps.js";
 import { MIB } from "../util/units.js";
 import { periodStarts } from "../spend/period.js";
 import { LLM_CHANNELS, llmRowsByTs } from "./by-channel.js";
+import { MAX_USAGE_GROUPS, type UsageGroup, type UsageView } from "../read-model/usage.js";
+import type { BotView } from "../read-model/bots.js";
 
 function parseFeatures(text: string | null): Features | null {
   if (text === null) return null;
@@ -34,19 +36,6 @@ export function restorableBots(db: Database, now: number): RestoredBot[] {
   }));
 }
 
-/** One bot as `kissbot-bridge status` and GET /api/bots show it. */
-export interface BotView {
-  channel: string;
-  status: string;
-  pid: number;
-  registered_at: string | null;
-  uptime_seconds: number | null;
-  last_heartbeat: string | null;
-  heartbeat_age_seconds: number | null;
-  cpu_ratio: number | null;
-  rss_bytes: number | null;
-  features: Features | null;
-}
 
 const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());
 
@@ -82,26 +71,6 @@ export function botsFromDatabase(db: Database, now: number): BotView[] {
   });
 }
 
-/** Groups a usage answer holds at most, the largest first (the label bounds keep live ones far fewer). */
-export const MAX_USAGE_GROUPS = 10_000;
-
-export const USAGE_GROUPS = ["channel", "model", "feature"] as const;
-export type UsageGroup = (typeof USAGE_GROUPS)[number];
-
-export function isUsageGroup(text: string): text is UsageGroup {
-  return (USAGE_GROUPS as readonly string[]).includes(text);
-}
-
-export interface UsageView {
-  key: string;
-  calls: number;
-  tokens_in: number;
-  tokens_out: number;
-  mean_latency_ms: number | null;
-  p50_latency_ms: number | null;
-  p95_latency_ms: number | null;
-  cost_usd: number | null;
-}
 
 /**
  * LLM usage since `sinceMs`, grouped by channel, model or feature (of one channel when given):
@@ -162,15 +131,4 @@ function usageQuery(db: Database, ctes: string, recent: string, order: string, p
        LIMIT ${MAX_USAGE_GROUPS}`,
     )
     .all(...params) as UsageView[];
-}
-
-/** The furthest back `since` may reach: ten years. */
-const MAX_SINCE_MS = 3650 * 86_400_000;
-
-/** `24h`, `7d`, `30m`: how far back, in milliseconds (at most ten years). */
-export function parseSince(text: string): number | undefined {
-  const m = /^(\d{1,9})([mhd])$/.exec(text.trim());
-  if (m === null || Number(m[1]) === 0) return undefined;
-  const ms = Number(m[1]) * { m: 60_000, h: 3_600_000, d: 86_400_000 }[m[2] as "m" | "h" | "d"];
-  return ms > MAX_SINCE_MS ? undefined : ms;
 }

@@ -1,5 +1,7 @@
 import type { Database } from "better-sqlite3";
-import { botsFromDatabase, usageByDayFromDatabase, usageFromDatabase, type BotView, type UsageGroup, type UsageView } from "./queries.js";
+import { botsFromDatabase, usageByDayFromDatabase, usageFromDatabase } from "./queries.js";
+import type { BotView } from "../read-model/bots.js";
+import type { UsageGroup, UsageView } from "../read-model/usage.js";
 import { botHistoryFromDatabase, latencyFromDatabase, spendFromDatabase, idRangeFromDatabase, type BotHistoryView, type LatencyCell, type SpendRow } from "./status-queries.js";
 
 /**

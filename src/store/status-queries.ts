@@ -1,6 +1,7 @@
 import type { Database, Statement } from "better-sqlite3";
 import { toSqlTime } from "./timestamps.js";
-import { usageFromDatabase, type UsageView } from "./queries.js";
+import { usageFromDatabase } from "./queries.js";
+import type { UsageView } from "../read-model/usage.js";
 import { MIB } from "../util/units.js";
 import { LLM_CHANNELS, llmRowsByTs } from "./by-channel.js";
 

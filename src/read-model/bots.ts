@@ -1,5 +1,22 @@
 import { heartbeatAgeSeconds, reportedCpuRatio, reportedRssBytes, type Bot } from "../registry/bot.js";
-import type { BotView } from "../store/queries.js";
+import type { Features } from "../protocol/messages.js";
+
+// The read model: what the HTTP API, the CLI and the status page show of a bot, whether it comes
+// from the live registry (below) or from the database while no bridge runs (store/queries.ts).
+
+/** One bot as `kissbot-bridge status` and GET /api/bots show it. */
+export interface BotView {
+  channel: string;
+  status: string;
+  pid: number;
+  registered_at: string | null;
+  uptime_seconds: number | null;
+  last_heartbeat: string | null;
+  heartbeat_age_seconds: number | null;
+  cpu_ratio: number | null;
+  rss_bytes: number | null;
+  features: Features | null;
+}
 
 /**
  * A bot as every reader sees it: GET /api/bots (what `kissbot-bridge status` prints), and the
