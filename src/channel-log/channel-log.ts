@@ -7,6 +7,7 @@ import type { Bot, BotStatus } from "../registry/bot.js";
 import type { Clock } from "../util/clock.js";
 import type { RateLimitedLog } from "../log/rate-limited-log.js";
 import { MIB } from "../util/units.js";
+import { withDefaults, type WithDefaults } from "../util/defaults.js";
 
 export type ChannelLogOptions = {
   dir: string;
@@ -43,11 +44,15 @@ export class ChannelLog implements RegistryObserver {
   }
   private readonly channels = new Map<string, Channel>();
 
+  private readonly options: WithDefaults<ChannelLogOptions, "maxBytes" | "keep" | "maxPendingLines" | "fileMode">;
+
   constructor(
-    private readonly options: ChannelLogOptions,
+    options: ChannelLogOptions,
     private readonly clock: Clock,
     private readonly log: RateLimitedLog,
-  ) {}
+  ) {
+    this.options = withDefaults(options, { maxBytes: MIB, keep: 3, maxPendingLines: 1000, fileMode: 0o640 });
+  }
 
   registered(bot: Bot, replacedPid: number | null, implicit: boolean): void {
     const how = implicit ? "registered implicitly by a heartbeat" : "registered";
@@ -157,7 +162,7 @@ export class ChannelLog implements RegistryObserver {
     let c = this.channels.get(channel);
     if (c === undefined) this.channels.set(channel, (c = { pending: [], writing: undefined, size: undefined, leaving: false }));
     c.leaving = false;
-    if (c.pending.length >= (this.options.maxPendingLines ?? 1000)) {
+    if (c.pending.length >= this.options.maxPendingLines) {
       this.#dropped++;
       return;
     }
@@ -174,14 +179,14 @@ export class ChannelLog implements RegistryObserver {
         const chunk = c.pending.join("");
         c.pending = [];
         if (c.size === undefined) {
-          await mkdir(dir, { recursive: true, mode: dirMode(this.options.fileMode ?? 0o640) });
+          await mkdir(dir, { recursive: true, mode: dirMode(this.options.fileMode) });
           c.size = await stat(file).then((s) => s.size, () => 0);
         }
-        if (c.size > 0 && c.size + chunk.length > (this.options.maxBytes ?? MIB)) {
+        if (c.size > 0 && c.size + chunk.length > this.options.maxBytes) {
           await this.rotate(file);
           c.size = 0;
         }
-        await appendFile(file, chunk, { mode: this.options.fileMode ?? 0o640 });
+        await appendFile(file, chunk, { mode: this.options.fileMode });
         c.size += Buffer.byteLength(chunk);
       }
     } catch (err) {
@@ -195,7 +200,7 @@ export class ChannelLog implements RegistryObserver {
   }
 
   private async rotate(file: string): Promise<void> {
-    const keep = this.options.keep ?? 3;
+    const keep = this.options.keep;
     for (let i = keep - 1; i >= 1; i--) await rename(`${file}.${i}`, `${file}.${i + 1}`).catch(() => {});
     await rename(file, `${file}.1`);
   }

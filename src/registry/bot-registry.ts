@@ -3,6 +3,7 @@ import type { HeartbeatMessage, RegisterMessage, UnregisterMessage } from "../pr
 import type { ProcessSnapshot } from "./process-snapshot.js";
 import { lastSignOfLife, type Bot, type BotStatus } from "./bot.js";
 import { MIB } from "../util/units.js";
+import { withDefaults, type WithDefaults } from "../util/defaults.js";
 
 /** Told about every change of a bot; logs, the usage book, the sampler and persistence listen. */
 export interface RegistryObserver {
@@ -78,10 +79,14 @@ export class BotRegistry {
     return this.#featuresRefused;
   }
 
+  private readonly options: WithDefaults<RegistryOptions, "refuseUnseenPids" | "maxFeatureSeries">;
+
   constructor(
     private readonly clock: Clock,
-    private readonly options: RegistryOptions,
-  ) {}
+    options: RegistryOptions,
+  ) {
+    this.options = withDefaults(options, { refuseUnseenPids: false, maxFeatureSeries: Infinity });
+  }
 
   observe(observer: RegistryObserver): void {
     this.observers.push(observer);
@@ -174,7 +179,7 @@ export class BotRegistry {
       // A restored bot brings the start time its process had: null then means it is gone.
       const restoredVisible = bot.startTime !== null;
       if (snap === null && !restoredVisible) {
-        if (this.options.refuseUnseenPids === true) return this.refuse(bot, `PID ${bot.pid} is not running`);
+        if (this.options.refuseUnseenPids) return this.refuse(bot, `PID ${bot.pid} is not running`);
         bot.visibility = "hidden";
         return;
       }
@@ -256,7 +261,7 @@ export class BotRegistry {
   /** The flags that still fit under maxFeatureSeries (in the order sent), counted as held. */
   private withinFeatureBound(features: Bot["features"]): Bot["features"] {
     if (features === null) return null;
-    const room = (this.options.maxFeatureSeries ?? Infinity) - this.featureSeries;
+    const room = this.options.maxFeatureSeries - this.featureSeries;
     const names = Object.keys(features);
     if (names.length <= room) {
       this.featureSeries += names.length;

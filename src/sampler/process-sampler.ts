@@ -2,6 +2,7 @@ import type { Logger } from "../log/logger.js";
 import type { ProcessSnapshot, ProcessSource } from "./process-source.js";
 import type { Bot } from "../registry/bot.js";
 import type { SampleTarget } from "../registry/bot-registry.js";
+import { withDefaults, type WithDefaults } from "../util/defaults.js";
 
 /** The part of the registry the sampler drives. */
 export interface SampledRegistry {
@@ -41,13 +42,16 @@ export class ProcessSampler {
   private drainers = 0;
   private inFlight = 0;
   private readonly slotWaiters: (() => void)[] = [];
+  private readonly options: WithDefaults<ProcessSamplerOptions, "concurrency">;
 
   constructor(
     private readonly registry: SampledRegistry,
     private readonly source: ProcessSource,
     private readonly log: Logger,
-    private readonly options: ProcessSamplerOptions,
-  ) {}
+    options: ProcessSamplerOptions,
+  ) {
+    this.options = withDefaults(options, { concurrency: 16 });
+  }
 
   start(): void {
     this.timer = setInterval(() => void this.tick(), this.options.intervalMs);
@@ -63,7 +67,7 @@ export class ProcessSampler {
   /** RegistryObserver: take the baseline soon after a bot registers. */
   registered(bot: Bot): void {
     this.firstLooks.set(bot.channel, { channel: bot.channel, pid: bot.pid, generation: bot.generation });
-    if (this.drainers < this.concurrency) void this.drainFirstLooks();
+    if (this.drainers < this.options.concurrency) void this.drainFirstLooks();
   }
 
   /** RegistryObserver: a bot that left needs no first look. */
@@ -99,10 +103,6 @@ export class ProcessSampler {
     }
   }
 
-  private get concurrency(): number {
-    return this.options.concurrency ?? 16;
-  }
-
   /** Looks at these processes now (restored bots, before the first scrape). */
   async inspectNow(targets: readonly SampleTarget[]): Promise<void> {
     await Promise.all(targets.map((t) => this.inspect(t)));
@@ -121,7 +121,7 @@ export class ProcessSampler {
 
   private async runOnce(): Promise<void> {
     const queue = this.registry.sampleTargets();
-    const workers = Array.from({ length: Math.min(this.concurrency, queue.length) }, async () => {
+    const workers = Array.from({ length: Math.min(this.options.concurrency, queue.length) }, async () => {
       for (let t = queue.pop(); t !== undefined; t = queue.pop()) await this.inspect(t);
     });
     await Promise.all(workers);
@@ -129,7 +129,7 @@ export class ProcessSampler {
 
   /** Waits for one of the `concurrency` slots that every read of /proc shares. */
   private async slot(): Promise<void> {
-    if (this.inFlight < this.concurrency) {
+    if (this.inFlight < this.options.concurrency) {
       this.inFlight++;
       return;
     }

@@ -9,6 +9,7 @@ import type { Clock } from "../util/clock.js";
 import { CounterMap } from "../util/counter-map.js";
 import { openReadOnly } from "./database.js";
 import { toSqlTime } from "./timestamps.js";
+import { withDefaults, type WithDefaults } from "../util/defaults.js";
 import type { Batch, SampleRow, StatusRow, WorkerReply, WorkerRequest } from "./writer-protocol.js";
 import { DAY_MS, MIB } from "../util/units.js";
 import { rowCount, UsageColumnsQueue } from "./usage-columns.js";
@@ -90,11 +91,15 @@ export class StoreWriter {
   /** The last commit succeeded: the database is only slow, not broken. */
   private healthy = true;
 
+  private readonly options: WithDefaults<StoreWriterOptions, "flushIntervalMs" | "maxQueuedRows" | "fileMode">;
+
   constructor(
-    private readonly options: StoreWriterOptions,
+    options: StoreWriterOptions,
     private readonly log: RateLimitedLog,
     private readonly clock: Clock,
-  ) {}
+  ) {
+    this.options = withDefaults(options, { flushIntervalMs: 1000, maxQueuedRows: MAX_QUEUED_ROWS, fileMode: 0o640 });
+  }
 
   /** Told what each commit added to llm_usage from the socket (spend and latency add it up). */
   observeCommittedUsage(sink: CommittedUsageSink): void {
@@ -134,7 +139,7 @@ export class StoreWriter {
   start(): void {
     this.timer = setInterval(() => {
       if (!this.committing) void this.flush();
-    }, this.options.flushIntervalMs ?? 1000);
+    }, this.options.flushIntervalMs);
     this.timer.unref();
   }
 
@@ -226,7 +231,7 @@ export class StoreWriter {
   /** A failed batch goes back in front of what arrived meanwhile, within the queue bound. */
   private requeue(batch: Batch): void {
     for (const row of batch.statuses) if (!this.statuses.has(row[0])) this.statuses.set(row[0], row);
-    const room = (this.options.maxQueuedRows ?? MAX_QUEUED_ROWS) - this.usage.length - this.samples.length;
+    const room = this.options.maxQueuedRows - this.usage.length - this.samples.length;
     const failedRows = rowCount(batch.usage);
     const usageKept = Math.min(failedRows, Math.max(0, room));
     const samples = batch.samples.slice(0, Math.max(0, room - usageKept));
@@ -248,7 +253,7 @@ export class StoreWriter {
 
   private ensureWorker(): Worker {
     if (this.worker !== undefined) return this.worker;
-    const { path, retentionDays, usageRetentionDays, fileMode = 0o640 } = this.options;
+    const { path, retentionDays, usageRetentionDays, fileMode } = this.options;
     const worker = new Worker(new URL("./writer-worker.js", import.meta.url), { workerData: { path, retentionDays, usageRetentionDays, fileMode } });
     worker.unref();
     worker.on("message", (reply: WorkerReply) => {
@@ -298,7 +303,7 @@ export class StoreWriter {
 
   private full(): boolean {
     const queued = this.usage.length + this.samples.length;
-    const max = this.options.maxQueuedRows ?? MAX_QUEUED_ROWS;
+    const max = this.options.maxQueuedRows;
     // A burst: commit now rather than at the next tick.
     if (queued >= max / 2 && !this.committing) void this.flush();
     if (queued + 1 >= max && !this.pressing && this.healthy) {
@@ -314,7 +319,7 @@ export class StoreWriter {
   /** Reading resumes once the queue is below half its bound (or at once when `force`). */
   private relieve(force = false): void {
     if (!this.pressing) return;
-    const max = this.options.maxQueuedRows ?? MAX_QUEUED_ROWS;
+    const max = this.options.maxQueuedRows;
     if (!force && this.usage.length + this.samples.length >= max / 2) return;
     this.pressing = false;
     this.options.onBackpressure?.(false);

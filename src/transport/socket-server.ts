@@ -5,6 +5,8 @@ import { LineSplitter, type ByteBudget, type LineSink } from "./line-splitter.js
 import { claimSocketPath, isOurSocketFile, socketFileId, type SocketFileId } from "./socket-path.js";
 import { CounterMap } from "../util/counter-map.js";
 import { ConnectionList, type Linked } from "./connection-list.js";
+import { withDefaults, type WithDefaults } from "../util/defaults.js";
+import { MIB } from "../util/units.js";
 
 /** The consumer of framed lines (the ingest stage). */
 export interface LineHandler {
@@ -117,10 +119,14 @@ export class SocketServer {
     give: (bytes) => (this.buffered -= bytes),
   };
 
+  private readonly options: WithDefaults<SocketServerOptions, "lineTimeoutMs" | "maxBufferedBytes">;
+
   constructor(
-    private readonly options: SocketServerOptions,
+    options: SocketServerOptions,
     readonly handler: LineHandler,
-  ) {}
+  ) {
+    this.options = withDefaults(options, { lineTimeoutMs: 5000, maxBufferedBytes: 32 * MIB });
+  }
 
   get bufferedBytes(): number {
     return this.buffered;
@@ -131,7 +137,7 @@ export class SocketServer {
    * are closed (counted) until it fits, unless the one asking holds the most: then it is closed.
    */
   private takeBuffer(bytes: number, holder: LineSplitter): boolean {
-    const max = this.options.maxBufferedBytes ?? 32 * 1024 * 1024;
+    const max = this.options.maxBufferedBytes;
     while (this.buffered + bytes > max) {
       let biggest: Connection | undefined;
       // The list runs newest first: among equals, the oldest connection goes.
@@ -166,7 +172,7 @@ export class SocketServer {
     await chmod(path, mode);
     this.fileId = await socketFileId(path);
     this.accepting = true;
-    const lineTimeoutMs = this.options.lineTimeoutMs ?? 5000;
+    const { lineTimeoutMs } = this.options;
     // One sweep for every connection instead of a timer each: a stock client's connection lives
     // for one line, and arming and clearing a timer per connection is a measurable part of its cost.
     const every = Math.max(50, Math.min(1000, lineTimeoutMs / 4, this.options.idleTimeoutMs / 4));

@@ -2,6 +2,7 @@ import type { CustomMetricMessage } from "../protocol/messages.js";
 import type { PricedLlmUsage } from "../pricing/price-table.js";
 import { LabelLimiter } from "./label-limiter.js";
 import { bucketIndex, LATENCY_BUCKETS_SECONDS } from "./latency-buckets.js";
+import { withDefaults, type WithDefaults } from "../util/defaults.js";
 
 export interface LlmSeries {
   readonly channel: string;
@@ -52,7 +53,10 @@ export class UsageBook {
   /** New combinations refused because a total bound was reached, by kind. */
   readonly seriesRefused = { llm: 0, custom: 0 };
 
-  constructor(private readonly options: UsageBookOptions) {
+  private readonly options: WithDefaults<UsageBookOptions, "maxLlmSeries" | "maxCustomSeries">;
+
+  constructor(options: UsageBookOptions) {
+    this.options = withDefaults(options, { maxLlmSeries: Infinity, maxCustomSeries: Infinity });
     this.limiters = {
       channel: new LabelLimiter("channel", options.maxChannels),
       model: new LabelLimiter("model", options.maxLabelValues),
@@ -68,7 +72,7 @@ export class UsageBook {
     if (s === undefined) {
       // The per-label bounds multiply: the total is bounded too, checked first so a refused
       // combination takes no label slot.
-      if (this.llmCount >= (this.options.maxLlmSeries ?? Infinity)) {
+      if (this.llmCount >= this.options.maxLlmSeries) {
         this.seriesRefused.llm++;
         return "series_limit";
       }
@@ -113,7 +117,7 @@ export class UsageBook {
   recordCustom(msg: CustomMetricMessage): RecordOutcome {
     let byName = this.custom.get(msg.channel);
     const known = byName?.has(msg.metricName) === true;
-    if (!known && this.customCount >= (this.options.maxCustomSeries ?? Infinity)) {
+    if (!known && this.customCount >= this.options.maxCustomSeries) {
       this.seriesRefused.custom++;
       return "series_limit";
     }

@@ -1,0 +1,12 @@
+/**
+ * A class's options with their defaults filled in once, where it reads them, so that no method
+ * repeats a default. A value left undefined takes the default.
+ */
+export function withDefaults<T extends object, K extends keyof T>(options: T, defaults: Required<Pick<T, K>>): WithDefaults<T, K> {
+  const out: Record<string, unknown> = { ...defaults };
+  for (const [key, value] of Object.entries(options)) if (value !== undefined) out[key] = value;
+  return out as WithDefaults<T, K>;
+}
+
+/** Options whose keys K always hold a value. */
+export type WithDefaults<T, K extends keyof T> = T & Required<Pick<T, K>>;
