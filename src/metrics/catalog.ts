@@ -62,7 +62,7 @@ export const CATALOG = {
   droppedConnections: spec("kissbot_bridge_dropped_connections_total", "counter", ["reason"], "Connections closed by the bridge: max_connections (the idlest, to make room), idle_timeout, line_timeout (no complete line in time), buffer_limit (holding the most unfinished bytes when --max-buffered-bytes was reached)."),
   bufferedBytes: spec("kissbot_bridge_buffered_line_bytes", "gauge", [], "Bytes held for unfinished lines across the Monitor socket's connections (bounded by --max-buffered-bytes)."),
   bots: spec("kissbot_bridge_bots", "gauge", ["status"], "Bots known to the bridge, by status."),
-  sampleErrors: spec("kissbot_bridge_process_sample_errors_total", "counter", [], "Reads of a bot's process that failed for a reason other than the process being gone."),
+  sampleErrors: spec("kissbot_bridge_process_sample_errors_total", "counter", [], "Reads of a bot's process that failed for a reason other than the process being gone, or whose result could not be applied."),
   samplerOverruns: spec("kissbot_bridge_process_sampler_overruns_total", "counter", [], "Sampling rounds skipped because the previous one was still running."),
   otlpExports: spec("kissbot_bridge_otlp_exports_total", "counter", ["result"], "OTLP metric exports by result (success or failure); 0 while OTLP push is off."),
   dbErrors: spec("kissbot_bridge_db_errors_total", "counter", ["op"], "Database operations that failed (open, write, retention, follow), and files found deleted or replaced under the bridge (replaced); the bridge keeps running and retries."),

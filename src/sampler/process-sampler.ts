@@ -160,6 +160,13 @@ export class ProcessSampler {
       this.log.debug({ err, pid: target.pid, channel: target.channel }, "could not read process");
       return;
     }
-    this.registry.applySample(target, snap);
+    // Inside the run's chain: a throw here would reject the tick (ending the process) and stop
+    // the other bots' samples of this round.
+    try {
+      this.registry.applySample(target, snap);
+    } catch (err) {
+      this.#errors++;
+      this.log.debug({ err, pid: target.pid, channel: target.channel }, "could not apply a process sample");
+    }
   }
 }

@@ -173,7 +173,11 @@ export class StoreWriter {
 
   /** Commits everything queued so far; resolves once it is committed (or has failed and been requeued). */
   flush(): Promise<void> {
-    this.chain = this.chain.then(() => this.commitQueued());
+    // Never rejects: a chain left rejected would skip every later commit (and a timer's `void`
+    // would make it an unhandled rejection, which ends the process).
+    this.chain = this.chain
+      .then(() => this.commitQueued())
+      .catch((err: unknown) => this.failed("write", (err as Error).message));
     return this.chain;
   }
 
@@ -200,7 +204,10 @@ export class StoreWriter {
     this.samples = [];
     this.committing = true;
     // Cloned, not transferred: a failed commit's rows are requeued from this side's copy.
-    const reply = await this.request({ type: "commit", batch }).finally(() => (this.committing = false));
+    // A writer thread that cannot be started or sent the batch fails the commit like a write: requeued.
+    const reply = await this.request({ type: "commit", batch })
+      .catch((err: unknown): WorkerReply => ({ type: "committed", ok: false, op: "write", error: (err as Error).message }))
+      .finally(() => (this.committing = false));
     if (reply.type !== "committed") return;
     if (reply.retentionError !== undefined) this.failed("retention", reply.retentionError);
     else if (reply.ok && retention) this.lastRetention = now;
@@ -214,7 +221,7 @@ export class StoreWriter {
       return;
     }
     this.healthy = true;
-    if (reply.usage !== undefined) for (const sink of this.usageSinks) sink.committed(reply.usage);
+    if (reply.usage !== undefined) this.tellSinks(reply.usage);
     if (reply.replaced !== undefined) {
       this.failed("replaced", reply.replaced);
     }
@@ -226,6 +233,17 @@ export class StoreWriter {
     this.written.inc("bot_status", batch.statuses.length);
     this.written.inc("llm_usage", usageRows);
     this.written.inc("bot_metrics", batch.samples.length);
+  }
+
+  /** The rows are committed whatever a sink does: one that throws is logged, the others still told. */
+  private tellSinks(usage: CommittedUsage): void {
+    for (const sink of this.usageSinks) {
+      try {
+        sink.committed(usage);
+      } catch (err) {
+        this.log.warn("db:sink", { err: (err as Error).message }, "a reader of committed LLM usage failed; spend or latency may miss these rows until its next full read");
+      }
+    }
   }
 
   /** A failed batch goes back in front of what arrived meanwhile, within the queue bound. */
@@ -243,11 +261,17 @@ export class StoreWriter {
     this.samples = samples.concat(this.samples);
   }
 
-  private request(m: WorkerRequest, transfer: ArrayBuffer[] = []): Promise<WorkerReply> {
+  /** Rejects, never throws, when the thread cannot be started or the message not sent. */
+  private async request(m: WorkerRequest, transfer: ArrayBuffer[] = []): Promise<WorkerReply> {
     const worker = this.ensureWorker();
     return new Promise((resolve) => {
       this.pending = resolve;
-      worker.postMessage(m, transfer);
+      try {
+        worker.postMessage(m, transfer);
+      } catch (err) {
+        this.pending = undefined;
+        throw err;
+      }
     });
   }
 

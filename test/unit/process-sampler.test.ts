@@ -64,3 +64,19 @@ test("a storm of bots that stay: every one gets its first look, never more than 
   assert.equal(procs.maxInFlight, 4);
   for (let i = 0; i < 1000; i++) assert.equal(registry.get(`b${i}`)!.startTime, 1000 + i);
 });
+
+test("a sample that cannot be applied is counted, and the round goes on: the other bots are sampled and the tick never rejects", async () => {
+  const applied: string[] = [];
+  const registry = {
+    sampleTargets: () => [{ channel: "broken", pid: 1, generation: 1 }, { channel: "fine", pid: 2, generation: 1 }],
+    applySample(target: { channel: string }) {
+      if (target.channel === "broken") throw new Error("an observer failed");
+      applied.push(target.channel);
+    },
+  };
+  const procs: ProcessSource = { inspect: async (pid) => ({ startTime: pid, zombie: false, cpuSeconds: 1, rssBytes: 100 }) };
+  const sampler = new ProcessSampler(registry, procs, createLogger("silent"), { intervalMs: 15_000, concurrency: 1 });
+  await sampler.tick();
+  assert.deepEqual(applied, ["fine"]);
+  assert.equal(sampler.errors, 1);
+});

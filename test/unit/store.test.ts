@@ -276,3 +276,27 @@ test("a bot's log writer is let go once it unregistered and its last lines are w
   assert.equal(log.openChannels, 0);
   assert.equal(log.errors, 0);
 });
+
+test("a reader of committed usage that throws loses no rows: the commit counts, later commits go on, flush never rejects", async () => {
+  const clock = new ManualClock();
+  const path = join(tmp(), "sink.db");
+  const w = new StoreWriter({ path, retentionDays: 7, usageRetentionDays: null }, quiet(clock), clock);
+  let told = 0;
+  w.observeCommittedUsage({
+    committed() {
+      throw new Error("a sink's bug");
+    },
+  });
+  w.observeCommittedUsage({ committed: () => void told++ });
+  w.llmUsage(usage("c", 1));
+  await w.flush();
+  w.llmUsage(usage("c", 2));
+  await w.flush();
+  assert.equal(told, 2, "the other sink is still told of both commits");
+  assert.equal(w.written.get("llm_usage"), 2);
+  assert.equal(w.commits, 2);
+  await w.close();
+  const db = new BetterSqlite3(path, { readonly: true });
+  assert.deepEqual(db.prepare("SELECT COUNT(*) n FROM llm_usage").get(), { n: 2 });
+  db.close();
+});
