@@ -30,8 +30,6 @@ export const OTEL_CARDINALITY_LIMIT = 20_000;
  * recorded in SDK histograms; bot and process figures come from the registry at collection.
  */
 export class OtelSink {
-  /** How many sinks this process built: lets a test prove none is built when OTel is off. */
-  static built = 0;
   readonly otlp: CountingExporter | undefined;
   readonly prometheus: PrometheusExporter | undefined;
   private readonly provider: MeterProvider;
@@ -40,7 +38,6 @@ export class OtelSink {
   private readonly providerOf: (model: string) => string | undefined;
 
   constructor(config: OtelConfig, sources: OtelSources, log: RateLimitedLog, version: string) {
-    OtelSink.built++;
     setGlobalErrorHandler((err) => log.warn("otel:error", { err: String(err) }, "OpenTelemetry error"));
     const readers: IMetricReader[] = [];
     const metricProducers = [new RegistryMetricProducer(sources, { name: "kissbot-bridge", version })];
