@@ -68,7 +68,8 @@ test("a storm of bots that stay: every one gets its first look, never more than 
 test("a sample that cannot be applied is counted, and the round goes on: the other bots are sampled and the tick never rejects", async () => {
   const applied: string[] = [];
   const registry = {
-    sampleTargets: () => [{ channel: "broken", pid: 1, generation: 1 }, { channel: "fine", pid: 2, generation: 1 }],
+    // Taken from the end: the broken one comes first, in a round of one worker.
+    sampleTargets: () => [{ channel: "fine", pid: 2, generation: 1 }, { channel: "broken", pid: 1, generation: 1 }],
     applySample(target: { channel: string }) {
       if (target.channel === "broken") throw new Error("an observer failed");
       applied.push(target.channel);
