@@ -262,12 +262,12 @@ export class StoreWriter {
   }
 
   /** Rejects, never throws, when the thread cannot be started or the message not sent. */
-  private async request(m: WorkerRequest, transfer: ArrayBuffer[] = []): Promise<WorkerReply> {
+  private async request(m: WorkerRequest): Promise<WorkerReply> {
     const worker = this.ensureWorker();
     return new Promise((resolve) => {
       this.pending = resolve;
       try {
-        worker.postMessage(m, transfer);
+        worker.postMessage(m);
       } catch (err) {
         this.pending = undefined;
         throw err;
