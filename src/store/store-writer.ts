@@ -185,13 +185,22 @@ export class StoreWriter {
   async close(): Promise<void> {
     clearInterval(this.timer);
     // Bounded, like the rest of shutdown: a stuck writer thread cannot hold up the exit.
-    await Promise.race([this.flush(), new Promise((r) => setTimeout(r, 3000).unref())]);
+    await Promise.race([this.flush().then(() => this.settled()), new Promise((r) => setTimeout(r, 3000).unref())]);
     const worker = this.worker;
     if (worker !== undefined) {
       await Promise.race([this.request({ type: "close" }), new Promise((r) => setTimeout(r, 2000).unref())]);
       this.worker = undefined;
       await worker.terminate();
     }
+  }
+
+  /** Resolves once no commit is running or chained (a commit may chain another, see commitQueued). */
+  private async settled(): Promise<void> {
+    let chain: Promise<void>;
+    do {
+      chain = this.chain;
+      await chain;
+    } while (chain !== this.chain);
   }
 
   private async commitQueued(): Promise<void> {
@@ -226,6 +235,9 @@ export class StoreWriter {
       this.failed("replaced", reply.replaced);
     }
     this.relieve();
+    // Still half full (rows arrived during the commit): commit again now. While reading is
+    // paused no new row would start a commit, and waiting for the next tick stalled the sockets.
+    if (this.usage.length + this.samples.length >= this.options.maxQueuedRows / 2) void this.flush();
     const usageRows = rowCount(batch.usage);
     if (batch.statuses.length + usageRows + batch.samples.length === 0) return;
     this.#commits++;

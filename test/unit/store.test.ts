@@ -19,6 +19,7 @@ import { createLogger } from "../../src/log/logger.js";
 import { ManualClock } from "../../src/util/clock.js";
 import { rowsOf, toColumns } from "../../src/store/usage-columns.js";
 import type { UsageRow } from "../../src/store/writer-protocol.js";
+import { waitFor } from "../helpers/wait.js";
 
 const tmp = () => mkdtempSync(join(tmpdir(), "kb-store-"));
 const quiet = (clock: ManualClock) => new RateLimitedLog(createLogger("silent"), clock);
@@ -66,6 +67,27 @@ test("a full queue stops the sockets being read instead of dropping rows; readin
     await w.flush();
     assert.deepEqual(signals, [true, false], "reading resumes once the rows are committed");
     assert.equal(w.written.get("llm_usage"), 20);
+  } finally {
+    await w.close();
+  }
+});
+
+test("rows that filled the queue during a commit are committed as soon as it ends, not at the next tick (reading stays paused until then)", async () => {
+  const clock = new ManualClock();
+  const signals: boolean[] = [];
+  // No timer runs (start() is not called): only a commit that chains another can write the rest.
+  const w = new StoreWriter({ path: join(tmp(), "c.db"), retentionDays: 7, usageRetentionDays: null, maxQueuedRows: 10, flushIntervalMs: 3_600_000, onBackpressure: (full) => signals.push(full) }, quiet(clock), clock);
+  try {
+    w.llmUsage(usage("c", 0));
+    const first = w.flush();
+    await null; // the commit has taken its one row and is on the writer thread
+    for (let i = 1; i <= 10; i++) w.llmUsage(usage("c", i));
+    assert.deepEqual(signals, [true], "reading paused at the bound");
+    await first;
+    await waitFor("the rest committed without a timer", () => (w.written.get("llm_usage") === 11 ? true : undefined), 5_000, 10);
+    assert.equal(w.commits, 2);
+    assert.equal(w.queuedRows, 0);
+    assert.deepEqual(signals, [true, false], "reading resumed");
   } finally {
     await w.close();
   }
