@@ -149,7 +149,10 @@ parentPort!.on("message", (m: WorkerRequest) => {
     parentPort!.postMessage({ type: "opened", error, migration } satisfies WorkerReply);
     migration = undefined;
   } else if (m.type === "commit") {
-    parentPort!.postMessage(commit(m.batch));
+    // The batch's cells go back with the reply (transferred, not copied), to be freed on the main
+    // thread: a large batch outlives several collections while it commits, and left here, a dead
+    // batch waited for a full collection of this thread's small heap.
+    parentPort!.postMessage(commit(m.batch), [m.batch.usage.cells.buffer]);
   } else {
     closeDb();
     parentPort!.postMessage({ type: "closed" } satisfies WorkerReply);
