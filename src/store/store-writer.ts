@@ -16,11 +16,14 @@ import { rowCount, UsageColumnsQueue } from "./usage-columns.js";
 import type { CommittedUsage } from "./usage-aggregates.js";
 
 /**
- * Rows queued at most before reading the sockets pauses. Small enough that a burst's batches stay
- * small in both threads' heaps (the writer holds a copy of the batch it commits), large enough
- * for several thousand rows a commit.
+ * Rows queued at most before reading the sockets pauses. Large enough that a burst of stock
+ * clients (20,000–25,000 messages a second here) is committed once a second, not every 5,000
+ * rows: measured, the writer then spends less CPU a row and the socket's thread waits less for a
+ * core (docs/BENCHMARKS.md, "Session 10"). Queued as columns, a row costs about 72 bytes (and the
+ * writer holds a copy of the batch it commits); a million-line stream peaked about 30 MB higher
+ * than with 10,000.
  */
-const MAX_QUEUED_ROWS = 10_000;
+const MAX_QUEUED_ROWS = 60_000;
 
 export const DB_OPS = ["open", "write", "retention", "replaced"] as const;
 export type DbOp = (typeof DB_OPS)[number];

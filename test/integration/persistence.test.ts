@@ -86,7 +86,7 @@ test("a burst of 20,000 llm_usage messages all lands, thousands of rows a commit
   assert.deepEqual(row, { n: 20_000, tin: tokensIn, tout: tokensOut });
   const m = await bridge.samples();
   assert.equal(m.get("kissbot_bridge_db_rows_written_total", { table: "llm_usage" }), 20_000);
-  // One commit a second, or one per half queue (5,000 rows) in a burst: never one per message.
+  // One commit a second, or one per half queue (30,000 rows) in a larger burst: never one per message.
   assert.ok(m.get("kissbot_bridge_db_commits_total")! <= 20, `${m.get("kissbot_bridge_db_commits_total")} commits`);
   assert.equal(m.get("kissbot_bridge_db_dropped_rows_total"), 0);
 });
