@@ -115,7 +115,7 @@ export class StoreWriter {
   }
 
   get queuedRows(): number {
-    return this.statuses.size + this.usage.length + this.samples.length;
+    return this.statuses.size + this.boundedRows;
   }
 
   /**
@@ -240,7 +240,7 @@ export class StoreWriter {
     this.relieve();
     // Still half full (rows arrived during the commit): commit again now. While reading is
     // paused no new row would start a commit, and waiting for the next tick stalled the sockets.
-    if (this.usage.length + this.samples.length >= this.options.maxQueuedRows / 2) void this.flush();
+    if (this.halfFull) void this.flush();
     const usageRows = rowCount(batch.usage);
     if (batch.statuses.length + usageRows + batch.samples.length === 0) return;
     this.#commits++;
@@ -264,7 +264,7 @@ export class StoreWriter {
   /** A failed batch goes back in front of what arrived meanwhile, within the queue bound. */
   private requeue(batch: Batch): void {
     for (const row of batch.statuses) if (!this.statuses.has(row[0])) this.statuses.set(row[0], row);
-    const room = this.options.maxQueuedRows - this.usage.length - this.samples.length;
+    const room = this.options.maxQueuedRows - this.boundedRows;
     const failedRows = rowCount(batch.usage);
     const usageKept = Math.min(failedRows, Math.max(0, room));
     const samples = batch.samples.slice(0, Math.max(0, room - usageKept));
@@ -340,11 +340,21 @@ export class StoreWriter {
     return this.lastTimestamp[1];
   }
 
+  /** Rows the queue bound counts: LLM calls and samples (status rows are one per bot, replaced in place). */
+  private get boundedRows(): number {
+    return this.usage.length + this.samples.length;
+  }
+
+  /** Past half the bound a commit starts at once, and paused reading stays paused. */
+  private get halfFull(): boolean {
+    return this.boundedRows >= this.options.maxQueuedRows / 2;
+  }
+
   private full(): boolean {
-    const queued = this.usage.length + this.samples.length;
+    const queued = this.boundedRows;
     const max = this.options.maxQueuedRows;
     // A burst: commit now rather than at the next tick.
-    if (queued >= max / 2 && !this.committing) void this.flush();
+    if (this.halfFull && !this.committing) void this.flush();
     if (queued + 1 >= max && !this.pressing && this.healthy) {
       this.pressing = true;
       this.options.onBackpressure?.(true);
@@ -358,8 +368,7 @@ export class StoreWriter {
   /** Reading resumes once the queue is below half its bound (or at once when `force`). */
   private relieve(force = false): void {
     if (!this.pressing) return;
-    const max = this.options.maxQueuedRows;
-    if (!force && this.usage.length + this.samples.length >= max / 2) return;
+    if (!force && this.halfFull) return;
     this.pressing = false;
     this.options.onBackpressure?.(false);
   }
