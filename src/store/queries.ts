@@ -36,7 +36,6 @@ export function restorableBots(db: Database, now: number): RestoredBot[] {
   }));
 }
 
-
 const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());
 
 /** Bots a status answer from the database holds at most (the bridge's own --max-bots bound is lower). */
@@ -70,7 +69,6 @@ export function botsFromDatabase(db: Database, now: number): BotView[] {
     };
   });
 }
-
 
 /**
  * LLM usage since `sinceMs`, grouped by channel, model or feature (of one channel when given):
