@@ -5,13 +5,18 @@ import { startBridge } from "./main.js";
 import { VERSION } from "./version.js";
 import { statusCommand, usageCommand } from "./cli/subcommands.js";
 import { raiseOpenFilesLimit } from "./util/open-files.js";
+import { internalErrors } from "./util/guard.js";
 
-const SHUTDOWN_DEADLINE_MS = 5000;
+/**
+ * A last resort only: stop() ends by itself within about 5 s (each step is bounded, and what
+ * the database does not take in time is set aside in its journal).
+ */
+const SHUTDOWN_DEADLINE_MS = 10_000;
 
-const SUBCOMMANDS: Record<string, typeof statusCommand> = { status: statusCommand, usage: usageCommand };
+const SUBCOMMANDS = new Map([["status", statusCommand], ["usage", usageCommand]]);
 
 async function run(): Promise<void> {
-  const sub = SUBCOMMANDS[process.argv[2] ?? ""];
+  const sub = SUBCOMMANDS.get(process.argv[2] ?? "");
   if (sub !== undefined) {
     try {
       process.exitCode = await sub(process.argv.slice(3), process.env, { stdout: process.stdout, stderr: process.stderr });
@@ -50,7 +55,8 @@ async function run(): Promise<void> {
     return;
   }
   let stopping = false;
-  const shutdown = (signal: string) => {
+  // Exit code: 0 when nothing accepted was lost, 1 when rows were dropped or a fault ended the run.
+  const shutdown = (signal: string, failed = false) => {
     if (stopping) return;
     stopping = true;
     log.info({ signal }, "shutting down");
@@ -63,7 +69,7 @@ async function run(): Promise<void> {
       exit(1);
     }, SHUTDOWN_DEADLINE_MS).unref();
     bridge!.stop().then(
-      () => exit(0),
+      (report) => exit(failed || report.droppedRows > 0 ? 1 : 0),
       (err: unknown) => {
         log.error({ err }, "error during shutdown");
         exit(1);
@@ -72,6 +78,14 @@ async function run(): Promise<void> {
   };
   process.on("SIGINT", () => shutdown("SIGINT"));
   process.on("SIGTERM", () => shutdown("SIGTERM"));
+  // What still escapes every guard: the queue is committed or set aside, then the bridge exits 1.
+  const fatal = (kind: string) => (err: unknown) => {
+    internalErrors.report("process", err);
+    log.fatal({ err, kind }, "an error escaped every handler; stopping");
+    shutdown(kind, true);
+  };
+  process.on("uncaughtException", fatal("uncaughtException"));
+  process.on("unhandledRejection", fatal("unhandledRejection"));
 }
 
 void run();

@@ -32,6 +32,8 @@ import { loadPriceTable, ReloadablePrices } from "./pricing/price-table.js";
 import { otelEnabled } from "./otel/otel-config.js";
 import { CounterMap } from "./util/counter-map.js";
 import { systemClock, type Clock } from "./util/clock.js";
+import { delay, every, internalErrors } from "./util/guard.js";
+import { HTTP_REFUSALS, type HttpRefusal } from "./http/host-guard.js";
 import { VERSION } from "./version.js";
 
 const HTTP_MAX_CONNECTIONS = 256;
@@ -49,14 +51,22 @@ export interface RunningBridge {
   otel: OtelSink | undefined;
   /** Where the HTTP server listens (the real port when 0 was asked for). */
   httpAddress: { host: string; port: number };
-  /** Stop accepting, finish what is queued, remove the socket file, close HTTP. */
-  stop(): Promise<void>;
+  /**
+   * Stop accepting, commit what is queued (or set it aside in the journal), remove the socket
+   * file, close HTTP; ends within about 5 s by itself. Resolves with the rows it had to drop.
+   */
+  stop(): Promise<StopReport>;
   /**
    * SIGHUP: reloads the price table (--prices). Per-bot logs need no reopening: each write
    * opens its file by name, so a rotated or deleted file is recreated at the next line.
    * A reload that fails keeps what was running, and says why.
    */
   reload(): void;
+}
+
+export interface StopReport {
+  /** Accepted rows that are neither committed nor set aside: lost. */
+  droppedRows: number;
 }
 
 /** Wires the pipeline: socket → framing → decode → registry / usage → metrics → HTTP. */
@@ -68,6 +78,8 @@ export async function startBridge(config: Config, log: Logger, deps: BridgeDeps 
   const registry = new BotRegistry(clock, { staleAfterMs: config.staleAfterMs, maxBots: config.maxBots, refuseUnseenPids: config.unseenPids === "refuse", maxFeatureSeries: config.maxFeatureSeries });
   const usage = new UsageBook({ maxLabelValues: config.maxLabelValues, maxChannels: config.maxBots, maxLlmSeries: config.maxLlmSeries, maxCustomSeries: config.maxCustomSeries });
   const limitedLog = new RateLimitedLog(log, clock);
+  internalErrors.attach((key, fields, msg) => limitedLog.warn(key, fields, msg));
+  const httpRefused = new CounterMap<HttpRefusal>(HTTP_REFUSALS);
   const ingest = new Ingest(registry, usage, usage.limiters.feature, prices, limitedLog);
   registry.observe({ refused: () => ingest.ignored.inc("pid_not_running") });
   const source = deps.processSource ?? new ProcSource();
@@ -173,6 +185,8 @@ export async function startBridge(config: Config, log: Logger, deps: BridgeDeps 
     channelLog,
     reader,
     collectorErrors,
+    internalErrors: internalErrors.counts,
+    http: { refused: httpRefused },
     logDrops: deps.logDrops,
     }),
     ...spendFamilies({ clock, timeZone: config.timezone, spend, budgets, bots: registry, maxDetailSeries: config.maxLlmSeries }),
@@ -181,7 +195,7 @@ export async function startBridge(config: Config, log: Logger, deps: BridgeDeps 
   // Usage answers hold every message received so far, unless the database is stuck (1 s at most).
   const flushed = async (): Promise<boolean> => {
     if (store === undefined || reader === undefined) return false;
-    await Promise.race([store.flush(), new Promise((r) => setTimeout(r, 1000).unref())]);
+    await Promise.race([store.flush(), delay(1000)]);
     return true;
   };
   const status = new StatusPage({
@@ -208,7 +222,13 @@ export async function startBridge(config: Config, log: Logger, deps: BridgeDeps 
     version: VERSION,
     socketPath: config.socket,
     otelMetrics: otel?.prometheusHandler,
-    logError: (err) => limitedLog.warn("http:error", { err: (err as Error).message }, "an HTTP request failed"),
+    logError: (err) => internalErrors.report("http", err),
+    hosts: {
+      listen: config.listen.host,
+      allowed: config.allowedHosts,
+      refused: httpRefused,
+      logRefusal: (host) => limitedLog.warn("http:host", { host }, "refused an HTTP request for a host name the bridge does not serve (--allowed-hosts adds names)"),
+    },
     api: {
       now: () => clock.now(),
       bots: registry,
@@ -231,6 +251,8 @@ export async function startBridge(config: Config, log: Logger, deps: BridgeDeps 
   // The HTTP port has its own budget, so a flood of idle connections there cannot starve the
   // Monitor socket of descriptors (or the other way round).
   http.maxConnections = HTTP_MAX_CONNECTIONS;
+  // Past it Node closes each new connection at once (the README says so); counted here.
+  http.on("drop", () => httpRefused.inc("max_connections"));
   http.headersTimeout = 5_000;
   http.requestTimeout = 30_000;
   try {
@@ -253,12 +275,10 @@ export async function startBridge(config: Config, log: Logger, deps: BridgeDeps 
   status.start();
   spend?.start();
   // Status changes are logged when they happen, not only when someone scrapes.
-  const evaluator = setInterval(() => registry.evaluate(), 1000);
-  evaluator.unref();
+  const evaluator = every("evaluator", 1000, () => registry.evaluate());
   // Daily, like the database's retention: log folders of channels gone longer than --retention-days.
   const pruneLogs = () => void channelLog?.prune(config.retentionDays * DAY_MS, (channel) => registry.get(channel) !== undefined);
-  const pruner = channelLog === undefined ? undefined : setInterval(pruneLogs, DAY_MS);
-  pruner?.unref();
+  const pruner = channelLog === undefined ? undefined : every("channel_log", DAY_MS, pruneLogs);
   pruneLogs();
 
   const address = http.address() as AddressInfo;
@@ -292,25 +312,29 @@ export async function startBridge(config: Config, log: Logger, deps: BridgeDeps 
       status.stop();
       spend?.stop();
       clearInterval(pruner);
+      // Each step is bounded, so the whole ends by itself within about 5 s (the CLI's last-resort
+      // deadline is later): 1 s for senders, 1 s for the follower, 2.5 s for the last commit.
       await transport.stop(1000);
-      await sampler.stop();
-      await follower?.stop();
-      // The last OTel interval, the last database rows and the last log lines go out together,
-      // each bounded, so the whole stays within the CLI's 5 s shutdown deadline.
-      await Promise.all([otel?.shutdown(), store?.close(), reader?.close(), channelLog?.drain()]);
+      await Promise.all([sampler.stop(), follower?.stop(1000)]);
+      // The last OTel interval, the last database rows and the last log lines go out together.
+      await Promise.all([Promise.race([otel?.shutdown(), delay(2500)]), store?.close(2500), reader?.close(), Promise.race([channelLog?.drain(), delay(2500)])]);
       http.closeAllConnections();
-      await new Promise<void>((resolve) => http.close(() => resolve()));
-      // What this run took in and kept: a shutdown that loses accepted lines shows here.
+      await Promise.race([new Promise<void>((resolve) => http.close(() => resolve())), delay(500)]);
+      // What this run took in and kept: committed, set aside for the next start, or lost.
+      const droppedRows = store?.dropped ?? 0;
       log.info(
         {
           connections: transport.connectionsAccepted,
           llmUsageAccepted: ingest.accepted.get("llm_usage"),
           dbWritten: store?.written.get("llm_usage") ?? null,
-          dbDropped: store?.dropped ?? null,
-          dbQueued: store?.queuedRows ?? null,
+          dbCommittedRows: store?.written.total() ?? null,
+          dbSetAsideRows: store?.setAside ?? null,
+          dbDropped: store === undefined ? null : droppedRows,
+          internalErrors: internalErrors.counts.total(),
         },
         "kissbot-bridge stopped",
       );
+      return { droppedRows };
     },
   };
 }

@@ -1,5 +1,5 @@
 import { loadBudgetFile, type BudgetTable } from "../spend/budget-file.js";
-import { checkTimeZone } from "../spend/period.js";
+import { checkTimeZone } from "../calendar/period.js";
 /** Value parsers for flags: each returns the value or throws an Error whose message completes "invalid --flag: ...". */
 
 export function seconds(min: number, max: number) {
@@ -86,4 +86,11 @@ export function timeZone(raw: string): string {
 /** A budget file, read and checked now: a bad one stops the bridge at start with its line. */
 export function budgetFile(raw: string): BudgetTable | null {
   return raw.trim() === "" ? null : loadBudgetFile(raw.trim());
+}
+
+/** Comma-separated host names (`*` for any): the names HTTP answers besides IP addresses and localhost. */
+export function hostList(raw: string): string[] {
+  const names = raw.split(",").map((n) => n.trim().toLowerCase()).filter((n) => n !== "");
+  for (const n of names) if (n !== "*" && !/^[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)*\.?$/.test(n)) throw new Error(`expected host names such as bots.example.org, got ${JSON.stringify(n)}`);
+  return names;
 }

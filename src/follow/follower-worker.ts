@@ -1,7 +1,6 @@
-import { statSync } from "node:fs";
 import { parentPort, workerData } from "node:worker_threads";
 import BetterSqlite3, { type Database, type Statement } from "better-sqlite3";
-import { BUSY_TIMEOUT_MS } from "../store/database.js";
+import { fileIdentity, matchSidecarModes, WRITE_BUSY_TIMEOUT_MS, writableNow } from "../store/database.js";
 import { FOLLOW_POSITION_KEY } from "../store/schema.js";
 import type { FollowedRow, FollowerReply, FollowerRequest, RecordedTotals } from "./follow-protocol.js";
 
@@ -13,7 +12,7 @@ import type { FollowedRow, FollowerReply, FollowerRequest, RecordedTotals } from
  */
 const { path, pollIntervalMs, batchRows } = workerData as { path: string; pollIntervalMs: number; batchRows: number };
 
-type Open = { db: Database; read: (from: number, limit: number) => { rows: FollowedRow[]; maxId: number }; save: Statement; totals: Statement | undefined; dev: number; ino: number };
+type Open = { db: Database; read: (from: number, limit: number) => { rows: FollowedRow[]; maxId: number }; save: Statement; totals: Statement | undefined; identity: string | undefined };
 let open: Open | undefined;
 /** Read from bridge_state once; after that, memory is ahead of (or equal to) what is saved. */
 let position: number | undefined;
@@ -25,10 +24,12 @@ let lastTotals = "";
 const post = (m: FollowerReply) => parentPort!.postMessage(m);
 
 function connect(): Open {
-  const { dev, ino } = statSync(path);
+  const identity = fileIdentity(path);
+  if (identity === undefined) throw new Error(`${path} does not exist`);
+  matchSidecarModes(path);
   const db = new BetterSqlite3(path, { fileMustExist: true });
   try {
-    db.pragma(`busy_timeout = ${BUSY_TIMEOUT_MS}`);
+    db.pragma(`busy_timeout = ${WRITE_BUSY_TIMEOUT_MS}`);
     position ??= (db.prepare("SELECT value FROM bridge_state WHERE key = ?").pluck().get(FOLLOW_POSITION_KEY) as number | undefined) ?? 0;
     // Rows the bridge wrote itself (source 'socket') were counted when they arrived: SQLite
     // skips them, and only the position moves past them (to the largest id seen, read in the same
@@ -39,7 +40,7 @@ function connect(): Open {
     const maxId = db.prepare("SELECT MAX(id) FROM llm_usage").pluck();
     const read = db.transaction((from: number, limit: number) => ({ rows: select.all(from, limit) as FollowedRow[], maxId: (maxId.get() as number | null) ?? 0 }));
     const save = db.prepare("UPDATE bridge_state SET value = ? WHERE key = ?");
-    return { db, read, save, totals: totalsStatement(db), dev, ino };
+    return { db, read, save, totals: totalsStatement(db), identity };
   } catch (err) {
     db.close();
     throw err;
@@ -98,15 +99,13 @@ function poll(): void {
 
 /** The file at `path` is no longer the one this connection has open (deleted, or replaced). */
 function replaced(o: Open): boolean {
-  try {
-    const now = statSync(path);
-    return now.dev !== o.dev || now.ino !== o.ino;
-  } catch {
-    return true;
-  }
+  return fileIdentity(path) !== o.identity;
 }
 
 function schedule(ms: number): void {
+  // Held open only while the bridge can write the file (database.ts, matchSidecarModes); the
+  // position stays in memory meanwhile.
+  if (open !== undefined && !writableNow(path)) close();
   if (!stopping && timer === undefined) timer = setTimeout(poll, ms);
 }
 
@@ -126,6 +125,9 @@ parentPort!.on("message", (m: FollowerRequest) => {
       open?.save.run(position, FOLLOW_POSITION_KEY);
     } catch (err) {
       post({ type: "error", message: (err as Error).message });
+      // A connection that opened a read-only file stays read-only after the file is fixed:
+      // only a new one can write (the position stays in memory meanwhile).
+      close();
     }
     // A full batch means more are waiting: read on at once, else at the next interval.
     schedule(0);

@@ -1,6 +1,7 @@
 import { Worker } from "node:worker_threads";
 import type { RateLimitedLog } from "../log/rate-limited-log.js";
 import type { FollowedRow, FollowerReply, FollowerRequest, RecordedTotals } from "./follow-protocol.js";
+import { delay, internalErrors } from "../util/guard.js";
 
 /** Where the bots' rows go: checked and counted like socket messages (Ingest.row). */
 export interface RowSink {
@@ -45,7 +46,7 @@ export class LlmRowFollower {
     worker.unref();
     let resolveStopped!: () => void;
     this.stopped = new Promise((r) => (resolveStopped = r));
-    worker.on("message", (m: FollowerReply) => {
+    worker.on("message", internalErrors.guard("follower", (m: FollowerReply) => {
       if (m.type === "rows") {
         for (const r of m.rows) this.sink.row(toWire(r));
         this.#totals = m.totals;
@@ -58,7 +59,7 @@ export class LlmRowFollower {
       } else {
         resolveStopped();
       }
-    });
+    }));
     worker.on("error", (err) => {
       this.#errors++;
       this.log.warn("db:follow", { err: err.message, path }, "the llm_usage follower thread failed");
@@ -68,13 +69,14 @@ export class LlmRowFollower {
   }
 
   /** Stops after the batch in hand is counted and its position saved; bounded. */
-  async stop(): Promise<void> {
+  async stop(boundMs = 1000): Promise<void> {
     const worker = this.worker;
     if (worker === undefined) return;
     this.worker = undefined;
     worker.postMessage({ type: "stop" } satisfies FollowerRequest);
-    await Promise.race([this.stopped, new Promise((r) => setTimeout(r, 2000).unref())]);
-    await worker.terminate();
+    await Promise.race([this.stopped, delay(boundMs)]);
+    // A thread blocked in SQLite (a lock held elsewhere) ends when it returns; shutdown does not wait for it.
+    await Promise.race([worker.terminate(), delay(300)]);
   }
 }
 

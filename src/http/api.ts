@@ -2,7 +2,8 @@ import { Router } from "express";
 import type { Bot } from "../registry/bot.js";
 import { botView } from "../read-model/bots.js";
 import { ReadRefused } from "../store/database-reader.js";
-import { checkTimeZone } from "../spend/period.js";
+import { queryValue } from "./query.js";
+import { checkTimeZone } from "../calendar/period.js";
 import { isUsageGroup, parseSince, USAGE_GROUPS, type UsageGroup, type UsageView } from "../read-model/usage.js";
 
 /** What the JSON API reads. */
@@ -32,16 +33,19 @@ export function apiRouter(s: ApiSources): Router {
     res.json({ source: "bridge", generated_at: new Date(now).toISOString(), bots });
   });
   router.get("/api/usage", async (req, res) => {
-    const since = String(req.query["since"] ?? "24h");
-    const by = String(req.query["by"] ?? "model");
+    const since = queryValue(req, "since", "24h");
+    const by = queryValue(req, "by", "model");
+    const asked = queryValue(req, "timezone", s.timeZone);
+    if (since === undefined || by === undefined || asked === undefined) return void res.status(400).json({ error: "since, by and timezone are each given once, as text" });
     const sinceMs = parseSince(since);
     if (sinceMs === undefined) return void res.status(400).json({ error: `since must look like 30m, 24h or 7d, not ${JSON.stringify(since)}` });
     if (!isUsageGroup(by) && by !== "day") return void res.status(400).json({ error: `by must be one of ${USAGE_GROUPS.join(", ")}, day` });
-    const timeZone = String(req.query["timezone"] ?? s.timeZone);
+    let timeZone: string;
     try {
-      checkTimeZone(timeZone);
+      // Every spelling of a zone reads as its one canonical name from here on.
+      timeZone = checkTimeZone(asked);
     } catch {
-      return void res.status(400).json({ error: `timezone must be an IANA time zone such as UTC or Europe/Paris, not ${JSON.stringify(timeZone)}` });
+      return void res.status(400).json({ error: `timezone must be an IANA time zone such as UTC or Europe/Paris, not ${JSON.stringify(asked)}` });
     }
     let rows: UsageView[] | undefined;
     try {

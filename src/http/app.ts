@@ -4,6 +4,8 @@ import { negotiateFormat, type ExpositionFormat } from "../metrics/format.js";
 import { apiRouter, type ApiSources } from "./api.js";
 import { runbookPage } from "./runbook.js";
 import { statusRouter, type StatusRouteSources } from "./status-routes.js";
+import { hostGuard, type HttpRefusal } from "./host-guard.js";
+import type { CounterMap } from "../util/counter-map.js";
 
 /** What the HTTP layer needs from the rest of the bridge. */
 export interface HttpSources {
@@ -19,6 +21,8 @@ export interface HttpSources {
   status: StatusRouteSources;
   /** Told of an error no route handled (the client only gets a 500 without details). */
   logError?: (err: unknown) => void;
+  /** Which Host headers are answered (host-guard.ts); every name when absent. */
+  hosts?: { listen: string; allowed: readonly string[]; refused: CounterMap<HttpRefusal>; logRefusal: (host: string) => void } | undefined;
 }
 
 export function createApp(s: HttpSources): Express {
@@ -26,6 +30,7 @@ export function createApp(s: HttpSources): Express {
   app.disable("x-powered-by");
   // Express would hash every response body for an ETag: tens of MB per scrape for many bots.
   app.set("etag", false);
+  if (s.hosts !== undefined) app.use(hostGuard(s.hosts.listen, s.hosts.allowed, s.hosts.refused, s.hosts.logRefusal));
 
   app.get("/metrics", async (req, res) => {
     const { contentType, body, release } = await s.metrics.render(negotiateFormat(req.get("accept")));

@@ -4,6 +4,7 @@ import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import type { BotHistoryView } from "../store/status-queries.js";
 import { ReadRefused } from "../store/database-reader.js";
+import { queryValue } from "./query.js";
 import type { LiveFeed } from "../status/live-feed.js";
 import type { StatusView } from "../status/overview.js";
 
@@ -19,7 +20,7 @@ const WEB = join(dirname(fileURLToPath(import.meta.url)), "..", "..", "..", "web
 const require = createRequire(import.meta.url);
 const UPLOT = dirname(require.resolve("uplot/dist/uPlot.iife.min.js"));
 
-const RANGES: Record<string, number> = { "1h": 3_600_000, "24h": 86_400_000, "7d": 7 * 86_400_000 };
+const RANGES = new Map([["1h", 3_600_000], ["24h", 86_400_000], ["7d", 7 * 86_400_000]]);
 
 /**
  * Everything a bot sends is text on the page: scripts come only from this server, nothing is
@@ -54,9 +55,9 @@ export function statusRouter(s: StatusRouteSources): Router {
     res.json(found);
   });
   router.get("/api/v1/bots/:channel/history", async (req, res) => {
-    const range = String(req.query["range"] ?? "1h");
-    const rangeMs = RANGES[range];
-    if (rangeMs === undefined) return void res.status(400).json({ error: `range must be one of ${Object.keys(RANGES).join(", ")}` });
+    const range = queryValue(req, "range", "1h");
+    const rangeMs = range === undefined ? undefined : RANGES.get(range);
+    if (range === undefined || rangeMs === undefined) return void res.status(400).json({ error: `range must be one of ${[...RANGES.keys()].join(", ")}` });
     if (s.history === undefined) return void res.status(503).json({ error: "no database: the bridge runs with --no-db", reason: "error" });
     try {
       res.json({ range, ...(await s.history(req.params.channel, rangeMs)) });

@@ -28,11 +28,15 @@ export interface MetricSources {
   /** Absent while OTLP push is off. */
   otlp?: { successes: number; failures: number } | undefined;
   /** Absent with --no-db. */
-  store?: { errors: CounterMap; written: CounterMap; dropped: number; queuedRows: number; commits: number; writable: boolean } | undefined;
+  store?: { errors: CounterMap; written: CounterMap; dropped: number; queuedRows: number; commits: number; writable: boolean; setAside: number; replayed: number } | undefined;
   channelLog?: { errors: number } | undefined;
   /** Absent with --no-db. */
   reader?: { refused: CounterMap } | undefined;
   collectorErrors: CounterMap;
+  /** Errors caught in callbacks nobody awaits, by component. */
+  internalErrors: CounterMap;
+  /** Absent where HTTP is not served by the bridge. */
+  http?: { refused: CounterMap } | undefined;
   logDrops?: (() => number) | undefined;
   /** Read at scrape time (the exposition is built after the families). */
   scrapes?: { rendered: number; shared: number } | undefined;
@@ -180,6 +184,10 @@ export function bridgeFamilies(s: MetricSources): Family[] {
       out.sample(labelString({ render: "own" }), s.scrapes?.rendered ?? 0);
       out.sample(labelString({ render: "shared" }), s.scrapes?.shared ?? 0);
     }),
+    new Family(CATALOG.internalErrors, (out) => byLabel(out, "component", s.internalErrors)),
+    new Family(CATALOG.httpRefused, (out) => s.http && byLabel(out, "reason", s.http.refused)),
+    new Family(CATALOG.dbSetAside, (out) => s.store && out.sample("", s.store.setAside)),
+    new Family(CATALOG.dbReplayed, (out) => s.store && out.sample("", s.store.replayed)),
     new Family(CATALOG.collectorErrors, (out) => byLabel(out, "collector", s.collectorErrors)),
     new Family(CATALOG.buildInfo, (out) => out.sample(labelString({ version: s.version }), 1)),
   ];

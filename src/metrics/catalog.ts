@@ -77,6 +77,10 @@ export const CATALOG = {
   logDropped: spec("kissbot_bridge_log_dropped_lines_total", "counter", [], "Log lines dropped because stdout was not taking them (a stalled pipe or log shipper); the bridge carries on."),
   channelLogErrors: spec("kissbot_bridge_channel_log_errors_total", "counter", [], "Writes to per-bot log files that failed."),
   scrapes: spec("kissbot_bridge_scrapes_total", "counter", ["render"], "Scrapes of /metrics: render=\"own\" rendered for them, render=\"shared\" answered with the render of a scrape already running."),
+  internalErrors: spec("kissbot_bridge_internal_errors_total", "counter", ["component"], "Errors thrown inside the bridge's own timers, worker replies and stream handlers, by component; each was caught and logged (rate-limited), and the component carried on. Anything above 0 is a bug worth reporting."),
+  httpRefused: spec("kissbot_bridge_http_refused_total", "counter", ["reason"], "HTTP requests or connections refused before any route ran: reason=\"host\" (a Host header that is not the listen address, localhost, an IP address or a name in --allowed-hosts: the defence against DNS rebinding), \"max_connections\" (connections closed at once past the HTTP connection limit)."),
+  dbSetAside: spec("kissbot_bridge_db_set_aside_rows_total", "counter", [], "Rows the database could not take within the shutdown bound, written to the journal beside it (DB.journal) instead; each is committed exactly once at the next start."),
+  dbReplayed: spec("kissbot_bridge_db_replayed_rows_total", "counter", [], "Rows set aside by an earlier run's shutdown and committed at this start."),
   collectorErrors: spec("kissbot_bridge_collector_errors_total", "counter", ["collector"], "Metric families that failed to collect during a scrape; the rest of the scrape was served."),
   buildInfo: spec("kissbot_bridge_build_info", "gauge", ["version"], "Always 1; carries the bridge's version."),
 } as const satisfies Record<string, MetricSpec>;

@@ -4,7 +4,7 @@ import { labelString } from "./format.js";
 import { channelLimits, type BudgetTable } from "../spend/budget-file.js";
 import type { SpendRow } from "../store/status-queries.js";
 import type { SpendTotals } from "../spend/spend-watch.js";
-import { periodStarts } from "../spend/period.js";
+import { periodStarts } from "../calendar/period.js";
 import type { Clock } from "../util/clock.js";
 
 /** What the spend and budget families read at scrape time. */

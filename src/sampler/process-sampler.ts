@@ -3,6 +3,7 @@ import type { ProcessSnapshot, ProcessSource } from "./process-source.js";
 import type { Bot } from "../registry/bot.js";
 import type { SampleTarget } from "../registry/bot-registry.js";
 import { withDefaults, type WithDefaults } from "../util/defaults.js";
+import { every } from "../util/guard.js";
 
 /** The part of the registry the sampler drives. */
 export interface SampledRegistry {
@@ -54,8 +55,7 @@ export class ProcessSampler {
   }
 
   start(): void {
-    this.timer = setInterval(() => void this.tick(), this.options.intervalMs);
-    this.timer.unref();
+    this.timer = every("sampler", this.options.intervalMs, () => this.tick());
   }
 
   async stop(): Promise<void> {

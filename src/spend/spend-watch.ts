@@ -1,8 +1,9 @@
 import type { Clock } from "../util/clock.js";
 import { MAX_SPEND_ROWS, type LatencyCell, type SpendRow } from "../store/status-queries.js";
-import { periodStarts } from "./period.js";
+import { periodStarts } from "../calendar/period.js";
 import { LatencyWindow, type LatencyView } from "./latency-window.js";
 import type { CommittedUsage, SpendCell } from "../store/usage-aggregates.js";
+import { every } from "../util/guard.js";
 
 /** What the watch reads from the database (the reader thread, bounded in time). */
 export interface SpendSource {
@@ -110,8 +111,7 @@ export class SpendWatch {
 
   start(): void {
     void this.refresh();
-    this.timer = setInterval(() => void this.refresh(), this.everyMs);
-    this.timer.unref();
+    this.timer = every("spend", this.everyMs, () => this.refresh());
   }
 
   stop(): void {

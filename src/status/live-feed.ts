@@ -1,5 +1,6 @@
 import type { ServerResponse } from "node:http";
 import type { BotRow, StatusView } from "./overview.js";
+import { every, internalErrors } from "../util/guard.js";
 
 /** Live viewers at most: each costs a tick's JSON a second. */
 const MAX_CLIENTS = 64;
@@ -38,13 +39,13 @@ export class LiveFeed {
     res.write("retry: 2000\n\n");
     if (this.clients.size === 0) this.keys = this.currentKeys(this.view.bots());
     this.clients.add(res);
-    res.on("close", () => {
+    res.on("close", internalErrors.guard("live_feed", () => {
       this.clients.delete(res);
       if (this.clients.size === 0) this.pause();
-    });
+    }));
     this.send(res, "bots", this.view.bots());
     this.send(res, "overview", this.view.overview());
-    this.timer ??= setInterval(() => this.tick(), this.everyMs);
+    this.timer ??= every("live_feed", this.everyMs, () => this.tick());
     return true;
   }
 

@@ -8,6 +8,7 @@ import { BotHistory } from "./bot-history.js";
 import { CounterHistory } from "./counter-history.js";
 import { LiveFeed } from "./live-feed.js";
 import { StatusView, type StatusSources } from "./overview.js";
+import { every } from "../util/guard.js";
 
 export type StatusPageDeps = Omit<StatusSources, "history" | "messages" | "rejected" | "tokensByModel"> & {
   ingest: { accepted: CounterMap; rejected: CounterMap };
@@ -51,10 +52,9 @@ export class StatusPage {
 
   start(): void {
     for (const h of this.histories) h.take();
-    this.timer = setInterval(() => {
+    this.timer = every("status", SNAPSHOT_MS, () => {
       for (const h of this.histories) h.take();
-    }, SNAPSHOT_MS);
-    this.timer.unref();
+    });
   }
 
   stop(): void {

@@ -1,6 +1,7 @@
 import { Worker } from "node:worker_threads";
 import type { ReadArgs, ReaderReply, ReaderRequest, ReadName, ReadResult } from "./read-queries.js";
 import { CounterMap } from "../util/counter-map.js";
+import { after, internalErrors } from "../util/guard.js";
 
 export const READ_REFUSALS = ["timeout", "busy", "error"] as const;
 export type ReadRefusalReason = (typeof READ_REFUSALS)[number];
@@ -48,7 +49,7 @@ export class DatabaseReader {
         request: { id: this.nextId++, name, args },
         resolve: resolve as (v: unknown) => void,
         reject,
-        timer: setTimeout(() => this.expire(p), timeoutMs),
+        timer: after("reader", timeoutMs, () => this.expire(p)),
       };
       this.queue.push(p);
       this.pump();
@@ -89,11 +90,19 @@ export class DatabaseReader {
   }
 
   private pump(): void {
-    if (this.running !== undefined) return;
-    const p = this.queue.shift();
-    if (p === undefined) return;
-    this.running = p;
-    this.ensureWorker().postMessage(p.request);
+    while (this.running === undefined) {
+      const p = this.queue.shift();
+      if (p === undefined) return;
+      try {
+        // Throws for arguments that cannot be cloned, or a thread that cannot start: that read
+        // fails alone, and the ones behind it still run.
+        this.ensureWorker().postMessage(p.request);
+        this.running = p;
+      } catch (err) {
+        clearTimeout(p.timer);
+        p.reject(this.refuse("error", `the read could not be started: ${(err as Error).message}`));
+      }
+    }
   }
 
   private settle(reply: ReaderReply): void {
@@ -110,7 +119,7 @@ export class DatabaseReader {
     if (this.worker !== undefined) return this.worker;
     const worker = new Worker(new URL("./reader-worker.js", import.meta.url), { workerData: { path: this.options.path } });
     worker.unref();
-    worker.on("message", (m: ReaderReply) => this.settle(m));
+    worker.on("message", internalErrors.guard("reader", (m: ReaderReply) => this.settle(m)));
     const lost = (why: string) => {
       if (this.worker !== worker) return;
       this.worker = undefined;

@@ -3,7 +3,7 @@ import type { RestoredBot } from "../registry/bot-registry.js";
 import type { Features } from "../protocol/messages.js";
 import { fromSqlTime, toSqlTime } from "./timestamps.js";
 import { MIB } from "../util/units.js";
-import { periodStarts } from "../spend/period.js";
+import { localDay, periodStarts } from "../calendar/period.js";
 import { LLM_CHANNELS, llmRowsByTs } from "./by-channel.js";
 import { MAX_USAGE_GROUPS, type UsageGroup, type UsageView } from "../read-model/usage.js";
 import type { BotView } from "../read-model/bots.js";
@@ -101,11 +101,6 @@ export function usageByDayFromDatabase(db: Database, sinceMs: number, nowMs: num
   const recent = `SELECT days.key AS key, tokens_in, tokens_out, latency_ms, cost_usd
     FROM days CROSS JOIN llm_channels CROSS JOIN llm_usage ON llm_usage.channel = llm_channels.name AND llm_usage.ts >= days.start AND llm_usage.ts < days.end`;
   return usageQuery(db, `days(key, start, end) AS (VALUES ${values}), ${LLM_CHANNELS}, `, recent, "key", days.flat());
-}
-
-function localDay(ms: number, timeZone: string): string {
-  // en-CA formats dates as YYYY-MM-DD.
-  return new Intl.DateTimeFormat("en-CA", { timeZone, year: "numeric", month: "2-digit", day: "2-digit" }).format(ms);
 }
 
 function usageQuery(db: Database, ctes: string, recent: string, order: string, params: unknown[]): UsageView[] {

@@ -1,7 +1,6 @@
-import { statSync } from "node:fs";
 import { parentPort, workerData } from "node:worker_threads";
 import type { Database } from "better-sqlite3";
-import { openReadOnly } from "./database.js";
+import { fileIdentity, openReadOnly, writableNow } from "./database.js";
 import { READ_QUERIES, type ReaderReply, type ReaderRequest } from "./read-queries.js";
 
 /**
@@ -12,20 +11,25 @@ import { READ_QUERIES, type ReaderReply, type ReaderRequest } from "./read-queri
 const { path } = workerData as { path: string };
 
 let db: Database | undefined;
-let identity: { dev: number; ino: number } | undefined;
-
+let identity: string | undefined;
 /** The connection, reopened when the file was replaced or deleted since it was opened. */
 function connection(): Database {
-  const now = statSync(path);
-  if (db !== undefined && identity !== undefined && (now.dev !== identity.dev || now.ino !== identity.ino)) {
-    db.close();
-    db = undefined;
-  }
+  const now = fileIdentity(path);
+  if (db !== undefined && now !== identity) closeDb();
   if (db === undefined) {
     db = openReadOnly(path);
-    identity = { dev: now.dev, ino: now.ino };
+    identity = now;
   }
   return db;
+}
+
+function closeDb(): void {
+  try {
+    db?.close();
+  } catch {
+    // already unusable
+  }
+  db = undefined;
 }
 
 parentPort!.on("message", (m: ReaderRequest) => {
@@ -34,13 +38,10 @@ parentPort!.on("message", (m: ReaderRequest) => {
     const query = READ_QUERIES[m.name] as (db: Database, args: unknown) => unknown;
     reply = { id: m.id, ok: true, value: query(connection(), m.args) };
   } catch (err) {
-    try {
-      db?.close();
-    } catch {
-      // already unusable
-    }
-    db = undefined;
+    closeDb();
     reply = { id: m.id, ok: false, error: (err as Error).message };
   }
   parentPort!.postMessage(reply);
+  // Held open only while the bridge can write the file (database.ts, matchSidecarModes).
+  if (!writableNow(path)) closeDb();
 });

@@ -7,13 +7,15 @@ import { SCHEMA_VERSION, type MigrationReport } from "./schema.js";
 import type { RateLimitedLog } from "../log/rate-limited-log.js";
 import type { Clock } from "../util/clock.js";
 import { CounterMap } from "../util/counter-map.js";
-import { openReadOnly } from "./database.js";
+import { openReadOnly, WRITE_BUSY_TIMEOUT_MS } from "./database.js";
 import { toSqlTime } from "./timestamps.js";
 import { withDefaults, type WithDefaults } from "../util/defaults.js";
-import type { Batch, SampleRow, StatusRow, WorkerReply, WorkerRequest } from "./writer-protocol.js";
+import type { Batch, ReplayReport, SampleRow, StatusRow, WorkerReply, WorkerRequest } from "./writer-protocol.js";
 import { DAY_MS, MIB } from "../util/units.js";
-import { rowCount, UsageColumnsQueue } from "./usage-columns.js";
+import { rowCount, rowsOf, UsageColumnsQueue } from "./usage-columns.js";
+import { appendJournal, journalPath, type JournalEntry } from "./journal.js";
 import type { CommittedUsage } from "./usage-aggregates.js";
+import { delay, every, internalErrors } from "../util/guard.js";
 
 /**
  * Rows queued at most before reading the sockets pauses. Large enough that a burst of stock
@@ -79,6 +81,23 @@ export class StoreWriter {
   get commits(): number {
     return this.#commits;
   }
+  #setAside = 0;
+  /** Rows written to the journal at shutdown because the database did not take them in time. */
+  get setAside(): number {
+    return this.#setAside;
+  }
+  #replayed = 0;
+  /** Rows an earlier run set aside, committed by this one. */
+  get replayed(): number {
+    return this.#replayed;
+  }
+  /** This run, as batches name it (journal.ts): set-aside batches are committed once. */
+  private readonly run = `${Date.now().toString(36)}-${process.pid}`;
+  private seq = 0;
+  /** The batch the writer thread holds, until it answers. */
+  private inFlight: Batch | undefined;
+  /** Shutdown set the queue aside: a late answer changes nothing. */
+  private closing = false;
   private statuses = new Map<string, StatusRow>();
   private usage = new UsageColumnsQueue();
   private samples: SampleRow[] = [];
@@ -132,6 +151,7 @@ export class StoreWriter {
       return undefined;
     }
     if (reply.migration !== undefined) this.reportMigration(reply.migration);
+    this.noteReplay(reply.replay);
     try {
       return openReadOnly(this.options.path);
     } catch {
@@ -140,10 +160,9 @@ export class StoreWriter {
   }
 
   start(): void {
-    this.timer = setInterval(() => {
+    this.timer = every("store", this.options.flushIntervalMs, () => {
       if (!this.committing) void this.flush();
-    }, this.options.flushIntervalMs);
-    this.timer.unref();
+    });
   }
 
   /**
@@ -184,17 +203,61 @@ export class StoreWriter {
     return this.chain;
   }
 
-  /** Commits what is queued, stops the writer thread and closes the files. */
-  async close(): Promise<void> {
+  /**
+   * Commits what is queued, stops the writer thread and closes the files, within `boundMs` and
+   * a little more: what the database has not taken by then (locked by another process, a full
+   * disk) is set aside in the journal beside it, for the next start to commit.
+   */
+  async close(boundMs = 2000): Promise<void> {
     clearInterval(this.timer);
-    // Bounded, like the rest of shutdown: a stuck writer thread cannot hold up the exit.
-    await Promise.race([this.flush().then(() => this.settled()), new Promise((r) => setTimeout(r, 3000).unref())]);
-    const worker = this.worker;
-    if (worker !== undefined) {
-      await Promise.race([this.request({ type: "close" }), new Promise((r) => setTimeout(r, 2000).unref())]);
-      this.worker = undefined;
-      await worker.terminate();
+    // A commit that fails at once (a lock SQLite will not wait for) is tried again until the bound.
+    const deadline = Date.now() + boundMs;
+    for (let left = boundMs; left > 0; left = deadline - Date.now()) {
+      await Promise.race([this.flush().then(() => this.settled()), delay(left)]);
+      if (this.inFlight === undefined && this.queuedRows === 0) break;
+      await delay(Math.min(100, deadline - Date.now()));
     }
+    this.closing = true;
+    this.setAsideQueued();
+    const worker = this.worker;
+    this.worker = undefined;
+    if (worker === undefined) return;
+    // A thread inside SQLite must not be ended (database.ts, WRITE_BUSY_TIMEOUT_MS): the commit in
+    // flight returns within the lock wait, its rows already set aside, and is told apart at replay.
+    await Promise.race([this.settled(), delay(WRITE_BUSY_TIMEOUT_MS + 1500)]);
+    if (this.inFlight === undefined) await Promise.race([this.request({ type: "close" }, worker), delay(1000)]);
+    await Promise.race([worker.terminate(), delay(500)]);
+  }
+
+  /** The batch in flight and the queue, appended to the journal and synced (or counted as dropped). */
+  private setAsideQueued(): void {
+    const entries: JournalEntry[] = [];
+    const entry = (b: Batch): JournalEntry => ({ run: b.run, seq: b.seq, statuses: b.statuses, usage: [...rowsOf(b.usage)], samples: b.samples });
+    if (this.inFlight !== undefined) entries.push(entry(this.inFlight));
+    if (this.queuedRows > 0) entries.push(entry(this.takeBatch(this.clock.now(), false)));
+    const rows = entries.reduce((n, e) => n + e.usage.length + e.samples.length + e.statuses.length, 0);
+    if (rows === 0) return;
+    try {
+      appendJournal(journalPath(this.options.path), entries, this.options.fileMode);
+      this.#setAside += rows;
+      this.log.info({ rows, journal: journalPath(this.options.path) }, "the database did not take these rows in time; set aside for the next start");
+    } catch (err) {
+      this.#dropped += rows;
+      this.log.warn("db:journal", { err: (err as Error).message, rows }, "cannot set rows aside in the journal; they are lost");
+    }
+  }
+
+  private takeBatch(now: number, retention: boolean): Batch {
+    const batch: Batch = { run: this.run, seq: ++this.seq, now, retention, statuses: [...this.statuses.values()], usage: this.usage.take(), samples: this.samples };
+    this.statuses = new Map();
+    this.samples = [];
+    return batch;
+  }
+
+  private noteReplay(r: ReplayReport | undefined): void {
+    if (r === undefined) return;
+    this.#replayed += r.rows;
+    this.log.info({ rows: r.rows, alreadyCommitted: r.skipped, tornLines: r.torn, journal: journalPath(this.options.path) }, "committed the rows the last shutdown set aside");
   }
 
   /** Resolves once no commit is running or chained (a commit may chain another, see commitQueued). */
@@ -211,16 +274,21 @@ export class StoreWriter {
     // Old rows are deleted at the first commit, then once a day, with or without new rows.
     const retention = this.lastRetention === undefined || now - this.lastRetention >= DAY_MS;
     if (this.queuedRows === 0 && !retention) return;
-    const batch: Batch = { now, retention, statuses: [...this.statuses.values()], usage: this.usage.take(), samples: this.samples };
-    this.statuses = new Map();
-    this.samples = [];
+    if (this.closing) return;
+    const batch = this.takeBatch(now, retention);
     this.committing = true;
+    this.inFlight = batch;
     // Cloned, not transferred: a failed commit's rows are requeued from this side's copy.
     // A writer thread that cannot be started or sent the batch fails the commit like a write: requeued.
     const reply = await this.request({ type: "commit", batch })
       .catch((err: unknown): WorkerReply => ({ type: "committed", ok: false, op: "write", error: (err as Error).message }))
-      .finally(() => (this.committing = false));
+      .finally(() => {
+        this.committing = false;
+        this.inFlight = undefined;
+      });
     if (reply.type !== "committed") return;
+    // Set aside already: a failure requeues nothing, a success is counted below.
+    if (!reply.ok && this.closing) return;
     if (reply.retentionError !== undefined) this.failed("retention", reply.retentionError);
     else if (reply.ok && retention) this.lastRetention = now;
     if (!reply.ok) {
@@ -233,6 +301,7 @@ export class StoreWriter {
       return;
     }
     this.healthy = true;
+    this.noteReplay(reply.replay);
     if (reply.usage !== undefined) this.tellSinks(reply.usage);
     if (reply.replaced !== undefined) {
       this.failed("replaced", reply.replaced);
@@ -277,8 +346,7 @@ export class StoreWriter {
   }
 
   /** Rejects, never throws, when the thread cannot be started or the message not sent. */
-  private async request(m: WorkerRequest): Promise<WorkerReply> {
-    const worker = this.ensureWorker();
+  private async request(m: WorkerRequest, worker = this.ensureWorker()): Promise<WorkerReply> {
     return new Promise((resolve) => {
       this.pending = resolve;
       try {
@@ -293,13 +361,13 @@ export class StoreWriter {
   private ensureWorker(): Worker {
     if (this.worker !== undefined) return this.worker;
     const { path, retentionDays, usageRetentionDays, fileMode } = this.options;
-    const worker = new Worker(new URL("./writer-worker.js", import.meta.url), { workerData: { path, retentionDays, usageRetentionDays, fileMode } });
+    const worker = new Worker(new URL("./writer-worker.js", import.meta.url), { workerData: { path, retentionDays, usageRetentionDays, fileMode, run: this.run } });
     worker.unref();
-    worker.on("message", (reply: WorkerReply) => {
+    worker.on("message", internalErrors.guard("store", (reply: WorkerReply) => {
       const resolve = this.pending;
       this.pending = undefined;
       resolve?.(reply);
-    });
+    }));
     // A writer thread that dies is replaced at the next commit; the batch it held is requeued.
     const lost = (why: string) => {
       if (this.worker !== worker) return;

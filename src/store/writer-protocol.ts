@@ -8,6 +8,9 @@ export type UsageRow = [ts: string, channel: string, model: string, feature: str
 export type SampleRow = [ts: string, channel: string, pid: number, rssMb: number, cpuPct: number, featuresJson: string];
 
 export interface Batch {
+  /** This run of the bridge, and the batch's number within it: a set-aside batch is committed once. */
+  run: string;
+  seq: number;
   now: number;
   /** Delete rows past their retention before committing (the first batch, then daily). */
   retention: boolean;
@@ -20,7 +23,16 @@ export interface Batch {
 export type WorkerRequest = { type: "open" } | { type: "commit"; batch: Batch } | { type: "close" };
 
 export type WorkerReply =
-  | { type: "opened"; error: string | undefined; migration?: MigrationReport | undefined }
-  | { type: "committed"; ok: true; retentionError: string | undefined; replaced?: string | undefined; usage?: CommittedUsage | undefined }
+  | { type: "opened"; error: string | undefined; migration?: MigrationReport | undefined; replay?: ReplayReport | undefined }
+  | { type: "committed"; ok: true; retentionError: string | undefined; replaced?: string | undefined; usage?: CommittedUsage | undefined; replay?: ReplayReport | undefined }
   | { type: "committed"; ok: false; op: "open" | "write"; error: string; retentionError?: string | undefined }
   | { type: "closed" };
+
+/** Rows an earlier shutdown set aside (journal.ts), committed when the database was opened. */
+export interface ReplayReport {
+  rows: number;
+  /** Batches already committed (they went through while that bridge was exiting). */
+  skipped: number;
+  /** Lines of the journal that were not whole batches. */
+  torn: number;
+}

@@ -1,13 +1,14 @@
-import { closeSync, existsSync, openSync, statSync } from "node:fs";
+import { closeSync, existsSync, openSync, statSync, unlinkSync } from "node:fs";
 import { parentPort, workerData } from "node:worker_threads";
 import type { Database, Statement } from "better-sqlite3";
-import { openDatabase } from "./database.js";
+import { matchSidecarModes, openDatabase } from "./database.js";
 import { insertInto, insertSelect } from "./inserts.js";
 import { DELETE_LLM_USAGE_BEFORE } from "./by-channel.js";
 import type { MigrationReport } from "./schema.js";
 import { toSqlTime } from "./timestamps.js";
-import type { Batch, WorkerReply, WorkerRequest } from "./writer-protocol.js";
-import { rowCount, rowsOf, type UsageColumns } from "./usage-columns.js";
+import type { Batch, ReplayReport, SampleRow, StatusRow, WorkerReply, WorkerRequest } from "./writer-protocol.js";
+import { rowCount, rowsOf, toColumns, type UsageColumns } from "./usage-columns.js";
+import { batchKey, entryRows, journalPath, readJournal } from "./journal.js";
 import { aggregateUsage } from "./usage-aggregates.js";
 import { DAY_MS } from "../util/units.js";
 
@@ -15,12 +16,13 @@ import { DAY_MS } from "../util/units.js";
  * The database's writer, on its own thread: opening (and migrating), committing batches and
  * deleting old rows all block, so none of it may run on the thread that reads the socket.
  */
-const { path, retentionDays, usageRetentionDays, fileMode } = workerData as { path: string; retentionDays: number; usageRetentionDays: number | null; fileMode: number };
+const { path, retentionDays, usageRetentionDays, fileMode, run } = workerData as { path: string; retentionDays: number; usageRetentionDays: number | null; fileMode: number; run: string };
 
 /** A new database file is created private (SQLite gives its -wal and -shm files the same mode). */
 function createPrivate(): void {
   if (!existsSync(path)) closeSync(openSync(path, "a", fileMode));
 }
+
 
 const USAGE_COLUMNS = ["ts", "channel", "model", "feature", "tokens_in", "tokens_out", "latency_ms", "cost_usd", "cost_source"];
 /** The rows being committed, as a virtual table of this connection only (never in the file). */
@@ -28,7 +30,9 @@ const QUEUED_USAGE = "kissbot_bridge_queued_usage";
 let queuedUsage: UsageColumns | undefined;
 
 let db: Database | undefined;
-let statements: { status: Statement; usage: Statement; sample: Statement } | undefined;
+let statements: { status: Statement; usage: Statement; sample: Statement; marker: Statement } | undefined;
+/** What replaying the journal did, told with the next reply. */
+let replay: ReplayReport | undefined;
 let migration: MigrationReport | undefined;
 /** The file the connection has open: a file deleted or replaced under it is noticed by this. */
 let identity: { dev: number; ino: number } | undefined;
@@ -62,6 +66,7 @@ function open(): string | undefined {
   if (db !== undefined) return undefined;
   try {
     createPrivate();
+    matchSidecarModes(path);
     const opened = openDatabase(path);
     const d = opened.db;
     // A batch's rows in one INSERT … SELECT: llm_usage's AUTOINCREMENT counter is written once a
@@ -85,13 +90,69 @@ function open(): string | undefined {
       // source = 'socket': the follower of the bots' own rows skips these (they were counted on arrival).
       usage: insertSelect(d, "llm_usage", USAGE_COLUMNS, QUEUED_USAGE, { source: "'socket'" }),
       sample: insertInto(d, "bot_metrics", ["ts", "channel", "pid", "rss_mb", "cpu_pct", "features_json"]),
+      marker: d.prepare("INSERT INTO bridge_state (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value"),
     };
     db = d;
     identity = statSync(path);
-    return undefined;
   } catch (err) {
     return (err as Error).message;
   }
+  try {
+    replay = replayJournal(db) ?? replay;
+    return undefined;
+  } catch (err) {
+    // Retried with the next open: the journal stays until every batch in it is committed.
+    closeDb();
+    return `replaying the journal of rows set aside at the last shutdown: ${(err as Error).message}`;
+  }
+}
+
+/** Inserts one batch's rows (inside the caller's transaction); the ids its llm_usage rows took. */
+function insertRows(statuses: readonly StatusRow[], usageRows: UsageColumns, samples: readonly SampleRow[]): { firstId: number; lastId: number } {
+  const { status, usage, sample } = statements!;
+  let firstId = 0;
+  let lastId = 0;
+  for (const r of statuses) status.run(r);
+  if (rowCount(usageRows) > 0) {
+    queuedUsage = usageRows;
+    try {
+      const { changes, lastInsertRowid } = usage.run();
+      lastId = Number(lastInsertRowid);
+      firstId = lastId - changes + 1;
+    } finally {
+      queuedUsage = undefined;
+    }
+  }
+  for (const r of samples) sample.run(r);
+  return { firstId, lastId };
+}
+
+/** Commits the batches an earlier shutdown set aside, each once, then removes the journal. */
+function replayJournal(d: Database): ReplayReport | undefined {
+  const file = journalPath(path);
+  const journal = readJournal(file);
+  const forgetOtherRuns = () => d.prepare("DELETE FROM bridge_state WHERE key LIKE 'batch:%' AND key <> ?").run(batchKey(run));
+  if (journal === undefined) {
+    forgetOtherRuns();
+    return undefined;
+  }
+  const committed = d.prepare("SELECT value FROM bridge_state WHERE key = ?").pluck();
+  const report: ReplayReport = { rows: 0, skipped: 0, torn: journal.torn };
+  for (const e of journal.entries) {
+    const done = committed.get(batchKey(e.run)) as number | undefined;
+    if (done !== undefined && done >= e.seq) {
+      report.skipped++;
+      continue;
+    }
+    d.transaction(() => {
+      insertRows(e.statuses, toColumns(e.usage), e.samples);
+      statements!.marker.run(batchKey(e.run), e.seq);
+    })();
+    report.rows += entryRows(e);
+  }
+  unlinkSync(file);
+  forgetOtherRuns();
+  return report;
 }
 
 function retention(now: number): string | undefined {
@@ -114,24 +175,14 @@ function commit(batch: Batch): WorkerReply {
   const openError = open();
   if (openError !== undefined || db === undefined || statements === undefined) return { type: "committed", ok: false, op: "open", error: openError ?? "not open" };
   const retentionError = batch.retention ? retention(batch.now) : undefined;
-  const { status, usage, sample } = statements;
-  // One transaction: the batch's llm_usage rows take the ids firstId to lastId, nothing between.
-  let firstId = 0;
-  let lastId = 0;
+  const { marker } = statements;
+  // One transaction: the batch's llm_usage rows take the ids firstId to lastId, nothing between;
+  // the batch's number is recorded with them, so a copy set aside at shutdown is never committed twice.
+  let ids = { firstId: 0, lastId: 0 };
   try {
     db.transaction(() => {
-      for (const r of batch.statuses) status.run(r);
-      if (rowCount(batch.usage) > 0) {
-        queuedUsage = batch.usage;
-        try {
-          const { changes, lastInsertRowid } = usage.run();
-          lastId = Number(lastInsertRowid);
-          firstId = lastId - changes + 1;
-        } finally {
-          queuedUsage = undefined;
-        }
-      }
-      for (const r of batch.samples) sample.run(r);
+      ids = insertRows(batch.statuses, batch.usage, batch.samples);
+      marker.run(batchKey(batch.run), batch.seq);
     })();
   } catch (err) {
     // Opened anew at the next try: permissions fixed, a full disk freed, a lock gone.
@@ -139,14 +190,21 @@ function commit(batch: Batch): WorkerReply {
     return { type: "committed", ok: false, op: "write", error: (err as Error).message, retentionError };
   }
   // Summed here, so spend and latency need not read the bridge's own rows back (1.5 µs a row on the reader).
-  const committedUsage = firstId === 0 ? undefined : aggregateUsage(batch.usage, firstId, lastId);
-  return { type: "committed", ok: true, retentionError, replaced, usage: committedUsage };
+  const committedUsage = ids.firstId === 0 ? undefined : aggregateUsage(batch.usage, ids.firstId, ids.lastId);
+  const replayed = takeReplay();
+  return { type: "committed", ok: true, retentionError, replaced, usage: committedUsage, replay: replayed };
+}
+
+function takeReplay(): ReplayReport | undefined {
+  const r = replay;
+  replay = undefined;
+  return r;
 }
 
 parentPort!.on("message", (m: WorkerRequest) => {
   if (m.type === "open") {
     const error = open();
-    parentPort!.postMessage({ type: "opened", error, migration } satisfies WorkerReply);
+    parentPort!.postMessage({ type: "opened", error, migration, replay: takeReplay() } satisfies WorkerReply);
     migration = undefined;
   } else if (m.type === "commit") {
     // The batch's cells go back with the reply (transferred, not copied), to be freed on the main

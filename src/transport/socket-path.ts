@@ -1,5 +1,6 @@
 import { connect } from "node:net";
 import { lstat, unlink } from "node:fs/promises";
+import { after } from "../util/guard.js";
 
 export class SocketInUseError extends Error {}
 
@@ -12,7 +13,7 @@ function probe(path: string, timeoutMs: number): Promise<"live" | "dead"> {
       s.destroy();
       resolve(state);
     };
-    const timer = setTimeout(() => done("live"), timeoutMs);
+    const timer = after("transport", timeoutMs, () => done("live"));
     s.once("connect", () => done("live"));
     // A full accept backlog (EAGAIN) means a live but busy server; only refusal means nobody is there.
     s.once("error", (err: NodeJS.ErrnoException) => done(err.code === "EAGAIN" ? "live" : "dead"));

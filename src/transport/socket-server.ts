@@ -7,6 +7,7 @@ import { CounterMap } from "../util/counter-map.js";
 import { ConnectionList, type Linked } from "./connection-list.js";
 import { withDefaults, type WithDefaults } from "../util/defaults.js";
 import { MIB } from "../util/units.js";
+import { delay, every as everyMs, internalErrors } from "../util/guard.js";
 
 /** The consumer of framed lines (the ingest stage). */
 export interface LineHandler {
@@ -175,9 +176,8 @@ export class SocketServer {
     const { lineTimeoutMs } = this.options;
     // One sweep for every connection instead of a timer each: a stock client's connection lives
     // for one line, and arming and clearing a timer per connection is a measurable part of its cost.
-    const every = Math.max(50, Math.min(1000, lineTimeoutMs / 4, this.options.idleTimeoutMs / 4));
-    this.lineTimer = setInterval(() => this.closeSilent(lineTimeoutMs), every);
-    this.lineTimer.unref();
+    const sweepMs = Math.max(50, Math.min(1000, lineTimeoutMs / 4, this.options.idleTimeoutMs / 4));
+    this.lineTimer = everyMs("transport", sweepMs, () => this.closeSilent(lineTimeoutMs));
   }
 
   /**
@@ -238,20 +238,20 @@ export class SocketServer {
     const c = new Connection(socket, this, this.options.maxLineBytes, this.budget, this.lastAcceptAt);
     this.connections.add(c);
     if (this.paused) socket.pause();
-    socket.on("data", (chunk: Buffer) => {
+    socket.on("data", internalErrors.guard("transport", (chunk: Buffer) => {
       c.lastDataAt = Date.now();
       c.splitter.push(chunk);
-    });
+    }));
     // The bridge never writes: once the sender is done, the connection is closed at once. Left to
     // Node (allowHalfOpen false), our side would first be shut down for writing, a request and
     // several ticks more per connection: measured, about 10 µs of CPU a stock client's message.
-    socket.on("end", () => {
+    socket.on("end", internalErrors.guard("transport", () => {
       c.splitter.end();
       this.close(c);
-    });
+    }));
     // A client that resets the connection is normal for fire-and-forget senders.
     socket.on("error", () => {});
-    socket.on("close", () => this.forget(c));
+    socket.on("close", internalErrors.guard("transport", () => this.forget(c)));
   }
 
   /**
@@ -295,7 +295,7 @@ export class SocketServer {
     const deadline = Date.now() + graceMs;
     const quietMs = 100;
     while (Date.now() < deadline && (this.connections.size > 0 || Date.now() - this.lastAcceptAt < quietMs)) {
-      await new Promise((r) => setTimeout(r, 10));
+      await delay(10);
     }
     this.accepting = false;
     clearInterval(this.lineTimer);

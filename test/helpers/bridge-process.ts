@@ -34,7 +34,7 @@ if (process.env["NODE_TEST_CONTEXT"] !== undefined) {
 }
 
 /** Starts the compiled CLI on a fresh socket in a temp dir and an ephemeral HTTP port. */
-export async function startBridgeProcess(args: string[] = [], opts: { dir?: string; socket?: string; env?: Record<string, string>; bare?: boolean; bin?: string } = {}): Promise<BridgeProcess> {
+export async function startBridgeProcess(args: string[] = [], opts: { dir?: string; socket?: string; env?: Record<string, string>; bare?: boolean; bin?: string; uid?: number; gid?: number } = {}): Promise<BridgeProcess> {
   const dir = opts.dir ?? mkdtempSync(join(tmpdir(), "kb-test-"));
   const socket = opts.socket ?? join(dir, "monitor.sock");
   // Database and per-bot logs in the test's own directory, never in the repository. `bare`: only
@@ -45,6 +45,8 @@ export async function startBridgeProcess(args: string[] = [], opts: { dir?: stri
   // `bin`: another copy of the CLI (the package installed from its tarball).
   const proc = spawn(process.execPath, [opts.bin ?? CLI, ...defaults, ...args], {
     stdio: ["ignore", "pipe", "pipe"],
+    // `uid`: as an unprivileged user, for whom file permissions hold (root ignores them).
+    ...(opts.uid === undefined ? {} : { uid: opts.uid, gid: opts.gid ?? opts.uid }),
     // Only what the test says: an OTEL_* or KISSBOT_* variable from the outside must not change the bridge.
     env: { ...Object.fromEntries(Object.entries(process.env).filter(([k]) => !/^(OTEL_|KISSBOT_)/.test(k))), ...opts.env },
   });

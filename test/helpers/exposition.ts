@@ -18,6 +18,7 @@ export function expositionOver(s: { clock: Clock; bots: MetricSources["bots"]; u
     ingest: s.ingest ?? { accepted: new CounterMap(), rejected: new CounterMap(), ignored: new CounterMap(), rowsFollowed: 0, rowsRejected: new CounterMap() },
     sampler: { errors: 0, overruns: 0 },
     collectorErrors: new CounterMap(),
+    internalErrors: new CounterMap(),
   });
   return new Exposition(families, new Registry(), new CounterMap());
 }

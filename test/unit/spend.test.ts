@@ -7,7 +7,7 @@ import { openDatabase } from "../../src/store/database.js";
 import { latencyFromDatabase, latencySql, MAX_SPEND_ROWS, ID_RANGE_SQL, spendFromDatabase, idRangeFromDatabase, spendSql } from "../../src/store/status-queries.js";
 import { usageByDayFromDatabase, usageFromDatabase } from "../../src/store/queries.js";
 import { SpendWatch, type SpendSource } from "../../src/spend/spend-watch.js";
-import { periodStarts } from "../../src/spend/period.js";
+import { periodStarts } from "../../src/calendar/period.js";
 import { ManualClock } from "../../src/util/clock.js";
 import type { Database } from "better-sqlite3";
 
