@@ -16,7 +16,7 @@ import type { Samples } from "../test/helpers/samples.js";
 export async function benchBigMonth(rows = 6_000_000) {
   const dir = mkdtempSync(join(tmpdir(), "kb-bench-month-"));
   const { db } = openDatabase(join(dir, "kissbot_monitor.db"));
-  const insert = insertInto(db, "llm_usage", ["ts", "channel", "model", "feature", "tokens_in", "tokens_out", "latency_ms", "cost_usd"], "", { source: "'socket'" });
+  const insert = insertInto(db, "llm_usage", ["ts", "channel", "model", "feature", "tokens_in", "tokens_out", "latency_ms", "cost_usd"], "", new Map([["source", "'socket'"]]));
   const now = Date.now();
   const monthStart = Date.UTC(new Date(now).getUTCFullYear(), new Date(now).getUTCMonth(), 1);
   const span = Math.max(1, now - 3_700_000 - monthStart);

@@ -84,7 +84,7 @@ export async function startBridge(config: Config, log: Logger, deps: BridgeDeps 
   registry.observe({ refused: () => ingest.ignored.inc("pid_not_running") });
   const source = deps.processSource ?? new ProcSource();
   const sampler = new ProcessSampler(registry, source, log, { intervalMs: config.sampleIntervalMs });
-  registry.observe(lifecycleLog(log));
+  registry.observe(lifecycleLog(log, limitedLog));
   registry.observe(sampler);
 
   let transport: SocketServer | undefined;

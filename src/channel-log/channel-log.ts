@@ -113,10 +113,6 @@ export class ChannelLog implements RegistryObserver {
     return removed;
   }
 
-  refused(bot: Bot, why: string): void {
-    this.write(bot.channel, "WARNING", `registration refused: ${why}`);
-  }
-
   /**
    * The bot's latest lifecycle events (not its health lines), newest first, read back from the
    * end of its log: they outlive a restart of the bridge, unlike what it holds in memory.

@@ -10,7 +10,7 @@ import { MIB } from "../util/units.js";
 
 type Out = { stdout: NodeJS.WriteStream; stderr: NodeJS.WriteStream };
 
-const STATUS_COLORS: Record<string, Color> = { online: "green", stale: "yellow", dead: "red", offline: "grey" };
+const STATUS_COLORS = new Map<string, Color>([["online", "green"], ["stale", "yellow"], ["dead", "red"], ["offline", "grey"]]);
 
 /** Where the running bridge answers: --url, else the address --listen (or its variable) names. */
 function bridgeUrl(values: Record<string, string | boolean | undefined>, env: NodeJS.ProcessEnv): string {
@@ -91,7 +91,7 @@ export async function statusCommand(argv: string[], env: NodeJS.ProcessEnv, out:
       result.bots,
       [
         { title: "CHANNEL", value: (b) => b.channel },
-        { title: "STATUS", value: (b) => b.status, color: (b) => STATUS_COLORS[b.status] },
+        { title: "STATUS", value: (b) => b.status, color: (b) => STATUS_COLORS.get(b.status) },
         { title: "PID", value: (b) => String(b.pid), right: true },
         { title: "UPTIME", value: (b) => duration(b.uptime_seconds), right: true },
         { title: "HEARTBEAT", value: (b) => (b.heartbeat_age_seconds === null ? "-" : `${duration(b.heartbeat_age_seconds)} ago`), right: true },

@@ -16,7 +16,7 @@ export type ParsedCommandLine =
  * which wins over defaults. Never throws.
  */
 export function parseCommandLine(argv: readonly string[], env: NodeJS.ProcessEnv): ParsedCommandLine {
-  const options: Record<string, { type: "string" | "boolean" }> = { help: { type: "boolean" }, version: { type: "boolean" } };
+  const options = Object.assign(Object.create(null) as Record<string, { type: "string" | "boolean" }>, { help: { type: "boolean" }, version: { type: "boolean" } });
   for (const f of Object.values(FLAGS)) options[f.name] = { type: "boolean" in f ? "boolean" : "string" };
   let values: Record<string, string | boolean | undefined>;
   try {
@@ -36,7 +36,7 @@ export function parseCommandLine(argv: readonly string[], env: NodeJS.ProcessEnv
       return { kind: "error", message: `invalid --kissbot-config: ${(err as Error).message}` };
     }
   }
-  const config: Record<string, unknown> = {};
+  const config = Object.create(null) as Record<string, unknown>;
   for (const [key, f] of Object.entries(FLAGS)) {
     const given = values[f.name];
     const fromFlag = given === true ? "true" : given;

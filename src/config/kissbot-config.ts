@@ -6,12 +6,12 @@ import type { FLAGS } from "./flags.js";
 type FlagKey = keyof typeof FLAGS;
 
 /** KissBot's `monitoring:` keys (its docs/MONITORING.md) and the flag each one sets. */
-const MONITORING_KEYS: Record<string, FlagKey> = {
-  socket_path: "socket",
-  stale_timeout: "staleAfterMs",
-  metrics_interval: "sampleIntervalMs",
-  data_retention_days: "retentionDays",
-};
+const MONITORING_KEYS = new Map<string, FlagKey>([
+  ["socket_path", "socket"],
+  ["stale_timeout", "staleAfterMs"],
+  ["metrics_interval", "sampleIntervalMs"],
+  ["data_retention_days", "retentionDays"],
+]);
 
 export type KissbotDefaults = { values: Partial<Record<FlagKey, string>>; origin: Partial<Record<FlagKey, string>> };
 
@@ -37,8 +37,8 @@ export function kissbotDefaults(path: string): KissbotDefaults {
   const monitoring = (doc as { monitoring?: unknown } | null)?.monitoring;
   if (monitoring === undefined || monitoring === null) return { values, origin };
   if (typeof monitoring !== "object" || Array.isArray(monitoring)) throw new Error(`${path}: monitoring must be a mapping`);
-  for (const [key, flag] of Object.entries(MONITORING_KEYS)) {
-    const v = (monitoring as Record<string, unknown>)[key];
+  for (const [key, flag] of MONITORING_KEYS) {
+    const v = Object.hasOwn(monitoring, key) ? (monitoring as Record<string, unknown>)[key] : undefined;
     if (v === undefined || v === null) continue;
     if (typeof v !== "string" && typeof v !== "number") throw new Error(`${path}: monitoring.${key} must be a number or a string`);
     values[flag] = String(v);

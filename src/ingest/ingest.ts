@@ -13,7 +13,7 @@ import {
 import { REJECT_REASONS, type RejectReason } from "../protocol/reasons.js";
 import type { HeartbeatOutcome, RegisterOutcome, UnregisterOutcome } from "../registry/bot-registry.js";
 import type { RateLimitedLog } from "../log/rate-limited-log.js";
-import type { RecordOutcome } from "../usage/usage-book.js";
+import { OVERFLOW_LABEL, type RecordOutcome } from "../usage/usage-book.js";
 import type { PricedLlmUsage } from "../pricing/price-table.js";
 import type { LabelLimiter } from "../usage/label-limiter.js";
 import { CounterMap } from "../util/counter-map.js";
@@ -102,7 +102,7 @@ export class Ingest {
     if (this.lifecycle.unregisteredLately(result.message.channel)) return this.ignore("after_unregister", result.message);
     const priced = this.prices.price(result.message);
     const outcome = this.usage.recordLlm(priced);
-    if (outcome === "ok") for (const o of this.llmObservers) o.llmUsage(priced);
+    if (counted(outcome)) for (const o of this.llmObservers) o.llmUsage(bounded(priced, outcome));
     else this.ignore(outcome, result.message);
   }
 
@@ -142,12 +142,14 @@ export class Ingest {
           break;
         }
         const priced = this.prices.price(m);
-        outcome = this.usage.recordLlm(priced);
-        // Behind the usage book, so every sink shares its label bounds.
-        if (outcome === "ok") {
+        const recorded = this.usage.recordLlm(priced);
+        // Behind the usage book, so every metric sink shares its label bounds; the database
+        // keeps the call as it was sent.
+        if (counted(recorded)) {
           for (const o of this.socketLlmObservers) o.llmUsage(priced);
-          for (const o of this.llmObservers) o.llmUsage(priced);
+          for (const o of this.llmObservers) o.llmUsage(bounded(priced, recorded));
         }
+        outcome = recorded;
         break;
       }
       case "custom_metric":
@@ -171,3 +173,8 @@ export class Ingest {
     return kept;
   }
 }
+
+const counted = (outcome: RecordOutcome) => outcome === "ok" || outcome === "overflow";
+
+/** The call as metric sinks see it: in its channel's overflow series when a bound was full. */
+const bounded = (priced: PricedLlmUsage, outcome: RecordOutcome): PricedLlmUsage => (outcome === "overflow" ? { ...priced, model: OVERFLOW_LABEL, feature: OVERFLOW_LABEL } : priced);

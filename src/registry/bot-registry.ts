@@ -7,6 +7,13 @@ import { withDefaults, type WithDefaults } from "../util/defaults.js";
 
 /** Told about every change of a bot; logs, the usage book, the sampler and persistence listen. */
 export interface RegistryObserver {
+  /**
+   * A new process to look at (the sampler's cue), told at once. With --unseen-pids refuse,
+   * `registered` and everything after it come only once that look found the process running:
+   * a refused registration leaves no trace (no log folder, row or event), only its count and a
+   * rate-limited log line (`refused`).
+   */
+  admitted?(bot: Bot): void;
   registered?(bot: Bot, replacedPid: number | null, implicit: boolean): void;
   heartbeat?(bot: Bot): void;
   statusChanged?(bot: Bot, from: BotStatus, why: string): void;
@@ -15,9 +22,12 @@ export interface RegistryObserver {
   /** A periodic look at the bot's process succeeded (the bot is alive, figures updated). */
   sampled?(bot: Bot): void;
   unregistered?(bot: Bot): void;
-  /** The first look found no such process and --unseen-pids is refuse: the bot is forgotten. */
+  /** The first look found no such process and --unseen-pids is refuse: the bot is forgotten, never having been announced. */
   refused?(bot: Bot, why: string): void;
 }
+
+/** A registration held back until the first look at its process (--unseen-pids refuse). */
+type Unannounced = { replacedPid: number | null; implicit: boolean };
 
 /** A bot as persisted, brought back after a restart of the bridge. */
 export interface RestoredBot {
@@ -72,6 +82,8 @@ export class BotRegistry {
   /** channel → PID of bots that unregistered lately, oldest first. */
   private readonly goodbyes = new Map<string, number>();
   private nextGeneration = 1;
+  /** Bots registered but not announced yet, by generation (at most one per bot held). */
+  private readonly unannounced = new Map<number, Unannounced>();
   /** Feature flags held by all bots together, and flags dropped because of the bound. */
   private featureSeries = 0;
   #featuresRefused = 0;
@@ -125,7 +137,7 @@ export class BotRegistry {
     if (msg.rssMb !== null) bot.selfReportedRssBytes = msg.rssMb * MIB;
     if (msg.cpuPct !== null) bot.selfReportedCpuRatio = msg.cpuPct / 100;
     if (bot.status === "stale") this.setStatus(bot, "online", "heartbeat received");
-    for (const o of this.observers) o.heartbeat?.(bot);
+    if (!this.unannounced.has(bot.generation)) for (const o of this.observers) o.heartbeat?.(bot);
     return outcome;
   }
 
@@ -139,7 +151,8 @@ export class BotRegistry {
     this.goodbyes.delete(msg.channel);
     this.goodbyes.set(msg.channel, msg.pid);
     if (this.goodbyes.size > REMEMBERED_GOODBYES) this.goodbyes.delete(this.goodbyes.keys().next().value!);
-    for (const o of this.observers) o.unregistered?.(bot);
+    // A bot that was never announced leaves as quietly as it came.
+    if (!this.unannounced.delete(bot.generation)) for (const o of this.observers) o.unregistered?.(bot);
     return "ok";
   }
 
@@ -160,7 +173,8 @@ export class BotRegistry {
   sampleTargets(): SampleTarget[] {
     const targets: SampleTarget[] = [];
     for (const b of this.bots.values()) {
-      if (b.visibility === "visible" && b.status !== "dead") {
+      // A pending bot whose first look failed gets another one in the next round.
+      if (b.visibility !== "hidden" && b.status !== "dead") {
         targets.push({ channel: b.channel, pid: b.pid, generation: b.generation });
       }
     }
@@ -186,6 +200,7 @@ export class BotRegistry {
       bot.visibility = "visible";
       if (snap === null) return this.die(bot, "process exited while the bridge was down");
       bot.startTime ??= snap.startTime;
+      this.announce(bot);
     }
     if (snap === null) return this.die(bot, "process exited without unregistering");
     if (snap.zombie) return this.die(bot, "process exited (zombie) without unregistering");
@@ -232,8 +247,17 @@ export class BotRegistry {
 
   private refuse(bot: Bot, why: string): void {
     this.bots.delete(bot.channel);
+    this.unannounced.delete(bot.generation);
     this.featureSeries -= featureCount(bot);
     for (const o of this.observers) o.refused?.(bot, why);
+  }
+
+  /** Tells the observers of a registration held back until its process was seen. */
+  private announce(bot: Bot): void {
+    const held = this.unannounced.get(bot.generation);
+    if (held === undefined) return;
+    this.unannounced.delete(bot.generation);
+    for (const o of this.observers) o.registered?.(bot, held.replacedPid, held.implicit);
   }
 
   private die(bot: Bot, why: string): void {
@@ -250,11 +274,16 @@ export class BotRegistry {
     const previous = this.bots.get(channel);
     if (previous === undefined && this.bots.size >= this.options.maxBots) return undefined;
     this.goodbyes.delete(channel);
-    if (previous !== undefined) this.featureSeries -= featureCount(previous);
+    if (previous !== undefined) {
+      this.featureSeries -= featureCount(previous);
+      this.unannounced.delete(previous.generation);
+    }
     const bot = this.newBot(channel, pid, this.withinFeatureBound(features), this.clock.now());
     this.bots.set(channel, bot);
     const replacedPid = previous !== undefined && previous.pid !== pid ? previous.pid : null;
-    for (const o of this.observers) o.registered?.(bot, replacedPid, implicit);
+    for (const o of this.observers) o.admitted?.(bot);
+    if (this.options.refuseUnseenPids) this.unannounced.set(bot.generation, { replacedPid, implicit });
+    else for (const o of this.observers) o.registered?.(bot, replacedPid, implicit);
     return bot;
   }
 

@@ -65,7 +65,7 @@ export class ProcessSampler {
   }
 
   /** RegistryObserver: take the baseline soon after a bot registers. */
-  registered(bot: Bot): void {
+  admitted(bot: Bot): void {
     this.firstLooks.set(bot.channel, { channel: bot.channel, pid: bot.pid, generation: bot.generation });
     if (this.drainers < this.options.concurrency) void this.drainFirstLooks();
   }

@@ -18,7 +18,7 @@ export interface LifecycleEvent {
   at: number;
   channel: string;
   pid: number;
-  /** registered, stale, online (back), dead, unregistered, refused */
+  /** registered, stale, online (back), dead, unregistered (refused: only in logs of earlier versions) */
   event: string;
   detail: string;
 }
@@ -59,11 +59,6 @@ export class BotHistory implements RegistryObserver {
   unregistered(bot: Bot): void {
     this.sparks.delete(bot.channel);
     this.event(bot, "unregistered", "graceful exit");
-  }
-
-  refused(bot: Bot, why: string): void {
-    this.sparks.delete(bot.channel);
-    this.event(bot, "refused", why);
   }
 
   spark(channel: string): Spark | undefined {

@@ -1,4 +1,5 @@
 import type { Clock } from "../util/clock.js";
+import { dict } from "../util/dict.js";
 
 /** Bounded: series a snapshot holds at most (model names are bounded by --max-label-values before). */
 const MAX_KEYS = 1000;
@@ -31,7 +32,7 @@ export class CounterHistory {
   rate(windowMs: number): Record<string, number> {
     const last = this.snapshots.at(-1);
     const first = this.oldestWithin(windowMs);
-    const out: Record<string, number> = {};
+    const out = dict<number>();
     if (last === undefined || first === undefined || last === first) return out;
     const seconds = (last.at - first.at) / 1000;
     for (const [k, v] of last.values) out[k] = Math.max(0, v - (first.values.get(k) ?? 0)) / seconds;
@@ -42,7 +43,7 @@ export class CounterHistory {
   increase(windowMs: number): Record<string, number> {
     const last = this.snapshots.at(-1);
     const first = this.oldestWithin(windowMs);
-    const out: Record<string, number> = {};
+    const out = dict<number>();
     if (last === undefined || first === undefined) return out;
     for (const [k, v] of last.values) out[k] = Math.max(0, v - (first.values.get(k) ?? 0));
     return out;
@@ -52,14 +53,15 @@ export class CounterHistory {
   perMinute(windowMs: number): { t: number[]; series: Record<string, number[]> } {
     const from = this.snapshots.length - this.snapshotsWithin(windowMs);
     const t: number[] = [];
-    const series: Record<string, number[]> = {};
+    const series = dict<number[]>();
     for (let i = Math.max(1, from); i < this.snapshots.length; i++) {
       const a = this.snapshots[i - 1]!;
       const b = this.snapshots[i]!;
       const minutes = (b.at - a.at) / 60_000;
       t.push(Math.round(b.at / 1000));
       for (const [k, v] of b.values) {
-        const s = (series[k] ??= new Array<number>(t.length - 1).fill(0));
+        let s = series[k];
+        if (s === undefined) series[k] = s = new Array<number>(t.length - 1).fill(0);
         s.push(Math.max(0, v - (a.values.get(k) ?? 0)) / minutes);
       }
       for (const s of Object.values(series)) if (s.length < t.length) s.push(0);

@@ -8,6 +8,7 @@ import type { Clock } from "../util/clock.js";
 import type { BotHistory, LifecycleEvent, Spark } from "./bot-history.js";
 import type { CounterHistory } from "./counter-history.js";
 import type { SpendTotals, SpendWatch } from "../spend/spend-watch.js";
+import { dict } from "../util/dict.js";
 
 /** Version of the status API's JSON (/api/v1/...): fields are only added within a version. */
 export const STATUS_API_VERSION = 1;
@@ -126,7 +127,7 @@ export class StatusView {
   overview(): Overview {
     const s = this.s;
     const now = s.clock.now();
-    const unpriced: Record<string, number> = {};
+    const unpriced = dict<number>();
     for (const x of s.usage.llmSeries()) if (x.unpriced > 0) unpriced[x.model] = (unpriced[x.model] ?? 0) + x.unpriced;
     const store = s.store;
     return {

@@ -15,6 +15,5 @@ export function storeObserver(store: StoreWriter): RegistryObserver {
       store.sample(bot, bot.rssBytes, bot.cpuRatio);
     },
     unregistered: (bot) => store.botState(bot, "offline"),
-    refused: (bot) => store.botState(bot, "offline"),
   };
 }

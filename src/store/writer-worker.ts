@@ -88,7 +88,7 @@ function open(): string | undefined {
           registered_at = excluded.registered_at, last_seen = excluded.last_seen, pid_start_time = excluded.pid_start_time`,
       ),
       // source = 'socket': the follower of the bots' own rows skips these (they were counted on arrival).
-      usage: insertSelect(d, "llm_usage", USAGE_COLUMNS, QUEUED_USAGE, { source: "'socket'" }),
+      usage: insertSelect(d, "llm_usage", USAGE_COLUMNS, QUEUED_USAGE, new Map([["source", "'socket'"]])),
       sample: insertInto(d, "bot_metrics", ["ts", "channel", "pid", "rss_mb", "cpu_pct", "features_json"]),
       marker: d.prepare("INSERT INTO bridge_state (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value"),
     };

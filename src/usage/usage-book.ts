@@ -36,7 +36,21 @@ export type UsageBookOptions = {
   maxChannels: number;
 };
 
-export type RecordOutcome = "ok" | "label_limit" | "series_limit";
+/**
+ * ok: counted in its own series; overflow: counted in its channel's overflow series (a bound on
+ * models, features or LLM series was reached); label_limit: the channel bound was reached, or a
+ * custom metric's name bound; series_limit: the custom series bound.
+ */
+export type RecordOutcome = "ok" | "overflow" | "label_limit" | "series_limit";
+
+/**
+ * The model and feature of a channel's overflow series: LLM calls that a full bound left without
+ * a series of their own are still counted in their channel's requests, tokens and cost, under
+ * this reserved value (one such series per channel at most, outside --max-llm-series). A bot
+ * that names a model or feature so is counted in the same series.
+ */
+export const OVERFLOW_LABEL = "__overflow__";
+const OVERFLOW_KEY = `${OVERFLOW_LABEL}\u0000${OVERFLOW_LABEL}`;
 
 /**
  * LLM usage and custom metrics per channel, kept as plain numbers so that recording a message
@@ -67,22 +81,33 @@ export class UsageBook {
 
   recordLlm(msg: PricedLlmUsage): RecordOutcome {
     let byKey = this.llm.get(msg.channel);
-    const key = `${msg.model}\u0000${msg.feature}`;
+    let outcome: RecordOutcome = "ok";
+    let key = `${msg.model}\u0000${msg.feature}`;
     let s = byKey?.get(key);
     if (s === undefined) {
-      // The per-label bounds multiply: the total is bounded too, checked first so a refused
-      // combination takes no label slot.
+      if (byKey === undefined && !this.limiters.channel.admit(msg.channel)) return "label_limit";
+      // The per-label bounds multiply: the total is bounded too, checked first so a combination
+      // past it takes no label slot. Past any of them the call still counts, in its channel's
+      // overflow series: a bot that filled a bound cannot take another bot's metrics away.
       if (this.llmCount >= this.options.maxLlmSeries) {
         this.seriesRefused.llm++;
-        return "series_limit";
+        outcome = "overflow";
+      } else if (!this.limiters.model.admit(msg.model) || !this.limiters.feature.admit(msg.feature)) {
+        outcome = "overflow";
       }
-      if (byKey === undefined && !this.limiters.channel.admit(msg.channel)) return "label_limit";
-      if (!this.limiters.model.admit(msg.model) || !this.limiters.feature.admit(msg.feature)) return "label_limit";
-      this.llmCount++;
+      if (outcome === "overflow") {
+        key = OVERFLOW_KEY;
+        s = byKey?.get(key);
+      }
+    }
+    if (s === undefined) {
+      if (outcome === "ok") this.llmCount++;
+      const model = outcome === "ok" ? msg.model : OVERFLOW_LABEL;
+      const feature = outcome === "ok" ? msg.feature : OVERFLOW_LABEL;
       s = {
         channel: msg.channel,
-        model: msg.model,
-        feature: msg.feature,
+        model,
+        feature,
         requests: 0,
         tokensIn: 0,
         tokensOut: 0,
@@ -111,7 +136,7 @@ export class UsageBook {
       s.latencySumMs += msg.latencyMs;
       s.latencyCount++;
     }
-    return "ok";
+    return outcome;
   }
 
   recordCustom(msg: CustomMetricMessage): RecordOutcome {
@@ -133,7 +158,7 @@ export class UsageBook {
   forget(channel: string): void {
     const llm = this.llm.get(channel);
     if (llm !== undefined) {
-      this.llmCount -= llm.size;
+      this.llmCount -= llm.size - (llm.has(OVERFLOW_KEY) ? 1 : 0);
       this.llm.delete(channel);
       this.llmList = undefined;
     }

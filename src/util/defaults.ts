@@ -3,9 +3,8 @@
  * repeats a default. A value left undefined takes the default.
  */
 export function withDefaults<T extends object, K extends keyof T>(options: T, defaults: Required<Pick<T, K>>): WithDefaults<T, K> {
-  const out: Record<string, unknown> = { ...defaults };
-  for (const [key, value] of Object.entries(options)) if (value !== undefined) out[key] = value;
-  return out as WithDefaults<T, K>;
+  const given = Object.entries(options).filter(([, value]) => value !== undefined);
+  return { ...defaults, ...Object.fromEntries(given) } as WithDefaults<T, K>;
 }
 
 /** Options whose keys K always hold a value. */
