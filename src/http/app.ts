@@ -58,6 +58,13 @@ export function createApp(s: HttpSources): Express {
   app.use(statusRouter(s.status));
   // Express's default error page shows the stack (and with it paths) outside production.
   app.use((err: unknown, _req: express.Request, res: express.Response, _next: express.NextFunction) => {
+    // Express and its parsers mark the request's own faults (a malformed percent-encoding in the
+    // path, say) with a 4xx status: that is the client's answer, not the bridge's error.
+    const status = (err as { status?: unknown } | null)?.status;
+    if (typeof status === "number" && status >= 400 && status < 500) {
+      if (!res.headersSent) res.status(status).json({ error: "bad request" });
+      return;
+    }
     s.logError?.(err);
     if (!res.headersSent) res.status(500).json({ error: "internal error; see the bridge's log" });
   });

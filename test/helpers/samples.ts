@@ -20,6 +20,13 @@ export class Samples {
     return this.values.get(key(name, labels));
   }
 
+  /** The sum over every series of a metric name (0 when none is exported). */
+  sum(name: string): number {
+    let total = 0;
+    for (const [k, v] of this.values) if (k === name || k.startsWith(`${name}{`)) total += v;
+    return total;
+  }
+
   /** Every series of a metric name, as label sets. */
   series(name: string): Record<string, string>[] {
     const out: Record<string, string>[] = [];

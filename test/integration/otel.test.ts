@@ -194,7 +194,7 @@ test("an unreachable OTLP endpoint: failures are counted and logged, ingest and 
   assert.ok(failureLogs.length >= 1 && failureLogs.length <= 10, `failures logged, rate-limited (${failureLogs.length} lines)`);
 });
 
-test("cardinality: models past --max-label-values are dropped from both sinks, counted, and the bridge stays healthy", async (t) => {
+test("cardinality: models past --max-label-values go to the channel's overflow series in both sinks, counted, and the bridge stays healthy", async (t) => {
   const bridge = await startBridgeProcess(["--otel-prometheus", "--max-label-values", "3"]);
   t.after(() => bridge.stop());
   await send(bridge, Array.from({ length: 8 }, (_, i) => llm("many_models", `model_${i}`, 10, 1)));
@@ -203,11 +203,12 @@ test("cardinality: models past --max-label-values are dropped from both sinks, c
     return s.get("kissbot_bridge_messages_total", { message_type: "llm_usage" }) === 8 ? s : undefined;
   });
   assert.equal(m.get("kissbot_bridge_label_values_refused_total", { label: "model" }), 5);
-  assert.equal(m.get("kissbot_bridge_ignored_messages_total", { reason: "label_limit" }), 5);
-  assert.deepEqual(m.series("kissbot_llm_requests_total").map((l) => l["model"]).sort(), ["model_0", "model_1", "model_2"]);
+  assert.equal(m.get("kissbot_bridge_ignored_messages_total", { reason: "label_limit" }), 0, "counted, not ignored");
+  assert.deepEqual(m.series("kissbot_llm_requests_total").map((l) => l["model"]).sort(), ["__overflow__", "model_0", "model_1", "model_2"]);
+  assert.equal(m.get("kissbot_llm_requests_total", { channel: "many_models", model: "__overflow__", feature: "__overflow__" }), 5);
   const otel = new Samples(await (await fetch(`${bridge.url}/otel/metrics`)).text());
   const models = new Set(otel.series("gen_ai_client_token_usage_count").map((l) => l["gen_ai_request_model"]));
-  assert.deepEqual([...models].sort(), ["model_0", "model_1", "model_2"]);
+  assert.deepEqual([...models].sort(), ["__overflow__", "model_0", "model_1", "model_2"]);
   // Known models keep counting.
   await send(bridge, [llm("many_models", "model_1", 5, 5)]);
   await waitFor("a known model still counts", async () => ((await bridge.samples()).get("kissbot_llm_requests_total", { channel: "many_models", model: "model_1", feature: "jokes" }) === 2 ? true : undefined));
