@@ -15,6 +15,7 @@ import { benchPage } from "./page.js";
 import { benchRunaway } from "./runaway.js";
 import { benchBigMonth } from "./big-month.js";
 import { benchHandoff } from "./handoff.js";
+import { benchSeriesBound, benchShutdownUnderLock } from "./robustness.js";
 import { waitFor } from "../test/helpers/wait.js";
 
 /**
@@ -236,6 +237,22 @@ function printBounds(b: Awaited<ReturnType<typeof benchBounds>>): void {
   console.log(`  ${(b.bytes / 1e6).toFixed(1)} MB per scrape; render ${b.steadyMs.toFixed(0)} ms when nothing changed, ${b.changedMs.toFixed(0)} ms when every LLM series changed`);
 }
 
+if (only === "robustness") {
+  printRobustness(await benchSeriesBound(), await benchShutdownUnderLock());
+  process.exit(0);
+}
+
+function printRobustness(b: Awaited<ReturnType<typeof benchSeriesBound>>, sh: Awaited<ReturnType<typeof benchShutdownUnderLock>>): void {
+  console.log(`series bound (issue 25): 4 channels × 100 models × 100 features fill --max-llm-series ${fmt(b.maxLlmSeries)} (${fmt(b.series)} series held); a new channel's calls: ${b.newcomerCounted} of ${b.newcomerSent} counted`);
+  console.log(`  a call in its channel's overflow series ${b.overflowNs.toFixed(0)} ns, in a series of its own ${b.ownNs.toFixed(0)} ns (${(b.overflowNs / b.ownNs).toFixed(2)}x), median of 7 rounds of 200,000`);
+  const line = (what: string, r: typeof sh.free) =>
+    `  ${what}: ended by itself in ${r.seconds.toFixed(2)} s, exit ${r.exitCode}${r.signal === null ? "" : ` (${r.signal})`}; committed ${fmt(r.committed)}, set aside ${fmt(r.setAside)}, dropped ${fmt(r.dropped)}; rows in the file after exit ${fmt(r.rowsAfterExit)}, after the next start ${fmt(r.rowsAfterRestart)} (${fmt(r.replayed)} replayed)`;
+  console.log("shutdown with 22,000 accepted rows (2,000 committed before), SIGTERM:");
+  console.log(line("database free (baseline)", sh.free));
+  console.log(line("another process holding the write lock for 12 s", sh.locked));
+  console.log(`  time ratio locked / free: ${(sh.locked.seconds / sh.free.seconds).toFixed(2)}x`);
+}
+
 if (only === "paging") {
   const p = await benchPaging();
   console.log("from an incident to the page, shipped settings (15 s scrape, --stale-after 120, 30 s heartbeats):");
@@ -318,4 +335,6 @@ console.log();
 printFollower(await benchFollower());
 console.log();
 printHandoff(await benchHandoff());
+console.log();
+printRobustness(await benchSeriesBound(), await benchShutdownUnderLock());
 process.exit(0);

@@ -1,13 +1,14 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
-import { chmodSync, chownSync, existsSync, mkdtempSync, readdirSync, readFileSync } from "node:fs";
+import { chmodSync, chownSync, existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { request } from "node:http";
 import { connect, type Socket } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { startBridgeProcess, until, type BridgeProcess } from "../helpers/bridge-process.js";
 import { kissbotQuery } from "../helpers/kissbot-db.js";
+import { FIXTURES } from "../helpers/paths.js";
 import { finish, openStream, sendOnce, writeAll } from "../helpers/raw-client.js";
 import { waitFor } from "../helpers/wait.js";
 
@@ -258,4 +259,21 @@ test("past the HTTP connection limit a new connection is closed at once, as the 
     }
   });
   assert.ok(s.get("kissbot_bridge_http_refused_total", { reason: "max_connections" })! >= 1);
+});
+
+test("an error that escapes every handler: the bridge commits what it accepted, logs its stopped line and exits 1", async (t) => {
+  const dir = tmp();
+  const trigger = join(dir, "escape-now");
+  const bridge = await startBridgeProcess([], { dir, env: { NODE_OPTIONS: `--require ${join(FIXTURES, "escaping-error.cjs")}`, KB_TEST_ESCAPE_WHEN: trigger } });
+  t.after(() => bridge.stop());
+  await stream(bridge, Array.from({ length: 500 }, () => llmLine("escape")).join(""));
+  await until(bridge, "500 accepted", (s) => s.get("kissbot_bridge_messages_total", { message_type: "llm_usage" }) === 500);
+  writeFileSync(trigger, "");
+  const code = await bridge.exited;
+  assert.equal(code, 1);
+  assert.ok(bridge.logs.some((l) => l["msg"] === "an error escaped every handler; stopping" && l["kind"] === "uncaughtException"));
+  const stopped = bridge.logs.find((l) => l["msg"] === "kissbot-bridge stopped")!;
+  assert.equal(stopped["llmUsageAccepted"], 500);
+  assert.equal(Number(stopped["dbWritten"]) + Number(stopped["dbSetAsideRows"]), 500, "committed or set aside, none lost");
+  assert.deepEqual(kissbotQuery(join(dir, "kissbot_monitor.db"), "SELECT COUNT(*) AS n FROM llm_usage"), [{ n: Number(stopped["dbWritten"]) }]);
 });
