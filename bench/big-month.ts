@@ -1,9 +1,9 @@
 import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { openDatabase } from "../src/store/database.js";
-import { insertInto } from "../src/store/inserts.js";
-import { toSqlTime } from "../src/store/timestamps.js";
+import { openDatabase } from "../src/db/database.js";
+import { insertInto } from "../src/store/write/inserts.js";
+import { toSqlTime } from "../src/db/timestamps.js";
 import { startBridgeProcess } from "../test/helpers/bridge-process.js";
 import { waitFor } from "../test/helpers/wait.js";
 import type { Samples } from "../test/helpers/samples.js";

@@ -1,6 +1,6 @@
 import { Worker } from "node:worker_threads";
-import { toColumns } from "../src/store/usage-columns.js";
-import type { UsageRow } from "../src/store/writer-protocol.js";
+import { toColumns } from "../src/store/write/usage-columns.js";
+import type { UsageRow } from "../src/store/write/writer-protocol.js";
 
 /**
  * Handing llm_usage rows to the writer thread: batches of 5,000 rows as the bridge queues them

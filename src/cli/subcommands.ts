@@ -1,8 +1,8 @@
 import { existsSync } from "node:fs";
 import { parseArgs } from "node:util";
 import { FLAGS } from "../config/flags.js";
-import { openReadOnly } from "../store/database.js";
-import { botsFromDatabase, usageByDayFromDatabase, usageFromDatabase } from "../store/queries.js";
+import { openReadOnly } from "../db/database.js";
+import { botsFromDatabase, usageByDayFromDatabase, usageFromDatabase } from "../store/read/queries.js";
 import { isUsageGroup, parseSince, USAGE_GROUPS, type UsageView } from "../read-model/usage.js";
 import type { BotView } from "../read-model/bots.js";
 import { duration, printable, renderTable, useColor, type Color, type Column } from "./table.js";

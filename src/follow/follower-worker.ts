@@ -1,7 +1,8 @@
-import { parentPort, workerData } from "node:worker_threads";
+import { workerData } from "node:worker_threads";
+import { serve } from "../util/worker-channel.js";
 import BetterSqlite3, { type Database, type Statement } from "better-sqlite3";
-import { fileIdentity, matchSidecarModes, WRITE_BUSY_TIMEOUT_MS, writableNow } from "../store/database.js";
-import { FOLLOW_POSITION_KEY } from "../store/schema.js";
+import { fileIdentity, matchSidecarModes, WRITE_BUSY_TIMEOUT_MS, writableNow } from "../db/database.js";
+import { FOLLOW_POSITION_KEY } from "../db/schema.js";
 import type { FollowedRow, FollowerReply, FollowerRequest, RecordedTotals } from "./follow-protocol.js";
 
 /**
@@ -21,7 +22,14 @@ let timer: NodeJS.Timeout | undefined;
 let awaitingAck = false;
 let lastTotals = "";
 
-const post = (m: FollowerReply) => parentPort!.postMessage(m);
+/** Nothing is asked of this thread: it reads on its own, and is told `ack` and `stop`. */
+const channel = serve<FollowerRequest, never, FollowerReply>(
+  () => {
+    throw new Error("the follower thread answers no requests");
+  },
+  { onEvent: (m) => handle(m) },
+);
+const post = (m: FollowerReply) => channel.emit(m);
 
 function connect(): Open {
   const identity = fileIdentity(path);
@@ -118,7 +126,7 @@ function close(): void {
   open = undefined;
 }
 
-parentPort!.on("message", (m: FollowerRequest) => {
+function handle(m: FollowerRequest): void {
   if (m.type === "ack") {
     awaitingAck = false;
     try {
@@ -137,7 +145,6 @@ parentPort!.on("message", (m: FollowerRequest) => {
   clearTimeout(timer);
   close();
   post({ type: "stopped" });
-  parentPort!.close();
-});
+}
 
 schedule(0);

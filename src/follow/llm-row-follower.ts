@@ -1,7 +1,7 @@
-import { Worker } from "node:worker_threads";
 import type { RateLimitedLog } from "../log/rate-limited-log.js";
 import type { FollowedRow, FollowerReply, FollowerRequest, RecordedTotals } from "./follow-protocol.js";
-import { delay, internalErrors } from "../util/guard.js";
+import { delay } from "../util/guard.js";
+import { WorkerChannel } from "../util/worker-channel.js";
 
 /** Where the bots' rows go: checked and counted like socket messages (Ingest.row). */
 export interface RowSink {
@@ -31,7 +31,7 @@ export class LlmRowFollower {
   get totals(): RecordedTotals | null {
     return this.#totals;
   }
-  private worker: Worker | undefined;
+  private channel: WorkerChannel<FollowerRequest, never, FollowerReply> | undefined;
   private stopped: Promise<void> | undefined;
 
   constructor(
@@ -42,41 +42,45 @@ export class LlmRowFollower {
 
   start(): void {
     const { path, pollIntervalMs = 500, batchRows = 2000 } = this.options;
-    const worker = new Worker(new URL("./follower-worker.js", import.meta.url), { workerData: { path, pollIntervalMs, batchRows } });
-    worker.unref();
     let resolveStopped!: () => void;
     this.stopped = new Promise((r) => (resolveStopped = r));
-    worker.on("message", internalErrors.guard("follower", (m: FollowerReply) => {
-      if (m.type === "rows") {
-        for (const r of m.rows) this.sink.row(toWire(r));
-        this.#totals = m.totals;
-        worker.postMessage({ type: "ack" } satisfies FollowerRequest);
-      } else if (m.type === "totals") {
-        this.#totals = m.totals;
-      } else if (m.type === "error") {
+    const channel = new WorkerChannel<FollowerRequest, never, FollowerReply>({
+      url: new URL("./follower-worker.js", import.meta.url),
+      workerData: { path, pollIntervalMs, batchRows },
+      component: "follower",
+      onEvent: (m) => {
+        if (m.type === "rows") {
+          for (const r of m.rows) this.sink.row(toWire(r));
+          this.#totals = m.totals;
+          channel.post({ type: "ack" });
+        } else if (m.type === "totals") {
+          this.#totals = m.totals;
+        } else if (m.type === "error") {
+          this.#errors++;
+          this.log.warn("db:follow", { err: m.message, path }, "reading the bots' llm_usage rows failed; will retry");
+        } else {
+          resolveStopped();
+        }
+      },
+      onLost: (why) => {
         this.#errors++;
-        this.log.warn("db:follow", { err: m.message, path }, "reading the bots' llm_usage rows failed; will retry");
-      } else {
+        this.log.warn("db:follow", { err: why, path }, "the llm_usage follower thread failed");
         resolveStopped();
-      }
-    }));
-    worker.on("error", (err) => {
-      this.#errors++;
-      this.log.warn("db:follow", { err: err.message, path }, "the llm_usage follower thread failed");
+      },
     });
-    worker.on("exit", () => resolveStopped());
-    this.worker = worker;
+    channel.start();
+    this.channel = channel;
   }
 
   /** Stops after the batch in hand is counted and its position saved; bounded. */
   async stop(boundMs = 1000): Promise<void> {
-    const worker = this.worker;
-    if (worker === undefined) return;
-    this.worker = undefined;
-    worker.postMessage({ type: "stop" } satisfies FollowerRequest);
+    const channel = this.channel;
+    if (channel === undefined) return;
+    this.channel = undefined;
+    channel.post({ type: "stop" });
     await Promise.race([this.stopped, delay(boundMs)]);
-    // A thread blocked in SQLite (a lock held elsewhere) ends when it returns; shutdown does not wait for it.
-    await Promise.race([worker.terminate(), delay(300)]);
+    // A thread still waiting for a lock (held elsewhere) ends when the wait does (0.5 s at most).
+    await channel.close(300);
   }
 }
 

@@ -1,7 +1,7 @@
 import { Router } from "express";
 import type { Bot } from "../registry/bot.js";
 import { botView } from "../read-model/bots.js";
-import { ReadRefused } from "../store/database-reader.js";
+import { ReadRefused } from "../store/read/database-reader.js";
 import { queryValue } from "./query.js";
 import { checkTimeZone } from "../calendar/period.js";
 import { isUsageGroup, parseSince, USAGE_GROUPS, type UsageGroup, type UsageView } from "../read-model/usage.js";

@@ -2,7 +2,7 @@ import { CATALOG } from "./catalog.js";
 import { Family, type FamilyWriter } from "./family.js";
 import { labelString } from "./format.js";
 import { channelLimits, type BudgetTable } from "../spend/budget-file.js";
-import type { SpendRow } from "../store/status-queries.js";
+import type { SpendRow } from "../spend/spend-queries.js";
 import type { SpendTotals } from "../spend/spend-watch.js";
 import { periodStarts } from "../calendar/period.js";
 import type { Clock } from "../util/clock.js";

@@ -1,4 +1,5 @@
-import { LATENCY_BUCKETS_PER_E, MAX_LATENCY_CELLS, type LatencyCell } from "../store/status-queries.js";
+import { LATENCY_BUCKETS_PER_E, type LatencyCell } from "./spend-cells.js";
+import { MAX_LATENCY_CELLS } from "./spend-queries.js";
 
 export interface LatencyView {
   key: string;

@@ -1,8 +1,8 @@
 import type { Clock } from "../util/clock.js";
-import { MAX_SPEND_ROWS, type LatencyCell, type SpendRow } from "../store/status-queries.js";
+import { MAX_SPEND_ROWS, type SpendRow } from "./spend-queries.js";
 import { periodStarts } from "../calendar/period.js";
 import { LatencyWindow, type LatencyView } from "./latency-window.js";
-import type { CommittedUsage, SpendCell } from "../store/usage-aggregates.js";
+import type { CommittedUsage, LatencyCell, SpendCell } from "./spend-cells.js";
 import { every } from "../util/guard.js";
 
 /** What the watch reads from the database (the reader thread, bounded in time). */

@@ -1,6 +1,6 @@
 import type { RegistryObserver } from "../registry/bot-registry.js";
-import type { DatabaseReader } from "../store/database-reader.js";
-import type { StatusRouteSources } from "../http/status-routes.js";
+import type { DatabaseReader } from "../store/read/database-reader.js";
+import type { BotHistoryView } from "../store/read/history-queries.js";
 import type { LlmSeries } from "../usage/usage-book.js";
 import type { CounterMap } from "../util/counter-map.js";
 import type { Clock } from "../util/clock.js";
@@ -27,7 +27,8 @@ const SNAPSHOT_MS = 10_000;
  */
 export class StatusPage {
   readonly observer: RegistryObserver;
-  readonly routes: StatusRouteSources;
+  /** What the status routes (http/status-routes.ts) read: the page's view, its live feed, one bot's history. */
+  readonly routes: { view: StatusView; live: LiveFeed; history: ((channel: string, rangeMs: number) => Promise<BotHistoryView>) | undefined };
   private readonly histories: CounterHistory[];
   private timer: NodeJS.Timeout | undefined;
 

@@ -1,7 +1,8 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { LatencyWindow } from "../../src/spend/latency-window.js";
-import { MAX_LATENCY_CELLS, type LatencyCell } from "../../src/store/status-queries.js";
+import { MAX_LATENCY_CELLS } from "../../src/spend/spend-queries.js";
+import type { LatencyCell } from "../../src/spend/spend-cells.js";
 
 const NOW = Date.parse("2026-11-26T15:00:30Z");
 

@@ -5,11 +5,11 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import BetterSqlite3 from "better-sqlite3";
-import { StoreWriter } from "../../src/store/store-writer.js";
-import { openDatabase } from "../../src/store/database.js";
-import { SCHEMA_VERSION } from "../../src/store/schema.js";
-import { restorableBots, usageFromDatabase } from "../../src/store/queries.js";
-import { toSqlTime } from "../../src/store/timestamps.js";
+import { StoreWriter } from "../../src/store/write/store-writer.js";
+import { openDatabase } from "../../src/db/database.js";
+import { SCHEMA_VERSION } from "../../src/db/schema.js";
+import { restorableBots, usageFromDatabase } from "../../src/store/read/queries.js";
+import { toSqlTime } from "../../src/db/timestamps.js";
 import { BotRegistry } from "../../src/registry/bot-registry.js";
 import { ProcessSampler } from "../../src/sampler/process-sampler.js";
 import type { ProcessSnapshot } from "../../src/sampler/process-source.js";
@@ -17,8 +17,8 @@ import { ChannelLog } from "../../src/channel-log/channel-log.js";
 import { RateLimitedLog } from "../../src/log/rate-limited-log.js";
 import { createLogger } from "../../src/log/logger.js";
 import { ManualClock } from "../../src/util/clock.js";
-import { rowsOf, toColumns } from "../../src/store/usage-columns.js";
-import type { UsageRow } from "../../src/store/writer-protocol.js";
+import { rowsOf, toColumns } from "../../src/store/write/usage-columns.js";
+import type { UsageRow } from "../../src/store/write/writer-protocol.js";
 import { waitFor } from "../helpers/wait.js";
 
 const tmp = () => mkdtempSync(join(tmpdir(), "kb-store-"));

@@ -1,4 +1,5 @@
-import type { UsageRow } from "./writer-protocol.js";
+/** An llm_usage row as the writer inserts it, in its columns' order. */
+export type UsageRow = [ts: string, channel: string, model: string, feature: string, tokensIn: number, tokensOut: number, latencyMs: number | null, costUsd: number | null, costSource: string | null];
 
 /**
  * llm_usage rows as they are queued and cross to the writer thread: their numbers in one
@@ -105,6 +106,11 @@ export function* rowsOf(c: UsageColumns): Generator<UsageRow> {
     const costSource = cells[o + 8]!;
     yield [strings[cells[o]!]!, strings[cells[o + 1]!]!, strings[cells[o + 2]!]!, strings[cells[o + 3]!]!, cells[o + 4]!, cells[o + 5]!, orNull(cells[o + 6]!), orNull(cells[o + 7]!), costSource === NONE ? null : strings[costSource]!];
   }
+}
+
+/** The rows as spend's cells read them (spend/spend-cells.ts, IndexedUsageRows). */
+export function indexed(c: UsageColumns): { strings: readonly string[]; forEach: (each: Parameters<typeof forEachRowIndexed>[1]) => void } {
+  return { strings: c.strings, forEach: (each) => forEachRowIndexed(c, each) };
 }
 
 /** Every row's values, the strings given as their indexes in `c.strings` (cheap map keys); no cost source is NONE. */

@@ -1,21 +1,21 @@
-import { Worker } from "node:worker_threads";
 import type { Database } from "better-sqlite3";
-import type { Bot } from "../registry/bot.js";
-import type { PricedLlmUsage } from "../pricing/price-table.js";
-import { lastSignOfLife } from "../registry/bot.js";
-import { SCHEMA_VERSION, type MigrationReport } from "./schema.js";
-import type { RateLimitedLog } from "../log/rate-limited-log.js";
-import type { Clock } from "../util/clock.js";
-import { CounterMap } from "../util/counter-map.js";
-import { openReadOnly, WRITE_BUSY_TIMEOUT_MS } from "./database.js";
-import { toSqlTime } from "./timestamps.js";
-import { withDefaults, type WithDefaults } from "../util/defaults.js";
+import type { Bot } from "../../registry/bot.js";
+import type { PricedLlmUsage } from "../../pricing/price-table.js";
+import { lastSignOfLife } from "../../registry/bot.js";
+import { SCHEMA_VERSION, type MigrationReport } from "../../db/schema.js";
+import type { RateLimitedLog } from "../../log/rate-limited-log.js";
+import type { Clock } from "../../util/clock.js";
+import { CounterMap } from "../../util/counter-map.js";
+import { openReadOnly, WRITE_BUSY_TIMEOUT_MS } from "../../db/database.js";
+import { toSqlTime } from "../../db/timestamps.js";
+import { withDefaults, type WithDefaults } from "../../util/defaults.js";
 import type { Batch, ReplayReport, SampleRow, StatusRow, WorkerReply, WorkerRequest } from "./writer-protocol.js";
-import { DAY_MS, MIB } from "../util/units.js";
+import { DAY_MS, MIB } from "../../util/units.js";
 import { rowCount, rowsOf, UsageColumnsQueue } from "./usage-columns.js";
 import { appendJournal, journalPath, type JournalEntry } from "./journal.js";
-import type { CommittedUsage } from "./usage-aggregates.js";
-import { delay, every, internalErrors } from "../util/guard.js";
+import type { CommittedUsage } from "../../spend/spend-cells.js";
+import { delay, every } from "../../util/guard.js";
+import { WorkerChannel, WorkerLost } from "../../util/worker-channel.js";
 
 /**
  * Rows queued at most before reading the sockets pauses. Large enough that a burst of stock
@@ -102,8 +102,7 @@ export class StoreWriter {
   private usage = new UsageColumnsQueue();
   private samples: SampleRow[] = [];
   private timer: NodeJS.Timeout | undefined;
-  private worker: Worker | undefined;
-  private pending: ((reply: WorkerReply) => void) | undefined;
+  private readonly channel: WorkerChannel<WorkerRequest, WorkerReply>;
   private chain: Promise<void> = Promise.resolve();
   private committing = false;
   private lastTimestamp: [ms: number, text: string] = [0, toSqlTime(0)];
@@ -121,6 +120,8 @@ export class StoreWriter {
     private readonly clock: Clock,
   ) {
     this.options = withDefaults(options, { flushIntervalMs: 1000, maxQueuedRows: MAX_QUEUED_ROWS, fileMode: 0o640 });
+    const { path, retentionDays, usageRetentionDays, fileMode } = this.options;
+    this.channel = new WorkerChannel({ url: new URL("./writer-worker.js", import.meta.url), workerData: { path, retentionDays, usageRetentionDays, fileMode, run: this.run }, component: "store" });
   }
 
   /** Told what each commit added to llm_usage from the socket (spend and latency add it up). */
@@ -219,14 +220,12 @@ export class StoreWriter {
     }
     this.closing = true;
     this.setAsideQueued();
-    const worker = this.worker;
-    this.worker = undefined;
-    if (worker === undefined) return;
+    if (!this.channel.running) return;
     // A thread inside SQLite must not be ended (database.ts, WRITE_BUSY_TIMEOUT_MS): the commit in
     // flight returns within the lock wait, its rows already set aside, and is told apart at replay.
     await Promise.race([this.settled(), delay(WRITE_BUSY_TIMEOUT_MS + 1500)]);
-    if (this.inFlight === undefined) await Promise.race([this.request({ type: "close" }, worker), delay(1000)]);
-    await Promise.race([worker.terminate(), delay(500)]);
+    if (this.inFlight === undefined) await Promise.race([this.request({ type: "close" }), delay(1000)]);
+    await this.channel.close(500);
   }
 
   /** The batch in flight and the queue, appended to the journal and synced (or counted as dropped). */
@@ -345,41 +344,18 @@ export class StoreWriter {
     this.samples = samples.concat(this.samples);
   }
 
-  /** Rejects, never throws, when the thread cannot be started or the message not sent. */
-  private async request(m: WorkerRequest, worker = this.ensureWorker()): Promise<WorkerReply> {
-    return new Promise((resolve) => {
-      this.pending = resolve;
-      try {
-        worker.postMessage(m);
-      } catch (err) {
-        this.pending = undefined;
-        throw err;
-      }
-    });
-  }
-
-  private ensureWorker(): Worker {
-    if (this.worker !== undefined) return this.worker;
-    const { path, retentionDays, usageRetentionDays, fileMode } = this.options;
-    const worker = new Worker(new URL("./writer-worker.js", import.meta.url), { workerData: { path, retentionDays, usageRetentionDays, fileMode, run: this.run } });
-    worker.unref();
-    worker.on("message", internalErrors.guard("store", (reply: WorkerReply) => {
-      const resolve = this.pending;
-      this.pending = undefined;
-      resolve?.(reply);
-    }));
-    // A writer thread that dies is replaced at the next commit; the batch it held is requeued.
-    const lost = (why: string) => {
-      if (this.worker !== worker) return;
-      this.worker = undefined;
-      const resolve = this.pending;
-      this.pending = undefined;
-      resolve?.({ type: "committed", ok: false, op: "write", error: why });
-    };
-    worker.on("error", (err) => lost(err.message));
-    worker.on("exit", (code) => lost(`writer thread exited with ${code}`));
-    this.worker = worker;
-    return worker;
+  /**
+   * The writer thread's reply. A thread lost meanwhile (it is replaced at the next commit)
+   * answers as a failed write, so its batch is requeued. Rejects, never throws, when the message
+   * cannot be sent.
+   */
+  private async request(m: WorkerRequest): Promise<WorkerReply> {
+    try {
+      return await this.channel.request(m);
+    } catch (err) {
+      if (err instanceof WorkerLost) return { type: "committed", ok: false, op: "write", error: err.message };
+      throw err;
+    }
   }
 
   private reportMigration(m: MigrationReport): void {

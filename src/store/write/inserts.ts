@@ -1,5 +1,5 @@
 import type { Database, Statement } from "better-sqlite3";
-import { columnsOf } from "./schema.js";
+import { columnsOf } from "../../db/schema.js";
 
 const NO_CONSTANTS: ReadonlyMap<string, string> = new Map();
 

@@ -1,12 +1,12 @@
 import type { Database } from "better-sqlite3";
-import type { RestoredBot } from "../registry/bot-registry.js";
-import type { Features } from "../protocol/messages.js";
-import { fromSqlTime, toSqlTime } from "./timestamps.js";
-import { MIB } from "../util/units.js";
-import { localDay, periodStarts } from "../calendar/period.js";
-import { LLM_CHANNELS, llmRowsByTs } from "./by-channel.js";
-import { MAX_USAGE_GROUPS, type UsageGroup, type UsageView } from "../read-model/usage.js";
-import type { BotView } from "../read-model/bots.js";
+import type { RestoredBot } from "../../registry/bot-registry.js";
+import type { Features } from "../../protocol/messages.js";
+import { fromSqlTime, toSqlTime } from "../../db/timestamps.js";
+import { MIB } from "../../util/units.js";
+import { localDay, periodStarts } from "../../calendar/period.js";
+import { LLM_CHANNELS, llmRowsByTs } from "../../db/by-channel.js";
+import { MAX_USAGE_GROUPS, type UsageGroup, type UsageView } from "../../read-model/usage.js";
+import type { BotView } from "../../read-model/bots.js";
 
 function parseFeatures(text: string | null): Features | null {
   if (text === null) return null;

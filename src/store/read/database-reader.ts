@@ -1,7 +1,7 @@
-import { Worker } from "node:worker_threads";
-import type { ReadArgs, ReaderReply, ReaderRequest, ReadName, ReadResult } from "./read-queries.js";
-import { CounterMap } from "../util/counter-map.js";
-import { after, internalErrors } from "../util/guard.js";
+import type { ReadArgs, ReaderRequest, ReadName, ReadResult } from "./read-queries.js";
+import { WorkerChannel } from "../../util/worker-channel.js";
+import { CounterMap } from "../../util/counter-map.js";
+import { after } from "../../util/guard.js";
 
 export const READ_REFUSALS = ["timeout", "busy", "error"] as const;
 export type ReadRefusalReason = (typeof READ_REFUSALS)[number];
@@ -34,19 +34,20 @@ type Pending = { request: ReaderRequest; resolve: (v: unknown) => void; reject: 
  */
 export class DatabaseReader {
   readonly refused = new CounterMap<ReadRefusalReason>(READ_REFUSALS);
-  private worker: Worker | undefined;
+  private readonly channel: WorkerChannel<ReaderRequest, unknown>;
   private running: Pending | undefined;
   private readonly queue: Pending[] = [];
-  private nextId = 1;
 
-  constructor(private readonly options: DatabaseReaderOptions) {}
+  constructor(private readonly options: DatabaseReaderOptions) {
+    this.channel = new WorkerChannel({ url: new URL("./reader-worker.js", import.meta.url), workerData: { path: options.path }, component: "reader" });
+  }
 
   read<K extends ReadName>(name: K, args: ReadArgs<K>): Promise<ReadResult<K>> {
     const { timeoutMs = 5000, maxQueued = 16 } = this.options;
     if (this.queue.length >= maxQueued) return Promise.reject(this.refuse("busy", `the database is busy: ${this.queue.length} reads are already waiting`));
     return new Promise((resolve, reject) => {
       const p: Pending = {
-        request: { id: this.nextId++, name, args },
+        request: { name, args },
         resolve: resolve as (v: unknown) => void,
         reject,
         timer: after("reader", timeoutMs, () => this.expire(p)),
@@ -63,8 +64,7 @@ export class DatabaseReader {
     }
     this.queue.length = 0;
     this.running = undefined;
-    await this.worker?.terminate();
-    this.worker = undefined;
+    await this.channel.close();
   }
 
   private refuse(reason: ReadRefusalReason, message: string): ReadRefused {
@@ -77,9 +77,8 @@ export class DatabaseReader {
     const message = `the database did not answer within ${timeoutMs / 1000} s`;
     if (this.running === p) {
       this.running = undefined;
-      const worker = this.worker;
-      this.worker = undefined;
-      void worker?.terminate();
+      // SQLite cannot be interrupted from another thread: the thread goes, the next read starts one.
+      this.channel.restart(message);
       p.reject(this.refuse("timeout", message));
       this.pump();
       return;
@@ -93,41 +92,30 @@ export class DatabaseReader {
     while (this.running === undefined) {
       const p = this.queue.shift();
       if (p === undefined) return;
+      let reply: Promise<unknown>;
       try {
         // Throws for arguments that cannot be cloned, or a thread that cannot start: that read
         // fails alone, and the ones behind it still run.
-        this.ensureWorker().postMessage(p.request);
-        this.running = p;
+        reply = this.channel.request(p.request);
       } catch (err) {
         clearTimeout(p.timer);
         p.reject(this.refuse("error", `the read could not be started: ${(err as Error).message}`));
+        continue;
       }
+      this.running = p;
+      reply.then(
+        (value) => this.settle(p, () => p.resolve(value)),
+        (err: unknown) => this.settle(p, () => p.reject(this.refuse("error", `the database cannot be read: ${(err as Error).message}`))),
+      );
     }
   }
 
-  private settle(reply: ReaderReply): void {
-    const p = this.running;
-    if (p === undefined || p.request.id !== reply.id) return;
+  /** The running read's answer; one that already timed out is ignored. */
+  private settle(p: Pending, answer: () => void): void {
+    if (this.running !== p) return;
     this.running = undefined;
     clearTimeout(p.timer);
-    if (reply.ok) p.resolve(reply.value);
-    else p.reject(this.refuse("error", `the database cannot be read: ${reply.error}`));
+    answer();
     this.pump();
-  }
-
-  private ensureWorker(): Worker {
-    if (this.worker !== undefined) return this.worker;
-    const worker = new Worker(new URL("./reader-worker.js", import.meta.url), { workerData: { path: this.options.path } });
-    worker.unref();
-    worker.on("message", internalErrors.guard("reader", (m: ReaderReply) => this.settle(m)));
-    const lost = (why: string) => {
-      if (this.worker !== worker) return;
-      this.worker = undefined;
-      if (this.running !== undefined) this.settle({ id: this.running.request.id, ok: false, error: why });
-    };
-    worker.on("error", (err) => lost(err.message));
-    worker.on("exit", (code) => lost(`reader thread exited with ${code}`));
-    this.worker = worker;
-    return worker;
   }
 }

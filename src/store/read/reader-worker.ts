@@ -1,7 +1,8 @@
-import { parentPort, workerData } from "node:worker_threads";
+import { workerData } from "node:worker_threads";
+import { serve } from "../../util/worker-channel.js";
 import type { Database } from "better-sqlite3";
-import { fileIdentity, openReadOnly, writableNow } from "./database.js";
-import { READ_QUERIES, type ReaderReply, type ReaderRequest } from "./read-queries.js";
+import { fileIdentity, openReadOnly, writableNow } from "../../db/database.js";
+import { READ_QUERIES, type ReaderRequest } from "./read-queries.js";
 
 /**
  * Runs the API's database reads on their own thread: a read of millions of rows blocks this
@@ -32,16 +33,15 @@ function closeDb(): void {
   db = undefined;
 }
 
-parentPort!.on("message", (m: ReaderRequest) => {
-  let reply: ReaderReply;
+serve((m: ReaderRequest) => {
   try {
     const query = READ_QUERIES[m.name] as (db: Database, args: unknown) => unknown;
-    reply = { id: m.id, ok: true, value: query(connection(), m.args) };
+    return query(connection(), m.args);
   } catch (err) {
     closeDb();
-    reply = { id: m.id, ok: false, error: (err as Error).message };
+    throw err;
+  } finally {
+    // Held open only while the bridge can write the file (database.ts, matchSidecarModes).
+    if (!writableNow(path)) closeDb();
   }
-  parentPort!.postMessage(reply);
-  // Held open only while the bridge can write the file (database.ts, matchSidecarModes).
-  if (!writableNow(path)) closeDb();
 });

@@ -1,10 +1,11 @@
-import type { MigrationReport } from "./schema.js";
-import type { UsageColumns } from "./usage-columns.js";
-import type { CommittedUsage } from "./usage-aggregates.js";
+import type { MigrationReport } from "../../db/schema.js";
+import type { UsageColumns, UsageRow } from "./usage-columns.js";
+import type { CommittedUsage } from "../../spend/spend-cells.js";
+
+export type { UsageRow };
 
 /** Rows as the writer thread inserts them, positional in each table's column order. */
 export type StatusRow = [channel: string, pid: number, status: string, featuresJson: string, registeredAt: string, lastSeen: string, pidStartTime: number | null];
-export type UsageRow = [ts: string, channel: string, model: string, feature: string, tokensIn: number, tokensOut: number, latencyMs: number | null, costUsd: number | null, costSource: string | null];
 export type SampleRow = [ts: string, channel: string, pid: number, rssMb: number, cpuPct: number, featuresJson: string];
 
 export interface Batch {

@@ -1,16 +1,17 @@
 import { closeSync, existsSync, openSync, statSync, unlinkSync } from "node:fs";
-import { parentPort, workerData } from "node:worker_threads";
+import { workerData } from "node:worker_threads";
+import { serve } from "../../util/worker-channel.js";
 import type { Database, Statement } from "better-sqlite3";
-import { matchSidecarModes, openDatabase } from "./database.js";
+import { matchSidecarModes, openDatabase } from "../../db/database.js";
 import { insertInto, insertSelect } from "./inserts.js";
-import { DELETE_LLM_USAGE_BEFORE } from "./by-channel.js";
-import type { MigrationReport } from "./schema.js";
-import { toSqlTime } from "./timestamps.js";
+import { DELETE_LLM_USAGE_BEFORE } from "../../db/by-channel.js";
+import type { MigrationReport } from "../../db/schema.js";
+import { toSqlTime } from "../../db/timestamps.js";
 import type { Batch, ReplayReport, SampleRow, StatusRow, WorkerReply, WorkerRequest } from "./writer-protocol.js";
-import { rowCount, rowsOf, toColumns, type UsageColumns } from "./usage-columns.js";
+import { indexed, rowCount, rowsOf, toColumns, type UsageColumns } from "./usage-columns.js";
 import { batchKey, entryRows, journalPath, readJournal } from "./journal.js";
-import { aggregateUsage } from "./usage-aggregates.js";
-import { DAY_MS } from "../util/units.js";
+import { aggregateUsage } from "../../spend/spend-cells.js";
+import { DAY_MS } from "../../util/units.js";
 
 /**
  * The database's writer, on its own thread: opening (and migrating), committing batches and
@@ -190,7 +191,7 @@ function commit(batch: Batch): WorkerReply {
     return { type: "committed", ok: false, op: "write", error: (err as Error).message, retentionError };
   }
   // Summed here, so spend and latency need not read the bridge's own rows back (1.5 µs a row on the reader).
-  const committedUsage = ids.firstId === 0 ? undefined : aggregateUsage(batch.usage, ids.firstId, ids.lastId);
+  const committedUsage = ids.firstId === 0 ? undefined : aggregateUsage(indexed(batch.usage), ids.firstId, ids.lastId);
   const replayed = takeReplay();
   return { type: "committed", ok: true, retentionError, replaced, usage: committedUsage, replay: replayed };
 }
@@ -201,19 +202,20 @@ function takeReplay(): ReplayReport | undefined {
   return r;
 }
 
-parentPort!.on("message", (m: WorkerRequest) => {
-  if (m.type === "open") {
-    const error = open();
-    parentPort!.postMessage({ type: "opened", error, migration, replay: takeReplay() } satisfies WorkerReply);
-    migration = undefined;
-  } else if (m.type === "commit") {
-    // The batch's cells go back with the reply (transferred, not copied), to be freed on the main
-    // thread: a large batch outlives several collections while it commits, and left here, a dead
-    // batch waited for a full collection of this thread's small heap.
-    parentPort!.postMessage(commit(m.batch), [m.batch.usage.cells.buffer]);
-  } else {
+serve(
+  (m: WorkerRequest): WorkerReply => {
+    if (m.type === "open") {
+      const error = open();
+      const reply: WorkerReply = { type: "opened", error, migration, replay: takeReplay() };
+      migration = undefined;
+      return reply;
+    }
+    if (m.type === "commit") return commit(m.batch);
     closeDb();
-    parentPort!.postMessage({ type: "closed" } satisfies WorkerReply);
-    parentPort!.close();
-  }
-});
+    return { type: "closed" };
+  },
+  // A batch's cells go back with the reply (transferred, not copied), to be freed on the main
+  // thread: a large batch outlives several collections while it commits, and left here, a dead
+  // batch waited for a full collection of this thread's small heap.
+  { transfer: (_reply, m) => (m.type === "commit" ? [m.batch.usage.cells.buffer] : []) },
+);

@@ -1,5 +1,5 @@
-import type { RegistryObserver } from "../registry/bot-registry.js";
-import type { Bot } from "../registry/bot.js";
+import type { RegistryObserver } from "../../registry/bot-registry.js";
+import type { Bot } from "../../registry/bot.js";
 import type { StoreWriter } from "./store-writer.js";
 
 /** Keeps bot_status in step with the registry, and writes a bot_metrics row per process sample. */

@@ -1,5 +1,21 @@
-import { LATENCY_BUCKETS_PER_E, type LatencyCell } from "./status-queries.js";
-import { forEachRowIndexed, type UsageColumns } from "./usage-columns.js";
+/**
+ * Latency histogram cells: buckets of 1% of (latency + 1 ms) on a log scale, so percentiles
+ * estimated from them are within half a percent; each cell keeps the sum of its latencies, so a
+ * bucket holding one distinct value gives it exactly.
+ */
+export const LATENCY_BUCKETS_PER_E = 100;
+
+/** Calls of one model in one UTC minute ("YYYY-MM-DDTHH:MM") and latency bucket (null: no latency). */
+export type LatencyCell = [minute: string, model: string, bucket: number | null, calls: number, sumMs: number | null];
+
+/**
+ * A commit's rows as the writer holds them, strings given as their indexes in `strings` (cheap
+ * map keys); a cost source of -1 is none. Owned here, so spend needs nothing of the writer's.
+ */
+export interface IndexedUsageRows {
+  strings: readonly string[];
+  forEach(each: (ts: number, channel: number, model: number, feature: number, tokensIn: number, tokensOut: number, latencyMs: number | null, costUsd: number | null, costSource: number) => void): void;
+}
 
 /** Calls of one channel × model × feature in one UTC minute ("YYYY-MM-DDTHH:MM"). */
 export type SpendCell = [minute: string, channel: string, model: string, feature: string, calls: number, costUsd: number | null, tokens: number];
@@ -21,7 +37,7 @@ export interface CommittedUsage {
  * always starts on a minute, in any time zone). Keyed by the strings' indexes in the columns:
  * two lookups of numbers a row (0.6 µs a row with keys built from the text, measured).
  */
-export function aggregateUsage(c: UsageColumns, firstId: number, lastId: number): CommittedUsage {
+export function aggregateUsage(c: IndexedUsageRows, firstId: number, lastId: number): CommittedUsage {
   const { strings } = c;
   const n = strings.length;
   const spend = new Map<number, Map<number, SpendCell>>();
@@ -37,7 +53,7 @@ export function aggregateUsage(c: UsageColumns, firstId: number, lastId: number)
     if (i === undefined) m.set(key, (i = new Map()));
     return i;
   };
-  forEachRowIndexed(c, (ts, channel, model, feature, tokensIn, tokensOut, latencyMs, costUsd) => {
+  c.forEach((ts, channel, model, feature, tokensIn, tokensOut, latencyMs, costUsd) => {
     let minute = minuteOfTs.get(ts);
     if (minute === undefined) {
       const name = strings[ts]!.slice(0, 16).replace(" ", "T");

@@ -1,8 +1,10 @@
 import type { Database } from "better-sqlite3";
 import { botsFromDatabase, usageByDayFromDatabase, usageFromDatabase } from "./queries.js";
-import type { BotView } from "../read-model/bots.js";
-import type { UsageGroup, UsageView } from "../read-model/usage.js";
-import { botHistoryFromDatabase, latencyFromDatabase, spendFromDatabase, idRangeFromDatabase, type BotHistoryView, type LatencyCell, type SpendRow } from "./status-queries.js";
+import type { BotView } from "../../read-model/bots.js";
+import type { UsageGroup, UsageView } from "../../read-model/usage.js";
+import { botHistoryFromDatabase, type BotHistoryView } from "./history-queries.js";
+import { latencyFromDatabase, spendFromDatabase, idRangeFromDatabase, type SpendRow } from "../../spend/spend-queries.js";
+import type { LatencyCell } from "../../spend/spend-cells.js";
 
 /**
  * The reads the HTTP API may ask of the database, by name, so they can run on the reader
@@ -23,5 +25,4 @@ export type ReadName = keyof ReadQueries;
 export type ReadArgs<K extends ReadName> = Parameters<ReadQueries[K]>[1];
 export type ReadResult<K extends ReadName> = ReturnType<ReadQueries[K]>;
 
-export type ReaderRequest = { id: number; name: ReadName; args: unknown };
-export type ReaderReply = { id: number; ok: true; value: unknown } | { id: number; ok: false; error: string };
+export type ReaderRequest = { name: ReadName; args: unknown };
