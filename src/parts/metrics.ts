@@ -1,0 +1,81 @@
+import { collectDefaultMetrics, Registry } from "prom-client";
+import type { Config } from "../config/config.js";
+import type { Core } from "./core.js";
+import type { DatabaseFeature } from "./database.js";
+import type { ChannelLog } from "../channel-log/channel-log.js";
+import type { OtelSink } from "../otel/otel-sink.js";
+import type { SocketServer } from "../transport/socket-server.js";
+import type { ReloadableBudgets } from "../spend/budget-file.js";
+import type { HttpRefusal } from "../http/host-guard.js";
+import { bridgeFamilies } from "../metrics/bridge-families.js";
+import { spendFamilies } from "../metrics/spend-families.js";
+import { Exposition } from "../metrics/exposition.js";
+import { CounterMap } from "../util/counter-map.js";
+import { internalErrors } from "../util/guard.js";
+import type { Clock } from "../util/clock.js";
+
+export type MetricParts = {
+  core: Core;
+  db: DatabaseFeature;
+  transport: SocketServer;
+  channelLog: ChannelLog | undefined;
+  otel: OtelSink | undefined;
+  budgets: ReloadableBudgets | undefined;
+  httpRefused: CounterMap<HttpRefusal>;
+  logDrops: (() => number) | undefined;
+};
+
+/** /metrics: every family of the catalog over the parts that feed it, with the process's own. */
+export function metricsExposition(config: Config, clock: Clock, version: string, p: MetricParts): Exposition {
+  const { registry, usage, ingest, sampler } = p.core;
+  const promRegistry = new Registry();
+  collectDefaultMetrics({ register: promRegistry });
+  const collectorErrors = new CounterMap();
+  let exposition: Exposition | undefined;
+  const families = [
+    ...bridgeFamilies({
+      // Read at scrape time: the exposition exists by then.
+      scrapes: {
+        get rendered() {
+          return exposition?.rendered ?? 0;
+        },
+        get shared() {
+          return exposition?.shared ?? 0;
+        },
+      },
+      clock,
+      version,
+      bots: registry,
+      usage,
+      seriesRefused: {
+        get llm() {
+          return usage.seriesRefused.llm;
+        },
+        get custom() {
+          return usage.seriesRefused.custom;
+        },
+        get feature() {
+          return registry.featuresRefused;
+        },
+        get spend() {
+          return p.db.spend?.refused ?? 0;
+        },
+      },
+      transport: p.transport,
+      ingest,
+      sampler,
+      otlp: p.otel?.otlp,
+      store: p.db.store,
+      follower: p.db.follower,
+      channelLog: p.channelLog,
+      reader: p.db.reader,
+      collectorErrors,
+      internalErrors: internalErrors.counts,
+      http: { refused: p.httpRefused },
+      logDrops: p.logDrops,
+    }),
+    ...spendFamilies({ clock, timeZone: config.timezone, spend: p.db.spend, budgets: p.budgets, bots: registry, maxDetailSeries: config.maxLlmSeries }),
+  ];
+  exposition = new Exposition(families, promRegistry, collectorErrors, () => registry.evaluate());
+  return exposition;
+}

@@ -1,0 +1,110 @@
+import { createServer, type Server } from "node:http";
+import type { AddressInfo } from "node:net";
+import type { Express } from "express";
+import type { Config } from "../config/config.js";
+import type { Core } from "./core.js";
+import type { DatabaseFeature } from "./database.js";
+import type { Part } from "../lifecycle/lifecycle.js";
+import type { ChannelLog } from "../channel-log/channel-log.js";
+import type { OtelSink } from "../otel/otel-sink.js";
+import type { SocketServer } from "../transport/socket-server.js";
+import type { ReloadableBudgets } from "../spend/budget-file.js";
+import type { Exposition } from "../metrics/exposition.js";
+import { createApp } from "../http/app.js";
+import type { HttpRefusal } from "../http/host-guard.js";
+import { StatusPage } from "../status/status-page.js";
+import type { CounterMap } from "../util/counter-map.js";
+import { internalErrors } from "../util/guard.js";
+import { delay } from "../util/guard.js";
+import type { Clock } from "../util/clock.js";
+
+/** HTTP connections at most: a flood there cannot starve the Monitor socket of descriptors. */
+const HTTP_MAX_CONNECTIONS = 256;
+
+export type WebParts = {
+  core: Core;
+  db: DatabaseFeature;
+  transport: SocketServer;
+  channelLog: ChannelLog | undefined;
+  otel: OtelSink | undefined;
+  budgets: ReloadableBudgets | undefined;
+  exposition: Exposition;
+  httpRefused: CounterMap<HttpRefusal>;
+};
+
+/** The status page (its view, live feed and snapshots) and the express app serving it, the API and /metrics. */
+export function webApp(config: Config, clock: Clock, version: string, p: WebParts): { status: StatusPage; app: Express } {
+  const { registry, ingest, usage, limitedLog } = p.core;
+  const { reader, store, spend } = p.db;
+  const status = new StatusPage({
+    clock,
+    version,
+    startedAt: clock.now(),
+    socketPath: config.socket,
+    bots: registry,
+    ingest,
+    usage,
+    transport: p.transport,
+    store,
+    otlp: p.otel?.otlp,
+    reader,
+    spend,
+    budgets: p.budgets,
+    loggedEvents: p.channelLog === undefined ? undefined : (channel, limit) => p.channelLog!.recentEvents(channel, limit),
+  });
+  registry.observe(status.observer);
+  const app = createApp({
+    status: status.routes,
+    metrics: p.exposition,
+    ready: () => p.transport.listening,
+    version,
+    socketPath: config.socket,
+    otelMetrics: p.otel?.prometheusHandler,
+    logError: (err) => internalErrors.report("http", err),
+    hosts: {
+      listen: config.listen.host,
+      allowed: config.allowedHosts,
+      refused: p.httpRefused,
+      logRefusal: (host) => limitedLog.warn("http:host", { host }, "refused an HTTP request for a host name the bridge does not serve (--allowed-hosts adds names)"),
+    },
+    api: {
+      now: () => clock.now(),
+      bots: registry,
+      // Usage answers hold every message received so far, unless the database is stuck (1 s at most).
+      usage: async (sinceMs, by) => ((await p.db.flushed()) ? reader!.read("usage", { sinceMs, by }) : undefined),
+      usageByDay: async (sinceMs, timeZone) => ((await p.db.flushed()) ? reader!.read("usageByDay", { sinceMs, nowMs: clock.now(), timeZone }) : undefined),
+      timeZone: config.timezone,
+    },
+  });
+  return { status, app };
+}
+
+/** The HTTP server as a part: listens at start, closes every connection at stop. */
+export function httpServer(app: Express, listen: { host: string; port: number }, refused: CounterMap<HttpRefusal>): Part & { address(): { host: string; port: number } } {
+  // Idle or slow HTTP connections are checked every second (Node's default: 30 s).
+  const http: Server = createServer({ connectionsCheckingInterval: 1000 }, app);
+  http.maxConnections = HTTP_MAX_CONNECTIONS;
+  // Past it Node closes each new connection at once (the README says so); counted here.
+  http.on("drop", () => refused.inc("max_connections"));
+  http.headersTimeout = 5_000;
+  http.requestTimeout = 30_000;
+  return {
+    name: "http",
+    start: () =>
+      new Promise<void>((resolve, reject) => {
+        http.once("error", reject);
+        http.listen(listen.port, listen.host, () => {
+          http.off("error", reject);
+          resolve();
+        });
+      }),
+    async stop() {
+      http.closeAllConnections();
+      await Promise.race([new Promise<void>((resolve) => http.close(() => resolve())), delay(500)]);
+    },
+    address() {
+      const a = http.address() as AddressInfo;
+      return { host: a.address, port: a.port };
+    },
+  };
+}
