@@ -53,24 +53,15 @@ function byLabel(out: FamilyWriter, label: string, counts: CounterMap): void {
 }
 
 export function bridgeFamilies(s: MetricSources): Family[] {
+  return [...botFamilies(s), ...usageFamilies(s), ...selfFamilies(s)];
+}
+
+/** Each bot: up, heartbeat, status, features, its process's CPU and memory. */
+function botFamilies(s: MetricSources): Family[] {
   const bot = (b: Bot) => labelString({ channel: b.channel });
   const proc = (b: Bot) => labelString({ channel: b.channel, pid: String(b.pid) });
   const perBot = (fn: (b: Bot, out: FamilyWriter) => void) => (out: FamilyWriter) => {
     for (const b of s.bots.all()) fn(b, out);
-  };
-  // A usage series' labels are encoded once, and its lines rendered again only when it changed
-  // since the last scrape.
-  const usageCache = new SeriesRenderCache<LlmSeries>((x) => ({ channel: x.channel, model: x.model, feature: x.feature }));
-  const llm = (fn: (labels: Uint8Array, x: LlmSeries, out: FamilyWriter) => void) => {
-    const slot = usageCache.addFamily();
-    return (out: FamilyWriter) => {
-      const series = s.usage.llmSeries();
-      const states = usageCache.align(series);
-      let i = 0;
-      // One closure per scrape, not one per series.
-      const render = () => fn(states[i]!.labels, series[i]!, out);
-      for (; i < series.length; i++) out.cached(states[i]!.slots[slot]!, series[i]!.version, render);
-    };
   };
 
   return [
@@ -108,6 +99,27 @@ export function bridgeFamilies(s: MetricSources): Family[] {
         if (r !== null) out.sample(proc(b), r);
       }),
     ),
+  ];
+}
+
+/** LLM usage and custom metrics, by channel (and model and feature). */
+function usageFamilies(s: MetricSources): Family[] {
+  // A usage series' labels are encoded once, and its lines rendered again only when it changed
+  // since the last scrape.
+  const usageCache = new SeriesRenderCache<LlmSeries>((x) => ({ channel: x.channel, model: x.model, feature: x.feature }));
+  const llm = (fn: (labels: Uint8Array, x: LlmSeries, out: FamilyWriter) => void) => {
+    const slot = usageCache.addFamily();
+    return (out: FamilyWriter) => {
+      const series = s.usage.llmSeries();
+      const states = usageCache.align(series);
+      let i = 0;
+      // One closure per scrape, not one per series.
+      const render = () => fn(states[i]!.labels, series[i]!, out);
+      for (; i < series.length; i++) out.cached(states[i]!.slots[slot]!, series[i]!.version, render);
+    };
+  };
+
+  return [
     new Family(CATALOG.llmRequests, llm((l, x, out) => out.sample(l, x.requests))),
     new Family(
       CATALOG.llmTokens,
@@ -142,6 +154,12 @@ export function bridgeFamilies(s: MetricSources): Family[] {
     new Family(CATALOG.customMetric, (out) => {
       for (const [channel, name, v] of s.usage.customValues()) out.sample(labelString({ channel, name }), v);
     }),
+  ];
+}
+
+/** The bridge itself: what it accepted, rejected and dropped, its socket, database, threads and scrapes. */
+function selfFamilies(s: MetricSources): Family[] {
+  return [
     new Family(CATALOG.messages, (out) => byLabel(out, "message_type", s.ingest.accepted)),
     new Family(CATALOG.rejectedLines, (out) => byLabel(out, "reason", s.ingest.rejected)),
     new Family(CATALOG.ignoredMessages, (out) => byLabel(out, "reason", s.ingest.ignored)),
