@@ -1,11 +1,14 @@
-import { Registry, type Metric, type RegistryContentType } from "prom-client";
-import type { Family } from "./family.js";
+import type { Registry } from "prom-client";
+import { collectRegistry } from "./collected-family.js";
 import { CONTENT_TYPES, type ExpositionFormat } from "./format.js";
 import { ByteWriter } from "./byte-writer.js";
 import type { CounterMap } from "../util/counter-map.js";
 
-/** prom-client's typings omit the runtime fields every metric object has. */
-type PromMetric = Metric & { name: string; help: string; type: string; aggregator: string; get(): Promise<Record<string, unknown>> };
+/** What the exposition renders: a family of the catalog, or a collected one (collected-family.ts). */
+interface Renderable {
+  readonly spec: { readonly name: string };
+  render(format: ExpositionFormat, out: ByteWriter): void;
+}
 
 export interface Rendered {
   contentType: string;
@@ -21,13 +24,10 @@ export interface Rendered {
 const SPARE_BUFFERS = 2;
 
 /**
- * Renders the bridge's families and prom-client's registry (default process_* and nodejs_*
- * metrics) in the format asked for. A family or metric whose collection fails is left out and
- * counted in `collectorErrors`; the rest of the scrape is served.
- *
- * prom-client fixes one content type per registry, and rendering OpenMetrics renames the
- * registered counters in place (it strips `_total`), so each format gets its own registry of
- * thin proxies over the same metric objects instead of sharing them.
+ * Renders the bridge's families and the metrics of a prom-client registry (the default
+ * process_* and nodejs_* collectors), collected as data and rendered by the same code
+ * (collected-family.ts), in the format asked for. A family or metric whose collection fails is
+ * left out and counted in `collectorErrors` (one count for both); the rest is served.
  */
 export class Exposition {
   #rendered = 0;
@@ -43,10 +43,9 @@ export class Exposition {
   private inflight: Partial<Record<ExpositionFormat, Promise<{ body: Buffer; buffer: Buffer; refs: number }>>> = {};
   private lastSize = 0;
   private readonly spare: Buffer[] = [];
-  private views: Partial<Record<ExpositionFormat, { registry: Registry<RegistryContentType>; size: number }>> = {};
 
   constructor(
-    private readonly families: readonly Family[],
+    private readonly families: readonly Renderable[],
     private readonly promRegistry: Registry,
     private readonly collectorErrors: CounterMap,
     /** Runs before each scrape, e.g. to bring bot statuses up to date. */
@@ -92,8 +91,10 @@ export class Exposition {
 
   private async renderOnce(format: ExpositionFormat): Promise<ByteWriter> {
     this.prepare();
+    // Collected first (some collectors are asynchronous), then rendered in one synchronous pass.
+    const families: readonly Renderable[] = [...this.families, ...(await collectRegistry(this.promRegistry, this.collectorErrors))];
     const out = new ByteWriter(this.spare.pop() ?? this.lastSize + 4096);
-    for (const f of this.families) {
+    for (const f of families) {
       const start = out.mark();
       try {
         f.render(format, out);
@@ -102,11 +103,7 @@ export class Exposition {
         this.collectorErrors.inc(f.spec.name);
       }
     }
-    let prom = await this.view(format).metrics();
-    // prom-client closes OpenMetrics with "# EOF", which stays last as it must. OpenMetrics
-    // allows no blank line, and prom-client leaves one when it has nothing of its own to say.
-    if (format === "openmetrics") prom = prom.replace(/^\n+/, "").replace(/\n{2,}/g, "\n");
-    out.write(prom);
+    if (format === "openmetrics") out.write("# EOF\n");
     this.lastSize = out.mark();
     return out;
   }
@@ -114,37 +111,5 @@ export class Exposition {
   private recycle(buffer: Buffer): void {
     // A buffer far larger than the scrape has become (many bots left) is let go.
     if (this.spare.length < SPARE_BUFFERS && buffer.length <= 4 * this.lastSize + 65536) this.spare.push(buffer);
-  }
-
-  private view(format: ExpositionFormat): Registry<RegistryContentType> {
-    const metrics = this.promRegistry.getMetricsAsArray() as unknown as PromMetric[];
-    const cached = this.views[format];
-    if (cached !== undefined && cached.size === metrics.length) return cached.registry;
-    const registry = new Registry<RegistryContentType>();
-    registry.setContentType(format === "openmetrics" ? Registry.OPENMETRICS_CONTENT_TYPE : Registry.PROMETHEUS_CONTENT_TYPE);
-    for (const m of metrics) registry.registerMetric(this.guarded(m, format) as Metric);
-    this.views[format] = { registry, size: metrics.length };
-    return registry;
-  }
-
-  private guarded(metric: PromMetric, format: ExpositionFormat): PromMetric {
-    const name = format === "openmetrics" && metric.type === "counter" ? metric.name.replace(/_total$/, "") : metric.name;
-    const errors = this.collectorErrors;
-    const proxy = {
-      name,
-      help: metric.help,
-      type: metric.type,
-      aggregator: metric.aggregator,
-      async get() {
-        try {
-          return { ...(await metric.get()), name };
-        } catch {
-          errors.inc(metric.name);
-          return { name, help: metric.help, type: metric.type, aggregator: metric.aggregator, values: [] };
-        }
-      },
-      reset() {},
-    };
-    return proxy as unknown as PromMetric;
   }
 }
