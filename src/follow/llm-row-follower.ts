@@ -1,7 +1,7 @@
 import type { RateLimitedLog } from "../log/rate-limited-log.js";
-import type { FollowedRow, FollowerReply, FollowerRequest, RecordedTotals } from "./follow-protocol.js";
-import { delay } from "../util/guard.js";
-import { WorkerChannel } from "../util/worker-channel.js";
+import type { FollowArgs, FollowedRow, FollowResult, RecordedTotals } from "./follow-protocol.js";
+import { after, delay } from "../util/guard.js";
+import { withDefaults, type WithDefaults } from "../util/defaults.js";
 
 /** Where the bots' rows go: checked and counted like socket messages (Ingest.row). */
 export interface RowSink {
@@ -16,10 +16,18 @@ export type LlmRowFollowerOptions = {
   batchRows?: number;
 };
 
+/** Where the follower reads (the database reader's thread) and has its position saved (the writer's next commit). */
+export interface FollowSource {
+  follow(args: FollowArgs): Promise<FollowResult>;
+  save(position: number): void;
+}
+
 /**
  * Turns the llm_usage rows KissBot's bots write straight into the database into metrics, as if
- * each call had come over the socket. Reading runs on a worker thread; the main thread only
- * checks and counts each bounded batch. Rows the bridge wrote from socket messages are skipped.
+ * each call had come over the socket. The reads run on the database reader's thread, one
+ * bounded batch at a time; this thread checks and counts each batch, then has its position
+ * saved. The position lives here, so a reader thread ended for a slow API read loses nothing,
+ * and a batch is never counted twice. Rows the bridge wrote from socket messages are skipped.
  */
 export class LlmRowFollower {
   #errors = 0;
@@ -31,56 +39,56 @@ export class LlmRowFollower {
   get totals(): RecordedTotals | null {
     return this.#totals;
   }
-  private channel: WorkerChannel<FollowerRequest, never, FollowerReply> | undefined;
-  private stopped: Promise<void> | undefined;
+  /** Counted up to here; null until the first read says where the saved position is. */
+  private position: number | null = null;
+  private timer: NodeJS.Timeout | undefined;
+  private polling: Promise<void> | undefined;
+  private stopping = false;
+  private readonly options: WithDefaults<LlmRowFollowerOptions, "pollIntervalMs" | "batchRows">;
 
   constructor(
-    private readonly options: LlmRowFollowerOptions,
+    options: LlmRowFollowerOptions,
+    private readonly source: FollowSource,
     private readonly sink: RowSink,
     private readonly log: RateLimitedLog,
-  ) {}
+  ) {
+    this.options = withDefaults(options, { pollIntervalMs: 500, batchRows: 2000 });
+  }
 
   start(): void {
-    const { path, pollIntervalMs = 500, batchRows = 2000 } = this.options;
-    let resolveStopped!: () => void;
-    this.stopped = new Promise((r) => (resolveStopped = r));
-    const channel = new WorkerChannel<FollowerRequest, never, FollowerReply>({
-      url: new URL("./follower-worker.js", import.meta.url),
-      workerData: { path, pollIntervalMs, batchRows },
-      component: "follower",
-      onEvent: (m) => {
-        if (m.type === "rows") {
-          for (const r of m.rows) this.sink.row(toWire(r));
-          this.#totals = m.totals;
-          channel.post({ type: "ack" });
-        } else if (m.type === "totals") {
-          this.#totals = m.totals;
-        } else if (m.type === "error") {
-          this.#errors++;
-          this.log.warn("db:follow", { err: m.message, path }, "reading the bots' llm_usage rows failed; will retry");
-        } else {
-          resolveStopped();
-        }
-      },
-      onLost: (why) => {
-        this.#errors++;
-        this.log.warn("db:follow", { err: why, path }, "the llm_usage follower thread failed");
-        resolveStopped();
-      },
-    });
-    channel.start();
-    this.channel = channel;
+    this.schedule(0);
   }
 
   /** Stops after the batch in hand is counted and its position saved; bounded. */
   async stop(boundMs = 1000): Promise<void> {
-    const channel = this.channel;
-    if (channel === undefined) return;
-    this.channel = undefined;
-    channel.post({ type: "stop" });
-    await Promise.race([this.stopped, delay(boundMs)]);
-    // A thread still waiting for a lock (held elsewhere) ends when the wait does (0.5 s at most).
-    await channel.close(300);
+    this.stopping = true;
+    clearTimeout(this.timer);
+    await Promise.race([this.polling, delay(boundMs)]);
+  }
+
+  private schedule(ms: number): void {
+    if (this.stopping) return;
+    this.timer = after("follower", ms, () => (this.polling = this.poll().finally(() => (this.polling = undefined))));
+  }
+
+  private async poll(): Promise<void> {
+    const { batchRows, pollIntervalMs } = this.options;
+    try {
+      const r = await this.source.follow({ afterId: this.position, limit: batchRows });
+      for (const row of r.rows) this.sink.row(toWire(row));
+      this.#totals = r.totals;
+      this.position = r.from;
+      if (r.next !== r.from) {
+        this.position = r.next;
+        this.source.save(r.next);
+      }
+      // A full batch means more are waiting: read on at once, else at the next interval.
+      this.schedule(r.rows.length === batchRows ? 0 : pollIntervalMs);
+    } catch (err) {
+      this.#errors++;
+      this.log.warn("db:follow", { err: (err as Error).message, path: this.options.path }, "reading the bots' llm_usage rows failed; will retry");
+      this.schedule(pollIntervalMs);
+    }
   }
 }
 

@@ -41,7 +41,10 @@ export async function databaseFeature(config: Config, core: Core, clock: Clock, 
   // The API's reads run on their own thread, bounded in time: a slow database answers 503.
   const reader = new DatabaseReader({ path: config.db, timeoutMs: config.dbReadTimeoutMs });
   // The bots' own llm_usage rows (real KissBot bots write them straight into the file).
-  const follower = new LlmRowFollower({ path: config.db }, core.ingest, core.limitedLog);
+  // They are read on the reader's thread: one thread for every read of the database.
+  // They are read on the reader's thread (one thread for every read of the database), and the
+  // position past them is saved by the writer with its next commit.
+  const follower = new LlmRowFollower({ path: config.db }, { follow: (a) => reader.read("follow", a), save: (position) => store.saveFollowPosition(position) }, core.ingest, core.limitedLog);
   core.registry.observe(storeObserver(store));
   core.ingest.observeSocketLlmUsage(store);
   // Spend of the day and month, from the database (so a restart resets nothing); the bridge's own

@@ -7,7 +7,7 @@ import { connect, type Socket } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { startBridgeProcess, until, type BridgeProcess } from "../helpers/bridge-process.js";
-import { kissbotQuery } from "../helpers/kissbot-db.js";
+import { kissbotDb, kissbotQuery } from "../helpers/kissbot-db.js";
 import { CLI, FIXTURES, REPO_ROOT } from "../helpers/paths.js";
 import { finish, openStream, sendOnce, writeAll } from "../helpers/raw-client.js";
 import { waitFor } from "../helpers/wait.js";
@@ -107,8 +107,12 @@ test("SIGTERM while another process holds the database's write lock: the bridge 
   const first = await startBridgeProcess([], { dir });
   await stream(first, Array.from({ length: 2_000 }, () => llmLine("before_lock")).join(""));
   await until(first, "2,000 committed", (s) => s.get("kissbot_bridge_db_rows_written_total", { table: "llm_usage" }) === 2_000);
+  // The bots' own rows, and the lock at once: they are read (a lock does not stop readers) and
+  // counted, but the position past them cannot be committed, so it is set aside with the rows.
+  assert.equal(kissbotDb("log-calls", db, "bot_rows", "300").ok, true);
   const lock = await holdWriteLock(db);
   t.after(() => lock.release());
+  await until(first, "the bots' rows counted", (s) => s.get("kissbot_llm_requests_total", { channel: "bot_rows", model: "gpt-4o", feature: "ask" }) === 300);
   await stream(first, Array.from({ length: 20_000 }, () => llmLine("during_lock")).join(""));
   await until(first, "20,000 accepted", (s) => s.get("kissbot_bridge_messages_total", { message_type: "llm_usage" }) === 22_000);
   const code = await first.stop("SIGTERM");
@@ -125,13 +129,17 @@ test("SIGTERM while another process holds the database's write lock: the bridge 
   const second = await startBridgeProcess([], { dir });
   const s = await until(second, "the set-aside rows committed", (x) => x.get("kissbot_bridge_db_replayed_rows_total") === 20_000);
   assert.equal(s.get("kissbot_bridge_db_set_aside_rows_total"), 0);
-  assert.deepEqual(kissbotQuery(db, "SELECT channel, COUNT(*) AS n FROM llm_usage GROUP BY channel ORDER BY channel"), [{ channel: "before_lock", n: 2_000 }, { channel: "during_lock", n: 20_000 }]);
+  assert.deepEqual(kissbotQuery(db, "SELECT channel, COUNT(*) AS n FROM llm_usage GROUP BY channel ORDER BY channel"), [{ channel: "before_lock", n: 2_000 }, { channel: "bot_rows", n: 300 }, { channel: "during_lock", n: 20_000 }]);
+  // A bot's row after the restart: once it is counted, every row before it has been read.
+  assert.equal(kissbotDb("log-calls", db, "sentinel", "1").ok, true);
+  const caughtUp = await until(second, "the follower caught up", (x) => x.get("kissbot_llm_requests_total", { channel: "sentinel", model: "gpt-4o", feature: "ask" }) === 1);
+  assert.equal(caughtUp.get("kissbot_llm_requests_total", { channel: "bot_rows", model: "gpt-4o", feature: "ask" }), undefined, "the bots' rows are not counted again");
   assert.equal(existsSync(`${db}.journal`), false, "the journal is gone once committed");
   assert.equal(await second.stop(), 0);
   const third = await startBridgeProcess([], { dir });
   assert.equal((await third.samples()).get("kissbot_bridge_db_replayed_rows_total"), 0, "nothing replayed twice");
   await third.stop();
-  assert.deepEqual(kissbotQuery(db, "SELECT COUNT(*) AS n FROM llm_usage"), [{ n: 22_000 }]);
+  assert.deepEqual(kissbotQuery(db, "SELECT COUNT(*) AS n FROM llm_usage"), [{ n: 22_301 }]);
 });
 
 /**

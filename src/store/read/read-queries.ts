@@ -1,4 +1,6 @@
 import type { Database } from "better-sqlite3";
+import { followRows } from "../../follow/follow-queries.js";
+import type { FollowArgs, FollowResult } from "../../follow/follow-protocol.js";
 import { botsFromDatabase, usageByDayFromDatabase, usageFromDatabase } from "./queries.js";
 import type { BotView } from "../../read-model/bots.js";
 import type { UsageGroup, UsageView } from "../../read-model/usage.js";
@@ -11,6 +13,7 @@ import type { LatencyCell } from "../../spend/spend-cells.js";
  * thread: each takes plain data and returns plain data (structured-clone safe).
  */
 export const READ_QUERIES = {
+  follow: (db: Database, a: FollowArgs): FollowResult => followRows(db, a),
   usage: (db: Database, a: { sinceMs: number; by: UsageGroup }): UsageView[] => usageFromDatabase(db, a.sinceMs, a.by),
   usageByDay: (db: Database, a: { sinceMs: number; nowMs: number; timeZone: string }): UsageView[] => usageByDayFromDatabase(db, a.sinceMs, a.nowMs, a.timeZone),
   bots: (db: Database, a: { now: number }): BotView[] => botsFromDatabase(db, a.now),

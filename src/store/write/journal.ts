@@ -14,6 +14,7 @@ export interface JournalEntry {
   statuses: StatusRow[];
   usage: UsageRow[];
   samples: SampleRow[];
+  followPosition?: number | undefined;
 }
 
 export const journalPath = (dbPath: string) => `${dbPath}.journal`;

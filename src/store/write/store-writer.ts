@@ -12,7 +12,7 @@ import { withDefaults, type WithDefaults } from "../../util/defaults.js";
 import type { Batch, ReplayReport, SampleRow, StatusRow, WorkerReply, WorkerRequest } from "./writer-protocol.js";
 import { DAY_MS, MIB } from "../../util/units.js";
 import { rowCount, rowsOf, UsageColumnsQueue } from "./usage-columns.js";
-import { appendJournal, journalPath, type JournalEntry } from "./journal.js";
+import { appendJournal, entryRows, journalPath, type JournalEntry } from "./journal.js";
 import type { CommittedUsage } from "../../spend/spend-cells.js";
 import { delay, every } from "../../util/guard.js";
 import { WorkerChannel, WorkerLost } from "../../util/worker-channel.js";
@@ -98,6 +98,8 @@ export class StoreWriter {
   private inFlight: Batch | undefined;
   /** Shutdown set the queue aside: a late answer changes nothing. */
   private closing = false;
+  /** The follower's position, to be saved with the next commit. */
+  private followPosition: number | undefined;
   private statuses = new Map<string, StatusRow>();
   private usage = new UsageColumnsQueue();
   private samples: SampleRow[] = [];
@@ -194,6 +196,14 @@ export class StoreWriter {
     this.samples.push([this.now(), bot.channel, bot.pid, rssBytes / MIB, cpuRatio * 100, featuresJson(bot)]);
   }
 
+  /**
+   * The follower has counted the bots' rows up to `position`: saved in bridge_state with the next
+   * commit (and set aside with the rows at shutdown), by this thread, the only one that writes.
+   */
+  saveFollowPosition(position: number): void {
+    this.followPosition = position;
+  }
+
   /** Commits everything queued so far; resolves once it is committed (or has failed and been requeued). */
   flush(): Promise<void> {
     // Never rejects: a chain left rejected would skip every later commit (and a timer's `void`
@@ -231,13 +241,14 @@ export class StoreWriter {
   /** The batch in flight and the queue, appended to the journal and synced (or counted as dropped). */
   private setAsideQueued(): void {
     const entries: JournalEntry[] = [];
-    const entry = (b: Batch): JournalEntry => ({ run: b.run, seq: b.seq, statuses: b.statuses, usage: [...rowsOf(b.usage)], samples: b.samples });
+    const entry = (b: Batch): JournalEntry => ({ run: b.run, seq: b.seq, statuses: b.statuses, usage: [...rowsOf(b.usage)], samples: b.samples, followPosition: b.followPosition });
     if (this.inFlight !== undefined) entries.push(entry(this.inFlight));
-    if (this.queuedRows > 0) entries.push(entry(this.takeBatch(this.clock.now(), false)));
-    const rows = entries.reduce((n, e) => n + e.usage.length + e.samples.length + e.statuses.length, 0);
-    if (rows === 0) return;
+    if (this.queuedRows > 0 || this.followPosition !== undefined) entries.push(entry(this.takeBatch(this.clock.now(), false)));
+    const kept = entries.filter((e) => entryRows(e) > 0 || e.followPosition !== undefined);
+    const rows = kept.reduce((n, e) => n + entryRows(e), 0);
+    if (kept.length === 0) return;
     try {
-      appendJournal(journalPath(this.options.path), entries, this.options.fileMode);
+      appendJournal(journalPath(this.options.path), kept, this.options.fileMode);
       this.#setAside += rows;
       this.log.info({ rows, journal: journalPath(this.options.path) }, "the database did not take these rows in time; set aside for the next start");
     } catch (err) {
@@ -247,9 +258,10 @@ export class StoreWriter {
   }
 
   private takeBatch(now: number, retention: boolean): Batch {
-    const batch: Batch = { run: this.run, seq: ++this.seq, now, retention, statuses: [...this.statuses.values()], usage: this.usage.take(), samples: this.samples };
+    const batch: Batch = { run: this.run, seq: ++this.seq, now, retention, statuses: [...this.statuses.values()], usage: this.usage.take(), samples: this.samples, followPosition: this.followPosition };
     this.statuses = new Map();
     this.samples = [];
+    this.followPosition = undefined;
     return batch;
   }
 
@@ -272,7 +284,7 @@ export class StoreWriter {
     const now = this.clock.now();
     // Old rows are deleted at the first commit, then once a day, with or without new rows.
     const retention = this.lastRetention === undefined || now - this.lastRetention >= DAY_MS;
-    if (this.queuedRows === 0 && !retention) return;
+    if (this.queuedRows === 0 && !retention && this.followPosition === undefined) return;
     if (this.closing) return;
     const batch = this.takeBatch(now, retention);
     this.committing = true;
@@ -331,6 +343,7 @@ export class StoreWriter {
 
   /** A failed batch goes back in front of what arrived meanwhile, within the queue bound. */
   private requeue(batch: Batch): void {
+    this.followPosition ??= batch.followPosition;
     for (const row of batch.statuses) if (!this.statuses.has(row[0])) this.statuses.set(row[0], row);
     const room = this.options.maxQueuedRows - this.boundedRows;
     const failedRows = rowCount(batch.usage);

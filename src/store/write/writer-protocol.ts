@@ -19,6 +19,8 @@ export interface Batch {
   /** llm_usage rows as columns (usage-columns.ts), as they were queued. */
   usage: UsageColumns;
   samples: SampleRow[];
+  /** The follower's position, saved in bridge_state with these rows (follow/llm-row-follower.ts). */
+  followPosition?: number | undefined;
 }
 
 export type WorkerRequest = { type: "open" } | { type: "commit"; batch: Batch } | { type: "close" };
