@@ -14,7 +14,8 @@ import { CounterMap } from "../util/counter-map.js";
 import { internalErrors } from "../util/guard.js";
 import type { Clock } from "../util/clock.js";
 
-export type MetricParts = {
+/** The parts that /metrics and the status page read, as the composition root built them. */
+export type BridgeParts = {
   core: Core;
   db: DatabaseFeature;
   transport: SocketServer;
@@ -22,11 +23,10 @@ export type MetricParts = {
   otel: OtelSink | undefined;
   budgets: ReloadableBudgets | undefined;
   httpRefused: CounterMap<HttpRefusal>;
-  logDrops: (() => number) | undefined;
 };
 
 /** /metrics: every family of the catalog over the parts that feed it, with the process's own. */
-export function metricsExposition(config: Config, clock: Clock, version: string, p: MetricParts): Exposition {
+export function metricsExposition(config: Config, clock: Clock, version: string, p: BridgeParts & { logDrops: (() => number) | undefined }): Exposition {
   const { registry, usage, ingest, sampler } = p.core;
   const promRegistry = new Registry();
   collectDefaultMetrics({ register: promRegistry });

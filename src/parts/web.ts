@@ -2,35 +2,20 @@ import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import type { Express } from "express";
 import type { Config } from "../config/config.js";
-import type { Core } from "./core.js";
-import type { DatabaseFeature } from "./database.js";
 import type { Part } from "../lifecycle/lifecycle.js";
-import type { ChannelLog } from "../channel-log/channel-log.js";
-import type { OtelSink } from "../otel/otel-sink.js";
-import type { SocketServer } from "../transport/socket-server.js";
-import type { ReloadableBudgets } from "../spend/budget-file.js";
 import type { Exposition } from "../metrics/exposition.js";
+import type { BridgeParts } from "./metrics.js";
 import { createApp } from "../http/app.js";
 import type { HttpRefusal } from "../http/host-guard.js";
 import { StatusPage } from "../status/status-page.js";
 import type { CounterMap } from "../util/counter-map.js";
-import { internalErrors } from "../util/guard.js";
-import { delay } from "../util/guard.js";
+import { delay, internalErrors } from "../util/guard.js";
 import type { Clock } from "../util/clock.js";
 
 /** HTTP connections at most: a flood there cannot starve the Monitor socket of descriptors. */
 const HTTP_MAX_CONNECTIONS = 256;
 
-export type WebParts = {
-  core: Core;
-  db: DatabaseFeature;
-  transport: SocketServer;
-  channelLog: ChannelLog | undefined;
-  otel: OtelSink | undefined;
-  budgets: ReloadableBudgets | undefined;
-  exposition: Exposition;
-  httpRefused: CounterMap<HttpRefusal>;
-};
+export type WebParts = BridgeParts & { exposition: Exposition };
 
 /** The status page (its view, live feed and snapshots) and the express app serving it, the API and /metrics. */
 export function webApp(config: Config, clock: Clock, version: string, p: WebParts): { status: StatusPage; app: Express } {

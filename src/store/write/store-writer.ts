@@ -225,7 +225,7 @@ export class StoreWriter {
     const deadline = Date.now() + boundMs;
     for (let left = boundMs; left > 0; left = deadline - Date.now()) {
       await Promise.race([this.flush().then(() => this.settled()), delay(left)]);
-      if (this.inFlight === undefined && this.queuedRows === 0) break;
+      if (this.inFlight === undefined && this.queuedRows === 0 && this.followPosition === undefined) break;
       await delay(Math.min(100, deadline - Date.now()));
     }
     this.closing = true;
