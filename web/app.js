@@ -55,7 +55,10 @@ function axisColour() {
 }
 
 /** A chart in `box`, replaced whole on every call; the box records how many points it shows. */
-function chart(box, xs, series, { valueFormat = (v) => v, stepped = false, xRange } = {}) {
+/** Tick steps for counts: whole numbers only, so an axis never reads "1, 1, 1" for 0.5, 1, 1.5. */
+const WHOLE_STEPS = [1, 2, 5, 10, 20, 50, 100, 200, 500, 1e3, 2e3, 5e3, 1e4, 2e4, 5e4, 1e5, 2e5, 5e5, 1e6, 2e6, 5e6, 1e7];
+
+function chart(box, xs, series, { valueFormat = (v) => v, stepped = false, xRange, counts = false } = {}) {
   box.replaceChildren();
   const points = xs.length === 0 ? 0 : series.reduce((n, s) => n + s.values.filter((v) => v !== null && v !== undefined).length, 0);
   box.dataset.points = String(points);
@@ -67,7 +70,7 @@ function chart(box, xs, series, { valueFormat = (v) => v, stepped = false, xRang
     width,
     height: 200,
     scales: { x: xRange === undefined ? { time: true } : { time: true, range: () => xRange } },
-    axes: [{ ...axis }, { ...axis, values: (_u, vals) => vals.map(valueFormat), size: 60 }],
+    axes: [{ ...axis }, { ...axis, values: (_u, vals) => vals.map(valueFormat), size: 60, ...(counts ? { incrs: WHOLE_STEPS } : {}) }],
     series: [{}, ...series.map((s, i) => ({ label: s.label, stroke: colour(i), width: 1.5, points: { show: xs.length < 3 }, fill: series.length === 1 ? `${colour(i)}22` : undefined, paths: stepped ? uPlot.paths.stepped({ align: 1 }) : undefined, value: (_u, v) => (v === null ? "–" : valueFormat(v)) }))],
     legend: { show: series.length > 1 || series.some((s) => s.label) },
     cursor: { drag: { x: false, y: false } },
@@ -275,8 +278,11 @@ async function showBot(channel) {
   for (const b of document.querySelectorAll("[data-range]")) b.setAttribute("aria-pressed", String(b.dataset.range === state.range));
   await Promise.all([loadBot(channel), loadHistory(channel)]);
   clearInterval(state.botTimer);
+  // The page stays live: its facts, events, charts and tables are read again while it is open.
   state.botTimer = setInterval(() => {
-    if (!$("botview").hidden) void loadBot(channel);
+    if ($("botview").hidden) return;
+    void loadBot(channel);
+    void loadHistory(channel);
   }, 5000);
 }
 
@@ -325,7 +331,7 @@ async function loadHistory(channel) {
   const xRange = [to - (h.range_seconds ?? 3600), to];
   chart($("cpu-chart"), h.resources.t, [{ values: h.resources.cpu_ratio.map((v) => (v === null ? null : v * 100)) }], { valueFormat: (v) => `${v.toFixed(1)}%`, xRange });
   chart($("rss-chart"), h.resources.t, [{ values: h.resources.rss_bytes.map((v) => (v === null ? null : v / 1048576)) }], { valueFormat: (v) => v.toFixed(1), xRange });
-  chart($("llm-chart"), h.llm.t, [{ label: "calls", values: h.llm.calls }, { label: "tokens / 100", values: h.llm.tokens.map((v) => v / 100) }], { valueFormat: (v) => int(v), stepped: true, xRange });
+  chart($("llm-chart"), h.llm.t, [{ label: "calls", values: h.llm.calls }, { label: "tokens / 100", values: h.llm.tokens.map((v) => v / 100) }], { valueFormat: (v) => int(v), stepped: true, xRange, counts: true });
   const cells = (r) => [[r.key], [int(r.calls), "num"], [int(r.tokens_in + r.tokens_out), "num"], [ms(r.p50_latency_ms), "num"], [ms(r.p95_latency_ms), "num"], [usd(r.cost_usd), "num"]];
   fillTable($("bot-models"), h.by_model, cells);
   fillTable($("bot-features"), h.by_feature, cells);

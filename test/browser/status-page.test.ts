@@ -124,6 +124,27 @@ test("one bot's view, at its own URL: CPU and memory from bot_metrics, LLM calls
   assert.deepEqual(problems, []);
 });
 
+test("one bot's view stays live: opened right after the bot registers, its charts and tables fill in without a reload, and its registration is listed once", async (t) => {
+  const bridge = await startBridgeProcess(["--sample-interval", "0.2"]);
+  t.after(() => bridge.stop());
+  const bot = await PythonBot.start("fresh_bot", bridge.socket);
+  t.after(() => bot.exit());
+  await bot.send('register {"llm": true}');
+  await waitFor("the bot known", async () => (((await (await fetch(`${bridge.url}/api/v1/bots/fresh_bot`)).json()) as { bot: unknown }).bot ? true : undefined));
+  const { page, problems } = await watchedPage(browser);
+  await page.goto(`${bridge.url}/bot/fresh_bot`);
+  await page.waitForSelector("#bot-title:text('fresh_bot')");
+  const points = async (id: string) => Number(await page.getAttribute(`#${id}`, "data-points"));
+  assert.equal(await points("llm-chart"), 0, "no LLM call yet");
+  // Calls made while the page is open reach its chart and tables with no reload.
+  for (let i = 0; i < 3; i++) await bot.send(`llm gpt-4o ask ${100 + i} 40 ${300 + 100 * i}`);
+  await waitFor("the LLM chart and the model table filled in", async () => ((await points("llm-chart")) >= 1 && (await page.$$("#bot-models tbody tr")).length === 1 ? true : undefined), 20_000);
+  await waitFor("CPU and memory drawn", async () => ((await points("cpu-chart")) >= 2 ? true : undefined), 20_000);
+  const events = await page.$$eval("#bot-events li", (lis) => lis.map((li) => li.textContent ?? ""));
+  assert.equal(events.filter((e) => /registered/.test(e)).length, 1, JSON.stringify(events));
+  assert.deepEqual(problems, []);
+});
+
 test("names a bot sends are text, never markup: an <img onerror> model and feature run nothing; such a channel is rejected", async (t) => {
   const bridge = await startBridgeProcess();
   t.after(() => bridge.stop());
