@@ -1,7 +1,8 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
-import { readFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { REPO_ROOT } from "../helpers/paths.js";
 
@@ -55,4 +56,22 @@ test("the Dockerfile is multi-stage, runs as a non-root user and has a HEALTHCHE
   for (const f of pkg.files.filter((x) => !/\.md$/.test(x) || x === "docs/runbook.md")) {
     assert.match(text, new RegExp(`^COPY (--from=build /app/)?${f.replace(/[.*+?^${}()|[\]\\/]/g, "\\$&")} `, "m"), `the image gets ${f}`);
   }
+});
+
+test("amtool: the commented Discord, Slack and e-mail receivers are valid once uncommented, as an owner would", () => {
+  const shipped = readFileSync(join(REPO_ROOT, "alertmanager", "alertmanager.yml"), "utf8");
+  // Uncomment every example block (a "# name_configs:" line and the indented lines under it),
+  // with the placeholders filled in.
+  const uncommented = shipped
+    .replace(/^( +)# ((?:discord|slack|email)_configs:)$/gm, "$1$2")
+    .replace(/^( +)#( {2,}.*)$/gm, "$1$2")
+    .replace("<id>/<token>", "123456789/abcdef")
+    .replace("<T>/<B>/<secret>", "T000/B000/xyz")
+    .replace("<password>", "secret");
+  for (const kind of ["discord_configs:", "slack_configs:", "email_configs:"]) assert.match(uncommented, new RegExp(`^ {4}${kind}$`, "m"), kind);
+  const dir = mkdtempSync(join(tmpdir(), "kb-am-"));
+  writeFileSync(join(dir, "alertmanager.yml"), uncommented);
+  const r = run("amtool", ["check-config", join(dir, "alertmanager.yml")]);
+  assert.equal(r.status, 0, `${r.output}\n${uncommented}`);
+  assert.match(r.output, /3 receivers/);
 });
