@@ -117,11 +117,9 @@ export class StatusView {
   async bot(channel: string): Promise<{ bot: BotRow | null; events: LifecycleEvent[] }> {
     const b = this.s.bots.get(channel);
     const today = this.s.spend === undefined ? undefined : new Map(this.s.spend.totals("channel").map((t) => [t.key, t]));
-    // The log's, then any the log has not been written with yet (it is written asynchronously).
     const logged = (await this.s.loggedEvents?.(channel, EVENTS)) ?? [];
-    const newest = logged[0]?.at ?? -Infinity;
-    const held = this.s.history.recentEvents(EVENTS, channel).filter((e) => e.at > newest);
-    return { bot: b === undefined ? null : this.botRow(b, this.s.clock.now(), today), events: [...held, ...logged].slice(0, EVENTS) };
+    const events = mergeEvents(this.s.history.recentEvents(EVENTS, channel), logged, EVENTS);
+    return { bot: b === undefined ? null : this.botRow(b, this.s.clock.now(), today), events };
   }
 
   overview(): Overview {
@@ -170,4 +168,17 @@ export class StatusView {
       },
     };
   }
+}
+
+/**
+ * A bot's events, newest first: the log's (they outlive a restart), then those held in memory
+ * that the log has not been written with yet (it is written asynchronously). The log and the
+ * memory each read the clock for the same event, so their times may differ by the millisecond
+ * that ticked in between: an event held is the log's when the log has one of the same kind and
+ * PID within a second (issue 27: each registration was listed twice, now and then).
+ */
+export function mergeEvents(held: readonly LifecycleEvent[], logged: readonly LifecycleEvent[], limit: number): LifecycleEvent[] {
+  const newest = logged[0]?.at ?? -Infinity;
+  const inLog = (e: LifecycleEvent) => logged.some((l) => l.event === e.event && l.pid === e.pid && Math.abs(l.at - e.at) < 1000);
+  return [...held.filter((e) => e.at > newest && !inLog(e)), ...logged].slice(0, limit);
 }
