@@ -66,7 +66,7 @@ export const CATALOG = {
   samplerOverruns: spec("kissbot_bridge_process_sampler_overruns_total", "counter", [], "Sampling rounds skipped because the previous one was still running."),
   otlpExports: spec("kissbot_bridge_otlp_exports_total", "counter", ["result"], "OTLP metric exports by result (success or failure); 0 while OTLP push is off."),
   dbErrors: spec("kissbot_bridge_db_errors_total", "counter", ["op"], "Database operations that failed (open, write, retention, follow), and files found deleted or replaced under the bridge (replaced); the bridge keeps running and retries."),
-  dbReadsRefused: spec("kissbot_bridge_db_reads_refused_total", "counter", ["reason"], "Reads of the database for the HTTP API answered 503: reason=\"timeout\" (slower than --db-read-timeout), \"busy\" (too many waiting) or \"error\" (cannot be read)."),
+  dbReadsRefused: spec("kissbot_bridge_db_reads_refused_total", "counter", ["reason"], "Reads of the database refused: those of the HTTP API (answered 503) and the follower's of the bots' rows (read again at its next poll); reason=\"timeout\" (slower than --db-read-timeout), \"busy\" (too many waiting) or \"error\" (cannot be read)."),
   dbWritable: spec("kissbot_bridge_db_writable", "gauge", [], "1 while the database's last open or commit succeeded, 0 while it fails (rows wait in the queue)."),
   dbFollowedRows: spec("kissbot_bridge_db_followed_rows_total", "counter", [], "llm_usage rows written by the bots themselves that the bridge read and checked (rejected ones included)."),
   dbRejectedRows: spec("kissbot_bridge_db_rejected_rows_total", "counter", ["reason"], "Bots' llm_usage rows skipped as invalid, by reason (the reasons of rejected lines)."),
