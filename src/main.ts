@@ -6,7 +6,7 @@ import type { ProcessSource } from "./sampler/process-source.js";
 import type { OtelSink } from "./otel/otel-sink.js";
 import { ReloadableBudgets } from "./spend/budget-file.js";
 import { HTTP_REFUSALS, type HttpRefusal } from "./http/host-guard.js";
-import { Lifecycle, part } from "./lifecycle/lifecycle.js";
+import { intervalPart, Lifecycle, part } from "./lifecycle/lifecycle.js";
 import { corePipeline } from "./parts/core.js";
 import { databaseFeature } from "./parts/database.js";
 import { channelLogsFeature } from "./parts/channel-logs.js";
@@ -15,7 +15,7 @@ import { metricsExposition } from "./parts/metrics.js";
 import { httpServer, webApp } from "./parts/web.js";
 import { reloader } from "./parts/reload.js";
 import { CounterMap } from "./util/counter-map.js";
-import { every, internalErrors } from "./util/guard.js";
+import { internalErrors } from "./util/guard.js";
 import { systemClock, type Clock } from "./util/clock.js";
 import { VERSION } from "./version.js";
 
@@ -70,9 +70,8 @@ export async function startBridge(config: Config, log: Logger, deps: BridgeDeps 
     const http = await life.start(httpServer(app, config.listen, httpRefused));
     await life.startAll([part("sampler", () => core.sampler.stop(), () => core.sampler.start()), ...db.readers]);
     await life.start(part("transport", () => transport.stop(1000), () => transport.start()));
-    let evaluator: NodeJS.Timeout | undefined;
     // Status changes are logged when they happen, not only when someone scrapes.
-    const evaluate = part("evaluator", () => clearInterval(evaluator), () => void (evaluator = every("evaluator", 1000, () => core.registry.evaluate())));
+    const evaluate = intervalPart("evaluator", "evaluator", 1000, () => core.registry.evaluate());
     await life.startAll([part("status", () => status.stop(), () => status.start()), evaluate, ...logs.timers]);
     const address = http.address();
     log.info({ socket: config.socket, http: `${address.host}:${address.port}`, version: VERSION, db: config.noDb ? "off" : config.db, prices: { models: core.prices.current.size, updated: core.prices.current.updated, file: config.prices }, otlp: config.otel.otlp?.protocol ?? "off", otelPrometheus: config.otel.prometheus }, "kissbot-bridge ready");

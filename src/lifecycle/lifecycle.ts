@@ -1,4 +1,4 @@
-import { delay, internalErrors } from "../util/guard.js";
+import { delay, every, internalErrors, type Component } from "../util/guard.js";
 
 /**
  * What every part of the bridge implements: started once, stopped once within a bound. A part
@@ -14,6 +14,19 @@ export interface Part {
 /** A part made of two functions, for the small ones (a timer, a listener). */
 export function part(name: string, stop: () => void | Promise<void>, start?: () => void | Promise<void>): Part {
   return start === undefined ? { name, stop } : { name, start, stop };
+}
+
+/** A guarded interval as a part: started with the others, cleared at stop; `runAtStart` runs `fn` once at start too. */
+export function intervalPart(name: string, component: Component, everyMs: number, fn: () => unknown, runAtStart = false): Part {
+  let timer: NodeJS.Timeout | undefined;
+  return part(
+    name,
+    () => clearInterval(timer),
+    () => {
+      timer = every(component, everyMs, fn);
+      if (runAtStart) internalErrors.guard(component, fn)();
+    },
+  );
 }
 
 /** Told of each part as it stops (the bridge logs it at debug level). */

@@ -1,9 +1,9 @@
 import type { Config } from "../config/config.js";
 import type { Core } from "./core.js";
-import type { Part } from "../lifecycle/lifecycle.js";
+import { intervalPart, type Part } from "../lifecycle/lifecycle.js";
 import { ChannelLog } from "../channel-log/channel-log.js";
 import { DAY_MS } from "../util/units.js";
-import { delay, every } from "../util/guard.js";
+import { delay } from "../util/guard.js";
 import type { Clock } from "../util/clock.js";
 
 /**
@@ -15,20 +15,10 @@ export function channelLogsFeature(config: Config, core: Core, clock: Clock): { 
   const channelLog = new ChannelLog({ dir: config.channelLogDir, fileMode: config.fileMode }, clock, core.limitedLog);
   core.registry.observe(channelLog);
   const prune = () => channelLog.prune(config.retentionDays * DAY_MS, (channel) => core.registry.get(channel) !== undefined);
-  let pruner: NodeJS.Timeout | undefined;
   return {
     channelLog,
     // Its last lines are written with the database's last rows.
     files: [{ name: "channel-log", stop: () => Promise.race([channelLog.drain(), delay(2500)]) }],
-    timers: [
-      {
-        name: "log-pruner",
-        start: () => {
-          pruner = every("channel_log", DAY_MS, prune);
-          void prune();
-        },
-        stop: () => clearInterval(pruner),
-      },
-    ],
+    timers: [intervalPart("log-pruner", "channel_log", DAY_MS, prune, true)],
   };
 }

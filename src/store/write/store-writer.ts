@@ -94,7 +94,7 @@ export class StoreWriter {
   /** This run, as batches name it (journal.ts): set-aside batches are committed once. */
   private readonly run = `${Date.now().toString(36)}-${process.pid}`;
   private seq = 0;
-  /** The batch the writer thread holds, until it answers. */
+  /** The batch the writer thread holds, until it answers: a commit is running while it is set. */
   private inFlight: Batch | undefined;
   /** Shutdown set the queue aside: a late answer changes nothing. */
   private closing = false;
@@ -106,7 +106,6 @@ export class StoreWriter {
   private timer: NodeJS.Timeout | undefined;
   private readonly channel: WorkerChannel<WorkerRequest, WorkerReply>;
   private chain: Promise<void> = Promise.resolve();
-  private committing = false;
   private lastTimestamp: [ms: number, text: string] = [0, toSqlTime(0)];
   private lastRetention: number | undefined;
   private pressing = false;
@@ -164,7 +163,7 @@ export class StoreWriter {
 
   start(): void {
     this.timer = every("store", this.options.flushIntervalMs, () => {
-      if (!this.committing) void this.flush();
+      if (this.inFlight === undefined) void this.flush();
     });
   }
 
@@ -287,14 +286,12 @@ export class StoreWriter {
     if (this.queuedRows === 0 && !retention && this.followPosition === undefined) return;
     if (this.closing) return;
     const batch = this.takeBatch(now, retention);
-    this.committing = true;
     this.inFlight = batch;
     // Cloned, not transferred: a failed commit's rows are requeued from this side's copy.
     // A writer thread that cannot be started or sent the batch fails the commit like a write: requeued.
     const reply = await this.request({ type: "commit", batch })
       .catch((err: unknown): WorkerReply => ({ type: "committed", ok: false, op: "write", error: (err as Error).message }))
       .finally(() => {
-        this.committing = false;
         this.inFlight = undefined;
       });
     if (reply.type !== "committed") return;
@@ -411,7 +408,7 @@ export class StoreWriter {
     const queued = this.boundedRows;
     const max = this.options.maxQueuedRows;
     // A burst: commit now rather than at the next tick.
-    if (this.halfFull && !this.committing) void this.flush();
+    if (this.halfFull && this.inFlight === undefined) void this.flush();
     if (queued + 1 >= max && !this.pressing && this.healthy) {
       this.pressing = true;
       this.options.onBackpressure?.(true);
