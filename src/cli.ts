@@ -41,19 +41,12 @@ async function run(): Promise<void> {
   }
   const output = createLogOutput(parsed.config.logLevel);
   const log = output.logger;
+  // Signals are handled from before the first socket listens: a SIGTERM that arrives between
+  // "ready" and the end of startBridge() must stop the bridge cleanly, not kill it.
+  let starting: ReturnType<typeof startBridge> | undefined;
   let bridge: Awaited<ReturnType<typeof startBridge>> | undefined;
   // Without a handler Node exits on SIGHUP (systemctl reload, a closed terminal, kill -HUP).
   process.on("SIGHUP", () => bridge?.reload());
-  const files = raiseOpenFilesLimit();
-  if (files?.raised) log.info({ openFiles: files.soft }, "raised the open-files limit to its hard limit");
-  try {
-    bridge = await startBridge(parsed.config, log, { logDrops: output.dropped });
-  } catch (err) {
-    output.flush();
-    process.stderr.write(`kissbot-bridge: ${(err as Error).message}\n`);
-    process.exitCode = 1;
-    return;
-  }
   let stopping = false;
   // Exit code: 0 when nothing accepted was lost, 1 when rows were dropped or a fault ended the run.
   const shutdown = (signal: string, failed = false) => {
@@ -68,7 +61,8 @@ async function run(): Promise<void> {
       log.error("shutdown took too long; exiting");
       exit(1);
     }, SHUTDOWN_DEADLINE_MS).unref();
-    bridge!.stop().then(
+    if (starting === undefined) return exit(failed ? 1 : 0);
+    starting.then((b) => b.stop()).then(
       (report) => exit(failed || report.droppedRows > 0 ? 1 : 0),
       (err: unknown) => {
         log.error({ err }, "error during shutdown");
@@ -78,6 +72,16 @@ async function run(): Promise<void> {
   };
   process.on("SIGINT", () => shutdown("SIGINT"));
   process.on("SIGTERM", () => shutdown("SIGTERM"));
+  const files = raiseOpenFilesLimit();
+  if (files?.raised) log.info({ openFiles: files.soft }, "raised the open-files limit to its hard limit");
+  try {
+    starting = startBridge(parsed.config, log, { logDrops: output.dropped });
+    bridge = await starting;
+  } catch (err) {
+    output.flush();
+    process.stderr.write(`kissbot-bridge: ${(err as Error).message}\n`);
+    process.exit(1);
+  }
   // What still escapes every guard: the queue is committed or set aside, then the bridge exits 1.
   const fatal = (kind: string) => (err: unknown) => {
     internalErrors.report("process", err);

@@ -84,6 +84,19 @@ for (const signal of ["SIGTERM", "SIGINT"] as const) {
   });
 }
 
+test("SIGTERM while the bridge is still starting (its socket already listens) stops it cleanly: exit 0, socket removed", async () => {
+  const dir = mkdtempSync(join(tmpdir(), "kb-test-"));
+  const socket = join(dir, "monitor.sock");
+  // systemd or a deploy script may stop the bridge the instant it appears; before the signal
+  // handlers were installed first, this killed it by signal (exit code null) and left the socket.
+  const p = spawn(process.execPath, [CLI, "--listen", "127.0.0.1:0", "--socket", socket, "--db", join(dir, "k.db"), "--channel-log-dir", join(dir, "logs")], { stdio: "ignore" });
+  const exited = new Promise<number | null>((resolve) => p.once("exit", (code) => resolve(code)));
+  await waitFor("the socket to appear", () => (existsSync(socket) ? true : undefined), 10_000, 1);
+  p.kill("SIGTERM");
+  assert.equal(await exited, 0);
+  assert.equal(existsSync(socket), false);
+});
+
 test("stopping an old instance does not delete the socket of a newer one on the same path", async (t) => {
   const old = await startBridgeProcess();
   unlinkSync(old.socket); // e.g. an operator or a deploy script cleared the path
