@@ -4,6 +4,7 @@ import { createLogOutput } from "./log/logger.js";
 import { startBridge } from "./main.js";
 import { VERSION } from "./version.js";
 import { statusCommand, usageCommand } from "./cli/subcommands.js";
+import { notifyCommand, snoozeCommand, unsnoozeCommand } from "./cli/notify-commands.js";
 import { raiseOpenFilesLimit } from "./util/open-files.js";
 import { internalErrors } from "./util/guard.js";
 
@@ -13,7 +14,7 @@ import { internalErrors } from "./util/guard.js";
  */
 const SHUTDOWN_DEADLINE_MS = 10_000;
 
-const SUBCOMMANDS = new Map([["status", statusCommand], ["usage", usageCommand]]);
+const SUBCOMMANDS = new Map([["status", statusCommand], ["usage", usageCommand], ["snooze", snoozeCommand], ["unsnooze", unsnoozeCommand], ["notify", notifyCommand]]);
 
 async function run(): Promise<void> {
   const sub = SUBCOMMANDS.get(process.argv[2] ?? "");

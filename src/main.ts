@@ -14,6 +14,7 @@ import { otelFeature } from "./parts/otel.js";
 import { metricsExposition } from "./parts/metrics.js";
 import { httpServer, webApp } from "./parts/web.js";
 import { reloader } from "./parts/reload.js";
+import { notifyFeature } from "./parts/notify.js";
 import { CounterMap } from "./util/counter-map.js";
 import { internalErrors } from "./util/guard.js";
 import { systemClock, type Clock } from "./util/clock.js";
@@ -61,14 +62,16 @@ export async function startBridge(config: Config, log: Logger, deps: BridgeDeps 
     await life.startAll([...db.files, ...logs.files, ...otelParts]);
     const budgets = config.budgets === null ? undefined : new ReloadableBudgets(config.budgets);
     const httpRefused = new CounterMap<HttpRefusal>(HTTP_REFUSALS);
-    const sources = { core, db, transport, channelLog: logs.channelLog, otel, budgets, httpRefused };
+    const notify = notifyFeature(config, core, db, budgets, clock, VERSION);
+    const sources = { core, db, transport, channelLog: logs.channelLog, otel, budgets, httpRefused, notify };
     const exposition = metricsExposition(config, clock, VERSION, { ...sources, logDrops: deps.logDrops });
     const { status, app } = webApp(config, clock, VERSION, { ...sources, exposition });
     // Restored bots are checked (alive? same process?) before anyone can scrape them.
     await core.sampler.inspectNow(db.restored);
     if (db.restored.length > 0) log.info({ bots: db.restored.length }, "restored bots from the database");
     const http = await life.start(httpServer(app, config.listen, httpRefused));
-    await life.startAll([part("sampler", () => core.sampler.stop(), () => core.sampler.start()), ...db.readers]);
+    notify.settle(http.address());
+    await life.startAll([part("sampler", () => core.sampler.stop(), () => core.sampler.start()), ...db.readers, ...notify.parts]);
     await life.start(part("transport", () => transport.stop(1000), () => transport.start()));
     // Status changes are logged when they happen, not only when someone scrapes.
     const evaluate = intervalPart("evaluator", "evaluator", 1000, () => core.registry.evaluate());

@@ -108,6 +108,14 @@ function statusCell(status) {
   return el("span", { class: "status", text: status, dataset: { status } });
 }
 
+/** A planned outage: no alert until its end. */
+function snoozeBadge(row) {
+  if (row.snooze === null || row.snooze === undefined) return [];
+  const until = new Date(row.snooze.until);
+  const title = `snoozed until ${until.toLocaleString()}${row.snooze.reason === "" ? "" : `: ${row.snooze.reason}`}`;
+  return [el("span", { class: "snoozed", text: `snoozed until ${until.toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" })}`, title })];
+}
+
 function features(row) {
   if (row.features === null) return "–";
   const on = Object.entries(row.features).filter(([, v]) => v).map(([k]) => k);
@@ -143,7 +151,7 @@ function makeRow(channel) {
 
 function updateRow(tr, row) {
   const c = tr.children;
-  c[1].replaceChildren(statusCell(row.status));
+  c[1].replaceChildren(statusCell(row.status), ...snoozeBadge(row));
   c[2].textContent = String(row.pid);
   c[5].textContent = pct(row.cpu_ratio);
   c[7].textContent = mb(row.rss_bytes);
@@ -259,6 +267,14 @@ function renderBridge(b) {
     facts.push(["Database", `${b.database.writable ? "writable" : "NOT WRITABLE"}; rows queued: ${int(b.database.queued_rows)}; last commit ${b.database.last_commit_at === null ? "none yet" : `${duration((now() - Date.parse(b.database.last_commit_at)) / 1000)} ago`}; errors: ${errors || "none"}; rows dropped: ${int(b.database.dropped_rows)}`]);
   }
   facts.push(["OTLP export", b.otlp === null ? "off" : `${b.otlp.last_result ?? "no export yet"} (${int(b.otlp.successes)} ok, ${int(b.otlp.failures)} failed)`]);
+  if (b.notifications === null) facts.push(["Notifications", "off (--notify)"]);
+  else {
+    const targets = b.notifications.targets.map((t) => {
+      const last = t.last_error === null ? "no error" : `last error ${duration((now() - Date.parse(t.last_error.at)) / 1000)} ago: ${t.last_error.message}`;
+      return `${t.name}: ${t.last_sent_at === null ? "nothing sent yet" : `last sent ${duration((now() - Date.parse(t.last_sent_at)) / 1000)} ago`}; ${int(t.queued)} waiting; ${last}`;
+    });
+    facts.push(["Notifications", `${int(b.notifications.firing)} firing. ${targets.join(" · ")}`]);
+  }
   $("bridge").replaceChildren(...facts.flatMap(([k, v]) => [el("dt", { text: k }), el("dd", { text: v })]));
 }
 
@@ -298,7 +314,7 @@ async function loadBot(channel) {
   }
   const row = state.bots.get(channel) ?? found.bot;
   if (row !== null && row !== undefined) {
-    $("bot-status").replaceChildren(statusCell(row.status));
+    $("bot-status").replaceChildren(statusCell(row.status), ...snoozeBadge(row));
     const facts = [
       ["PID", String(row.pid)],
       ["Registered", row.registered_at ?? "–"],
@@ -307,6 +323,7 @@ async function loadBot(channel) {
       ["CPU", pct(row.cpu_ratio)],
       ["RSS", mb(row.rss_bytes)],
       ["Features", features(row)],
+      ["Alerts", row.snooze === null || row.snooze === undefined ? "on" : `snoozed until ${new Date(row.snooze.until).toLocaleString()}${row.snooze.reason === "" ? "" : ` (${row.snooze.reason})`}`],
       ["LLM today", row.llm_today === null ? "–" : `${int(row.llm_today.calls)} calls, ${usd(row.llm_today.cost_usd)}${row.llm_today.budget_usd === null ? "" : ` of a ${usd(row.llm_today.budget_usd)} daily budget`}`],
     ];
     $("bot-facts").replaceChildren(...facts.flatMap(([k, v]) => [el("dt", { text: k }), el("dd", { text: v })]));

@@ -98,6 +98,7 @@ export async function statusCommand(argv: string[], env: NodeJS.ProcessEnv, out:
         { title: "CPU", value: (b) => (b.cpu_ratio === null ? "-" : `${(b.cpu_ratio * 100).toFixed(1)}%`), right: true },
         { title: "RSS", value: (b) => (b.rss_bytes === null ? "-" : `${(b.rss_bytes / MIB).toFixed(1)} MB`), right: true },
         { title: "FEATURES", value: (b) => (b.features === null ? "?" : Object.entries(b.features).filter(([, on]) => on).map(([f]) => f).join(",") || "-") },
+        ...(result.bots.some((b) => b.snooze != null) ? [{ title: "SNOOZED", value: (b: BotView) => (b.snooze == null ? "-" : `until ${new Date(b.snooze.until).toLocaleString()}${b.snooze.reason === "" ? "" : ` (${b.snooze.reason})`}`) }] : []),
       ],
       useColor(out.stdout),
     ),

@@ -16,9 +16,9 @@ export type ParsedCommandLine =
  * which wins over defaults. Never throws.
  */
 export function parseCommandLine(argv: readonly string[], env: NodeJS.ProcessEnv): ParsedCommandLine {
-  const options = Object.assign(Object.create(null) as Record<string, { type: "string" | "boolean" }>, { help: { type: "boolean" }, version: { type: "boolean" } });
-  for (const f of Object.values(FLAGS)) options[f.name] = { type: "boolean" in f ? "boolean" : "string" };
-  let values: Record<string, string | boolean | undefined>;
+  const options = Object.assign(Object.create(null) as Record<string, { type: "string" | "boolean"; multiple?: boolean }>, { help: { type: "boolean" }, version: { type: "boolean" } });
+  for (const f of Object.values(FLAGS)) options[f.name] = "boolean" in f ? { type: "boolean" } : "multiple" in f ? { type: "string", multiple: true } : { type: "string" };
+  let values: Record<string, string | boolean | (string | boolean)[] | undefined>;
   try {
     ({ values } = parseArgs({ args: [...argv], options, strict: true, allowPositionals: false }));
   } catch (err) {
@@ -39,7 +39,7 @@ export function parseCommandLine(argv: readonly string[], env: NodeJS.ProcessEnv
   const config = Object.create(null) as Record<string, unknown>;
   for (const [key, f] of Object.entries(FLAGS)) {
     const given = values[f.name];
-    const fromFlag = given === true ? "true" : given;
+    const fromFlag = given === true ? "true" : Array.isArray(given) ? given.join(",") : given;
     const fromKissbot = kissbot.values[key as keyof typeof FLAGS];
     const raw = typeof fromFlag === "string" ? fromFlag : (env[f.env] ?? fromKissbot ?? f.default);
     const source =
@@ -92,6 +92,8 @@ export function helpText(): string {
     "Usage: kissbot-bridge [flags]",
     "       kissbot-bridge status [--json]          bots, from the running bridge or the database",
     "       kissbot-bridge usage [--since 24h] [--by model] [--json]   LLM usage from the database",
+    "       kissbot-bridge snooze CHANNEL DURATION [--reason TEXT]   silence a bot's alerts (--list, unsnooze CHANNEL)",
+    "       kissbot-bridge notify test [--notify KIND=URL]   send a test message to every target",
     "",
     "Takes the KissBot Monitor's Unix socket and serves every bot's health and LLM usage as",
     "Prometheus metrics.",

@@ -1,5 +1,6 @@
 import { LOG_LEVELS, type LogLevel } from "../log/logger.js";
-import { bool, budgetFile, fileMode, hostList, hostPort, integer, nonEmpty, oneOf, optionalInteger, optionalPath, prefixPairs, seconds, timeZone } from "./parsers.js";
+import { bool, budgetFile, duration, fileMode, hostList, hostPort, integer, nonEmpty, oneOf, optionalInteger, optionalPath, optionalUrl, prefixPairs, seconds, timeZone } from "./parsers.js";
+import { parseTargets } from "../notify/targets.js";
 
 export interface Flag<T> {
   readonly name: string;
@@ -11,6 +12,8 @@ export interface Flag<T> {
   readonly parse: (raw: string) => T;
   /** A switch: `--name` alone means true. */
   readonly boolean?: true;
+  /** May be given several times; the values are joined with commas, as in its variable. */
+  readonly multiple?: true;
 }
 
 const flag = <T>(name: string, metavar: string, env: string, def: string, help: string, parse: (raw: string) => T): Flag<T> => ({
@@ -58,6 +61,13 @@ export const FLAGS = {
   kissbotConfig: flag("kissbot-config", "FILE", "KISSBOT_BRIDGE_KISSBOT_CONFIG", "", "KissBot's config.yaml: its monitoring section sets defaults that flags and variables override", optionalPath),
   unseenPids: flag("unseen-pids", "refuse|accept", "KISSBOT_BRIDGE_UNSEEN_PIDS", "refuse", "a register whose PID is not running here: refuse it (as the original Monitor did) or accept it and follow its heartbeats (bots in another PID namespace)", oneOf(["refuse", "accept"] as const)),
   otelPrometheus: { ...flag("otel-prometheus", "", "KISSBOT_BRIDGE_OTEL_PROMETHEUS", "false", "also serve OpenTelemetry-named metrics at /otel/metrics", bool), boolean: true },
+  notify: { ...flag("notify", "KIND=URL", "KISSBOT_NOTIFY", "", "send alerts to KIND discord (a Discord webhook URL), slack (a Slack-compatible incoming webhook) or webhook (Alertmanager's webhook JSON, version 4); repeatable, or comma-separated in the variable; the URL is a secret, never logged nor shown", parseTargets), multiple: true },
+  notifyGraceMs: flag("notify-grace", "DURATION", "KISSBOT_BRIDGE_NOTIFY_GRACE", "60s", "a bot down for less than this is not reported (a supervisor's quick restart)", duration(0, 86_400_000)),
+  notifyRepeatMs: flag("notify-repeat", "DURATION", "KISSBOT_BRIDGE_NOTIFY_REPEAT", "4h", "a bot still down is reminded this often", duration(1000, 30 * 86_400_000)),
+  notifyGroupWaitMs: flag("notify-group-wait", "DURATION", "KISSBOT_BRIDGE_NOTIFY_GROUP_WAIT", "5s", "alerts within this long of the first are sent as one message", duration(0, 3_600_000)),
+  notifyFlapCount: flag("notify-flap-count", "N", "KISSBOT_BRIDGE_NOTIFY_FLAP_COUNT", "3", "a bot that goes down this many times within --notify-flap-window is reported once as flapping", integer(2, 1000)),
+  notifyFlapWindowMs: flag("notify-flap-window", "DURATION", "KISSBOT_BRIDGE_NOTIFY_FLAP_WINDOW", "15m", "see --notify-flap-count; flapping ends after a whole window without a fall", duration(1000, 7 * 86_400_000)),
+  publicUrl: flag("public-url", "URL", "KISSBOT_BRIDGE_PUBLIC_URL", "", "the bridge's address as people reach it, for links in notifications (default: http:// and --listen)", optionalUrl),
   genaiProviders: flag("genai-providers", "PREFIX=NAME,…", "KISSBOT_BRIDGE_GENAI_PROVIDERS", "", "gen_ai.provider.name for models whose name starts with PREFIX, before the built-in table (OpenTelemetry only)", prefixPairs),
 } as const;
 

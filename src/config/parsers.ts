@@ -94,3 +94,30 @@ export function hostList(raw: string): string[] {
   for (const n of names) if (n !== "*" && !/^[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)*\.?$/.test(n)) throw new Error(`expected host names such as bots.example.org, got ${JSON.stringify(n)}`);
   return names;
 }
+
+const UNIT_MS = new Map([["ms", 1], ["s", 1000], ["m", 60_000], ["h", 3_600_000], ["d", 86_400_000]]);
+
+/** A duration: `90` or `90s`, `10m`, `4h`, `1d` (a bare number is seconds); in ms. */
+export function duration(minMs: number, maxMs: number) {
+  return (raw: string): number => {
+    const m = /^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h|d)?\s*$/.exec(raw);
+    const ms = m === null ? NaN : Number(m[1]) * UNIT_MS.get(m[2] ?? "s")!;
+    if (!Number.isFinite(ms) || ms < minMs || ms > maxMs) {
+      throw new Error(`expected a duration (90, 90s, 10m, 4h, 1d) between ${minMs / 1000} s and ${maxMs / 1000} s, got ${JSON.stringify(raw)}`);
+    }
+    return ms;
+  };
+}
+
+/** An http(s) URL without a trailing slash, or "" for none. */
+export function optionalUrl(raw: string): string {
+  if (raw.trim() === "") return "";
+  let u: URL;
+  try {
+    u = new URL(raw.trim());
+  } catch {
+    throw new Error(`expected an http or https URL, got ${JSON.stringify(raw)}`);
+  }
+  if (u.protocol !== "http:" && u.protocol !== "https:") throw new Error(`expected an http or https URL, got ${JSON.stringify(raw)}`);
+  return u.href.replace(/\/+$/, "");
+}

@@ -9,6 +9,19 @@ export const SCHEMA_VERSION = 2;
 /** Where the follower of the bots' own llm_usage rows has read up to (see follow/). */
 export const FOLLOW_POSITION_KEY = "llm_usage_followed_id";
 
+/** notify_state's key for the notifier's incidents and waiting messages (notify/notify-state.ts). */
+export const NOTIFY_STATE_KEY = "notifier";
+
+/**
+ * Tables of the bridge's own, outside KissBot's schema: created when missing, never rebuilt.
+ * bot_snoozes is written by `kissbot-bridge snooze` (another process) and read by the bridge.
+ */
+export const BRIDGE_TABLES = [
+  "CREATE TABLE IF NOT EXISTS bridge_state (key TEXT PRIMARY KEY, value INTEGER NOT NULL)",
+  "CREATE TABLE IF NOT EXISTS notify_state (key TEXT PRIMARY KEY, value TEXT NOT NULL)",
+  "CREATE TABLE IF NOT EXISTS bot_snoozes (channel TEXT PRIMARY KEY, until_ms INTEGER NOT NULL, reason TEXT NOT NULL DEFAULT '', set_at_ms INTEGER NOT NULL)",
+];
+
 /**
  * A column the bridge writes or reads. `from` lists older names whose values it takes over when a
  * table is rebuilt; `time` columns are rewritten to KissBot's ISO format on the way.
@@ -206,7 +219,7 @@ export function migrate(db: Database): MigrationReport {
     }
     for (const name of [...SCHEMA_1_INDEXES, ...RETIRED_INDEXES]) db.exec(`DROP INDEX IF EXISTS ${name}`);
     for (const sql of INDEXES) db.exec(sql);
-    db.exec("CREATE TABLE IF NOT EXISTS bridge_state (key TEXT PRIMARY KEY, value INTEGER NOT NULL)");
+    for (const sql of BRIDGE_TABLES) db.exec(sql);
     // Rows already in llm_usage when the bridge first meets the file are history, not new calls.
     db.prepare("INSERT OR IGNORE INTO bridge_state (key, value) SELECT ?, COALESCE(MAX(id), 0) FROM llm_usage").run(FOLLOW_POSITION_KEY);
     if (version !== SCHEMA_VERSION) db.pragma(`user_version = ${SCHEMA_VERSION}`);

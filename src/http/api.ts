@@ -1,6 +1,6 @@
 import { Router } from "express";
 import type { Bot } from "../registry/bot.js";
-import { botView } from "../read-model/bots.js";
+import { botView, type SnoozeLookup } from "../read-model/bots.js";
 import { ReadRefused } from "../store/read/database-reader.js";
 import { queryValue } from "./query.js";
 import { checkTimeZone } from "../calendar/period.js";
@@ -10,6 +10,8 @@ import { isUsageGroup, parseSince, USAGE_GROUPS, type UsageGroup, type UsageView
 export interface ApiSources {
   now(): number;
   bots: { all(): Iterable<Bot> };
+  /** Absent with --no-db. */
+  snoozes: SnoozeLookup;
   /** undefined when no database is kept or it cannot be opened. */
   usage(sinceMs: number, by: UsageGroup): Promise<UsageView[] | undefined>;
   /** By calendar day in the time zone; undefined as for usage. */
@@ -29,7 +31,7 @@ export function apiRouter(s: ApiSources): Router {
   const router = Router();
   router.get("/api/bots", (_req, res) => {
     const now = s.now();
-    const bots = [...s.bots.all()].map((b) => botView(b, now)).sort((a, b) => a.channel.localeCompare(b.channel));
+    const bots = [...s.bots.all()].map((b) => botView(b, now, s.snoozes)).sort((a, b) => a.channel.localeCompare(b.channel));
     res.json({ source: "bridge", generated_at: new Date(now).toISOString(), bots });
   });
   router.get("/api/usage", async (req, res) => {

@@ -50,6 +50,7 @@ export const CATALOG = {
   llmSpendRead: spec("kissbot_llm_spend_read_timestamp_seconds", "gauge", [], "Unix time of the last successful read of spend from the database (absent before the first)."),
   llmBudget: spec("kissbot_llm_budget_usd", "gauge", ["channel", "period"], "The channel's LLM budget in US dollars for the period (day or month), from --budgets: its own limit, else the default; for every channel with a bot, spend or a limit."),
   llmFeatureBudget: spec("kissbot_llm_feature_budget_usd", "gauge", ["channel", "feature", "period"], "A feature's own LLM budget in US dollars within a channel, from --budgets."),
+  botSnoozedUntil: spec("kissbot_bot_snoozed_until_seconds", "gauge", ["channel"], "Unix time at which the channel's snooze ends (kissbot-bridge snooze), for each channel snoozed now: its notifications and the shipped alert rules are silent until then."),
   customMetric: spec("kissbot_custom_metric", "gauge", ["channel", "name"], "Last value of a custom_metric message."),
   // The bridge itself.
   messages: spec("kissbot_bridge_messages_total", "counter", ["message_type"], "Valid messages received, by type."),
@@ -81,6 +82,8 @@ export const CATALOG = {
   httpRefused: spec("kissbot_bridge_http_refused_total", "counter", ["reason"], "HTTP requests or connections refused before any route ran: reason=\"host\" (a Host header that is not the listen address, localhost, an IP address or a name in --allowed-hosts: the defence against DNS rebinding), \"max_connections\" (connections closed at once past the HTTP connection limit)."),
   dbSetAside: spec("kissbot_bridge_db_set_aside_rows_total", "counter", [], "Rows the database could not take within the shutdown bound, written to the journal beside it (DB.journal) instead; each is committed exactly once at the next start."),
   dbReplayed: spec("kissbot_bridge_db_replayed_rows_total", "counter", [], "Rows set aside by an earlier run's shutdown and committed at this start."),
+  notifications: spec("kissbot_bridge_notifications_total", "counter", ["kind", "outcome"], "Attempts to send a notification (--notify) by target kind (discord, slack, webhook) and outcome: sent, rate_limited (429: sent again when the server says), failed (no answer or 5xx: retried with backoff), rejected (another 4xx: given up), dropped (queue full, or undelivered for a day)."),
+  notificationsQueued: spec("kissbot_bridge_notifications_queued", "gauge", [], "Notification messages waiting for their target (retries included), across targets."),
   collectorErrors: spec("kissbot_bridge_collector_errors_total", "counter", ["collector"], "Metric families that failed to collect during a scrape; the rest of the scrape was served."),
   buildInfo: spec("kissbot_bridge_build_info", "gauge", ["version"], "Always 1; carries the bridge's version."),
 } as const satisfies Record<string, MetricSpec>;

@@ -4,7 +4,7 @@ import type { Part } from "../lifecycle/lifecycle.js";
 import type { SampleTarget } from "../registry/bot-registry.js";
 import { StoreWriter } from "../store/write/store-writer.js";
 import { storeObserver } from "../store/write/store-observer.js";
-import { restorableBots } from "../store/read/queries.js";
+import { restorableBots, savedNotifyState } from "../store/read/queries.js";
 import { DatabaseReader } from "../store/read/database-reader.js";
 import { LlmRowFollower } from "../follow/llm-row-follower.js";
 import { SpendWatch } from "../spend/spend-watch.js";
@@ -17,6 +17,8 @@ export interface DatabaseFeature {
   reader: DatabaseReader | undefined;
   follower: LlmRowFollower | undefined;
   spend: SpendWatch | undefined;
+  /** The notifier's state as the last run saved it (notify/notifier.ts). */
+  notifyState: string | undefined;
   /** Bots the last run knew, for the sampler to check before the first scrape. */
   restored: SampleTarget[];
   /** Opened while being built: stopped last (the final commit). */
@@ -33,10 +35,11 @@ export interface DatabaseFeature {
  * spend. With --no-db, every part is absent and nothing is started.
  */
 export async function databaseFeature(config: Config, core: Core, clock: Clock, onBackpressure: (full: boolean) => void): Promise<DatabaseFeature> {
-  if (config.noDb) return { store: undefined, reader: undefined, follower: undefined, spend: undefined, restored: [], files: [], readers: [], flushed: async () => false };
+  if (config.noDb) return { store: undefined, reader: undefined, follower: undefined, spend: undefined, notifyState: undefined, restored: [], files: [], readers: [], flushed: async () => false };
   const store = new StoreWriter({ path: config.db, retentionDays: config.retentionDays, usageRetentionDays: config.usageRetentionDays, fileMode: config.fileMode, onBackpressure }, core.limitedLog, clock);
   const db = await store.open();
   const restored = db === undefined ? [] : core.registry.restore(restorableBots(db, clock.now()));
+  const notifyState = db === undefined ? undefined : savedNotifyState(db);
   db?.close();
   // The API's reads run on their own thread, bounded in time: a slow database answers 503.
   const reader = new DatabaseReader({ path: config.db, timeoutMs: config.dbReadTimeoutMs });
@@ -56,6 +59,7 @@ export async function databaseFeature(config: Config, core: Core, clock: Clock, 
     reader,
     follower,
     spend,
+    notifyState,
     restored,
     files: [
       { name: "store", start: () => store.start(), stop: () => store.close(2000) },

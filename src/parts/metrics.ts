@@ -7,6 +7,8 @@ import type { OtelSink } from "../otel/otel-sink.js";
 import type { SocketServer } from "../transport/socket-server.js";
 import type { ReloadableBudgets } from "../spend/budget-file.js";
 import type { HttpRefusal } from "../http/host-guard.js";
+import type { NotifyFeature } from "./notify.js";
+import { notifyFamilies } from "../metrics/notify-families.js";
 import { bridgeFamilies } from "../metrics/bridge-families.js";
 import { spendFamilies } from "../metrics/spend-families.js";
 import { Exposition } from "../metrics/exposition.js";
@@ -23,6 +25,7 @@ export type BridgeParts = {
   otel: OtelSink | undefined;
   budgets: ReloadableBudgets | undefined;
   httpRefused: CounterMap<HttpRefusal>;
+  notify: NotifyFeature;
 };
 
 /** /metrics: every family of the catalog over the parts that feed it, with the process's own. */
@@ -74,6 +77,7 @@ export function metricsExposition(config: Config, clock: Clock, version: string,
       http: { refused: p.httpRefused },
       logDrops: p.logDrops,
     }),
+    ...notifyFamilies({ snoozes: p.notify.snoozes, notifier: p.notify.notifier }),
     ...spendFamilies({ clock, timeZone: config.timezone, spend: p.db.spend, budgets: p.budgets, bots: registry, maxDetailSeries: config.maxLlmSeries }),
   ];
   exposition = new Exposition(families, promRegistry, collectorErrors, () => registry.evaluate());

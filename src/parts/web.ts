@@ -35,6 +35,8 @@ export function webApp(config: Config, clock: Clock, version: string, p: WebPart
     reader,
     spend,
     budgets: p.budgets,
+    snoozes: p.notify.snoozes,
+    notifications: p.notify.notifier,
     loggedEvents: p.channelLog === undefined ? undefined : (channel, limit) => p.channelLog!.recentEvents(channel, limit),
   });
   registry.observe(status.observer);
@@ -55,6 +57,7 @@ export function webApp(config: Config, clock: Clock, version: string, p: WebPart
     api: {
       now: () => clock.now(),
       bots: registry,
+      snoozes: p.notify.snoozes,
       // Usage answers hold every message received so far, unless the database is stuck (1 s at most).
       usage: async (sinceMs, by) => ((await p.db.flushed()) ? reader!.read("usage", { sinceMs, by }) : undefined),
       usageByDay: async (sinceMs, timeZone) => ((await p.db.flushed()) ? reader!.read("usageByDay", { sinceMs, nowMs: clock.now(), timeZone }) : undefined),

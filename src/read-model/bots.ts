@@ -16,13 +16,25 @@ export interface BotView {
   cpu_ratio: number | null;
   rss_bytes: number | null;
   features: Features | null;
+  /** A planned outage (`kissbot-bridge snooze`): no alert until `until`. */
+  snooze: SnoozeView | null;
 }
+
+export interface SnoozeView {
+  until: string;
+  reason: string;
+}
+
+/** Where a bot's snooze is looked up (the bridge's SnoozeBook). */
+export type SnoozeLookup = { get(channel: string): { untilMs: number; reason: string } | undefined } | undefined;
+
+export const snoozeView = (s: { untilMs: number; reason: string } | undefined): SnoozeView | null => (s === undefined ? null : { until: new Date(s.untilMs).toISOString(), reason: s.reason });
 
 /**
  * A bot as every reader sees it: GET /api/bots (what `kissbot-bridge status` prints), and the
  * status page's rows, which extend it. One function, so they never disagree.
  */
-export function botView(b: Bot, now: number): BotView {
+export function botView(b: Bot, now: number, snoozes: SnoozeLookup): BotView {
   return {
     channel: b.channel,
     status: b.status,
@@ -34,5 +46,6 @@ export function botView(b: Bot, now: number): BotView {
     cpu_ratio: reportedCpuRatio(b),
     rss_bytes: reportedRssBytes(b),
     features: b.features === null ? null : { ...b.features },
+    snooze: snoozeView(snoozes?.get(b.channel)),
   };
 }

@@ -1,4 +1,5 @@
-import { botView } from "../read-model/bots.js";
+import { botView, type SnoozeLookup } from "../read-model/bots.js";
+import type { TargetView } from "../notify/delivery.js";
 import { channelLimits, type BudgetTable } from "../spend/budget-file.js";
 import type { Bot } from "../registry/bot.js";
 import type { BotView } from "../read-model/bots.js";
@@ -36,6 +37,9 @@ export interface StatusSources {
   otlp?: { successes: number; failures: number; lastResult: "success" | "failure" | null } | undefined;
   /** Absent without --budgets. */
   budgets?: { current: BudgetTable } | undefined;
+  snoozes?: SnoozeLookup;
+  /** Absent without --notify: the targets (never their URLs) and what is firing. */
+  notifications?: { views(): TargetView[]; firing: number } | undefined;
   /** A bot's events as its per-bot log has them (they outlive a restart); absent with --no-channel-logs. */
   loggedEvents?: ((channel: string, limit: number) => Promise<LifecycleEvent[]>) | undefined;
 }
@@ -61,6 +65,8 @@ export interface Overview {
     rejected_last_hour: Record<string, number>;
     database: { writable: boolean; queued_rows: number; commits: number; last_commit_at: string | null; errors: Record<string, number>; dropped_rows: number } | null;
     otlp: { successes: number; failures: number; last_result: string | null } | null;
+    /** null without --notify. */
+    notifications: { firing: number; targets: { name: string; kind: string; queued: number; last_sent_at: string | null; last_error: { at: string; message: string } | null }[] } | null;
   };
   llm: {
     tokens_per_minute: { t: number[]; series: Record<string, number[]> };
@@ -97,7 +103,7 @@ export class StatusView {
   botRow(b: Bot, now: number, today: Map<string, SpendTotals> | undefined): BotRow {
     const spend = today?.get(b.channel);
     return {
-      ...botView(b, now),
+      ...botView(b, now, this.s.snoozes),
       spark: thin(this.s.history.spark(b.channel)),
       llm_today: today === undefined ? null : { calls: spend?.calls_today ?? 0, cost_usd: spend?.cost_today_usd ?? 0, budget_usd: this.dailyBudget(b.channel) },
     };
@@ -145,6 +151,13 @@ export class StatusView {
             ? null
             : { writable: store.writable, queued_rows: store.queuedRows, commits: store.commits, last_commit_at: iso(store.lastCommitAt), errors: Object.fromEntries(store.errors.entries()), dropped_rows: store.dropped },
         otlp: s.otlp === undefined ? null : { successes: s.otlp.successes, failures: s.otlp.failures, last_result: s.otlp.lastResult },
+        notifications:
+          s.notifications === undefined
+            ? null
+            : {
+                firing: s.notifications.firing,
+                targets: s.notifications.views().map((t) => ({ name: t.name, kind: t.kind, queued: t.queued, last_sent_at: iso(t.lastSentAt), last_error: t.lastError === null ? null : { at: new Date(t.lastError.at).toISOString(), message: t.lastError.message } })),
+              },
       },
       llm: {
         tokens_per_minute: s.tokensByModel.perMinute(3_600_000),

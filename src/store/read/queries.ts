@@ -2,11 +2,13 @@ import type { Database } from "better-sqlite3";
 import type { RestoredBot } from "../../registry/bot-registry.js";
 import type { Features } from "../../protocol/messages.js";
 import { fromSqlTime, toSqlTime } from "../../db/timestamps.js";
+import { NOTIFY_STATE_KEY } from "../../db/schema.js";
 import { MIB } from "../../util/units.js";
 import { localDay, periodStarts } from "../../calendar/period.js";
 import { LLM_CHANNELS, llmRowsByTs } from "../../db/by-channel.js";
 import { MAX_USAGE_GROUPS, type UsageGroup, type UsageView } from "../../read-model/usage.js";
-import type { BotView } from "../../read-model/bots.js";
+import { snoozeView, type BotView } from "../../read-model/bots.js";
+import { activeSnoozes } from "../../notify/snoozes.js";
 
 function parseFeatures(text: string | null): Features | null {
   if (text === null) return null;
@@ -41,12 +43,19 @@ const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOStrin
 /** Bots a status answer from the database holds at most (the bridge's own --max-bots bound is lower). */
 const MAX_STATUS_ROWS = 100_000;
 
+/** The notifier's state as the last run saved it, read once at start. */
+export function savedNotifyState(db: Database): string | undefined {
+  const row = db.prepare("SELECT value FROM notify_state WHERE key = ?").get(NOTIFY_STATE_KEY) as { value: string } | undefined;
+  return row?.value;
+}
+
 /** Bots as the database last knew them (the bridge not running), with each one's latest sample. */
 export function botsFromDatabase(db: Database, now: number): BotView[] {
   const rows = db.prepare(`SELECT ${STATUS_COLUMNS} FROM bot_status ORDER BY channel LIMIT ${MAX_STATUS_ROWS}`).all() as StatusRow[];
   const samples = new Map(
     (db.prepare("SELECT channel, rss_mb, cpu_pct FROM bot_metrics WHERE rowid IN (SELECT MAX(rowid) FROM bot_metrics GROUP BY channel)").all() as { channel: string; rss_mb: number | null; cpu_pct: number | null }[]).map((s) => [s.channel, s]),
   );
+  const snoozes = new Map(activeSnoozes(db, now).map((s) => [s.channel, s]));
   return rows.map((r) => {
     const registered = fromSqlTime(r.registered_at);
     const heartbeat = fromSqlTime(r.last_seen);
@@ -66,6 +75,7 @@ export function botsFromDatabase(db: Database, now: number): BotView[] {
       cpu_ratio: sample?.cpu_pct == null ? null : sample.cpu_pct / 100,
       rss_bytes: sample?.rss_mb == null ? null : sample.rss_mb * MIB,
       features: parseFeatures(r.features_json),
+      snooze: snoozeView(snoozes.get(r.channel)),
     };
   });
 }

@@ -7,6 +7,7 @@ import type { UsageGroup, UsageView } from "../../read-model/usage.js";
 import { botHistoryFromDatabase, type BotHistoryView } from "./history-queries.js";
 import { latencyFromDatabase, spendFromDatabase, idRangeFromDatabase, type SpendRow } from "../../spend/spend-queries.js";
 import type { LatencyCell } from "../../spend/spend-cells.js";
+import { activeSnoozes, type Snooze } from "../../notify/snoozes.js";
 
 /**
  * The reads the HTTP API may ask of the database, by name, so they can run on the reader
@@ -20,6 +21,7 @@ export const READ_QUERIES = {
   spend: (db: Database, a: { dayStartMs: number; monthStartMs: number; afterId: number; upToId?: number; botsOnly?: boolean }): { rows: SpendRow[]; maxId: number } => spendFromDatabase(db, a),
   idRange: (db: Database, a: { sinceMs: number }): { afterId: number; maxId: number } => idRangeFromDatabase(db, a),
   latency: (db: Database, a: { sinceMs: number; afterId: number; upToId?: number; botsOnly?: boolean }): { cells: LatencyCell[]; maxId: number } => latencyFromDatabase(db, a),
+  snoozes: (db: Database, a: { now: number }): Snooze[] => activeSnoozes(db, a.now),
   botHistory: (db: Database, a: { channel: string; nowMs: number; rangeMs: number }): BotHistoryView => botHistoryFromDatabase(db, a),
 };
 

@@ -15,6 +15,7 @@ export interface JournalEntry {
   usage: UsageRow[];
   samples: SampleRow[];
   followPosition?: number | undefined;
+  notifyState?: string | undefined;
 }
 
 export const journalPath = (dbPath: string) => `${dbPath}.journal`;

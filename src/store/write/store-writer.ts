@@ -100,6 +100,8 @@ export class StoreWriter {
   private closing = false;
   /** The follower's position, to be saved with the next commit. */
   private followPosition: number | undefined;
+  /** The notifier's latest state, to be saved with the next commit (only the latest matters). */
+  private notifyState: string | undefined;
   private statuses = new Map<string, StatusRow>();
   private usage = new UsageColumnsQueue();
   private samples: SampleRow[] = [];
@@ -203,6 +205,16 @@ export class StoreWriter {
     this.followPosition = position;
   }
 
+  /** The notifier's state (incidents, messages waiting): saved in notify_state with the next commit. */
+  saveNotifyState(json: string): void {
+    this.notifyState = json;
+  }
+
+  /** State to save that is not rows: a commit is due for it even with no row queued. */
+  private get stateQueued(): boolean {
+    return this.followPosition !== undefined || this.notifyState !== undefined;
+  }
+
   /** Commits everything queued so far; resolves once it is committed (or has failed and been requeued). */
   flush(): Promise<void> {
     // Never rejects: a chain left rejected would skip every later commit (and a timer's `void`
@@ -224,7 +236,7 @@ export class StoreWriter {
     const deadline = Date.now() + boundMs;
     for (let left = boundMs; left > 0; left = deadline - Date.now()) {
       await Promise.race([this.flush().then(() => this.settled()), delay(left)]);
-      if (this.inFlight === undefined && this.queuedRows === 0 && this.followPosition === undefined) break;
+      if (this.inFlight === undefined && this.queuedRows === 0 && !this.stateQueued) break;
       await delay(Math.min(100, deadline - Date.now()));
     }
     this.closing = true;
@@ -240,10 +252,10 @@ export class StoreWriter {
   /** The batch in flight and the queue, appended to the journal and synced (or counted as dropped). */
   private setAsideQueued(): void {
     const entries: JournalEntry[] = [];
-    const entry = (b: Batch): JournalEntry => ({ run: b.run, seq: b.seq, statuses: b.statuses, usage: [...rowsOf(b.usage)], samples: b.samples, followPosition: b.followPosition });
+    const entry = (b: Batch): JournalEntry => ({ run: b.run, seq: b.seq, statuses: b.statuses, usage: [...rowsOf(b.usage)], samples: b.samples, followPosition: b.followPosition, notifyState: b.notifyState });
     if (this.inFlight !== undefined) entries.push(entry(this.inFlight));
-    if (this.queuedRows > 0 || this.followPosition !== undefined) entries.push(entry(this.takeBatch(this.clock.now(), false)));
-    const kept = entries.filter((e) => entryRows(e) > 0 || e.followPosition !== undefined);
+    if (this.queuedRows > 0 || this.stateQueued) entries.push(entry(this.takeBatch(this.clock.now(), false)));
+    const kept = entries.filter((e) => entryRows(e) > 0 || e.followPosition !== undefined || e.notifyState !== undefined);
     const rows = kept.reduce((n, e) => n + entryRows(e), 0);
     if (kept.length === 0) return;
     try {
@@ -257,10 +269,11 @@ export class StoreWriter {
   }
 
   private takeBatch(now: number, retention: boolean): Batch {
-    const batch: Batch = { run: this.run, seq: ++this.seq, now, retention, statuses: [...this.statuses.values()], usage: this.usage.take(), samples: this.samples, followPosition: this.followPosition };
+    const batch: Batch = { run: this.run, seq: ++this.seq, now, retention, statuses: [...this.statuses.values()], usage: this.usage.take(), samples: this.samples, followPosition: this.followPosition, notifyState: this.notifyState };
     this.statuses = new Map();
     this.samples = [];
     this.followPosition = undefined;
+    this.notifyState = undefined;
     return batch;
   }
 
@@ -283,7 +296,7 @@ export class StoreWriter {
     const now = this.clock.now();
     // Old rows are deleted at the first commit, then once a day, with or without new rows.
     const retention = this.lastRetention === undefined || now - this.lastRetention >= DAY_MS;
-    if (this.queuedRows === 0 && !retention && this.followPosition === undefined) return;
+    if (this.queuedRows === 0 && !retention && !this.stateQueued) return;
     if (this.closing) return;
     const batch = this.takeBatch(now, retention);
     this.inFlight = batch;
@@ -341,6 +354,7 @@ export class StoreWriter {
   /** A failed batch goes back in front of what arrived meanwhile, within the queue bound. */
   private requeue(batch: Batch): void {
     this.followPosition ??= batch.followPosition;
+    this.notifyState ??= batch.notifyState;
     for (const row of batch.statuses) if (!this.statuses.has(row[0])) this.statuses.set(row[0], row);
     const room = this.options.maxQueuedRows - this.boundedRows;
     const failedRows = rowCount(batch.usage);

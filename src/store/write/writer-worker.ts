@@ -5,7 +5,7 @@ import type { Database, Statement } from "better-sqlite3";
 import { matchSidecarModes, openDatabase } from "../../db/database.js";
 import { insertInto, insertSelect } from "./inserts.js";
 import { DELETE_LLM_USAGE_BEFORE } from "../../db/by-channel.js";
-import { FOLLOW_POSITION_KEY, type MigrationReport } from "../../db/schema.js";
+import { FOLLOW_POSITION_KEY, NOTIFY_STATE_KEY, type MigrationReport } from "../../db/schema.js";
 import { toSqlTime } from "../../db/timestamps.js";
 import type { Batch, ReplayReport, SampleRow, StatusRow, WorkerReply, WorkerRequest } from "./writer-protocol.js";
 import { indexed, rowCount, rowsOf, toColumns, type UsageColumns } from "./usage-columns.js";
@@ -31,7 +31,7 @@ const QUEUED_USAGE = "kissbot_bridge_queued_usage";
 let queuedUsage: UsageColumns | undefined;
 
 let db: Database | undefined;
-let statements: { status: Statement; usage: Statement; sample: Statement; marker: Statement; follow: Statement } | undefined;
+let statements: { status: Statement; usage: Statement; sample: Statement; marker: Statement; follow: Statement; notify: Statement } | undefined;
 /** What replaying the journal did, told with the next reply. */
 let replay: ReplayReport | undefined;
 let migration: MigrationReport | undefined;
@@ -93,6 +93,7 @@ function open(): string | undefined {
       sample: insertInto(d, "bot_metrics", ["ts", "channel", "pid", "rss_mb", "cpu_pct", "features_json"]),
       marker: d.prepare("INSERT INTO bridge_state (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value"),
       follow: d.prepare("UPDATE bridge_state SET value = ? WHERE key = ?"),
+      notify: d.prepare("INSERT INTO notify_state (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value"),
     };
     db = d;
     identity = statSync(path);
@@ -110,9 +111,10 @@ function open(): string | undefined {
 }
 
 /** Inserts one batch's rows (inside the caller's transaction); the ids its llm_usage rows took. */
-function insertRows(statuses: readonly StatusRow[], usageRows: UsageColumns, samples: readonly SampleRow[], followPosition: number | undefined): { firstId: number; lastId: number } {
-  const { status, usage, sample, follow } = statements!;
-  if (followPosition !== undefined) follow.run(followPosition, FOLLOW_POSITION_KEY);
+function insertRows(statuses: readonly StatusRow[], usageRows: UsageColumns, samples: readonly SampleRow[], state: { followPosition?: number | undefined; notifyState?: string | undefined }): { firstId: number; lastId: number } {
+  const { status, usage, sample, follow, notify } = statements!;
+  if (state.followPosition !== undefined) follow.run(state.followPosition, FOLLOW_POSITION_KEY);
+  if (state.notifyState !== undefined) notify.run(NOTIFY_STATE_KEY, state.notifyState);
   let firstId = 0;
   let lastId = 0;
   for (const r of statuses) status.run(r);
@@ -148,7 +150,7 @@ function replayJournal(d: Database): ReplayReport | undefined {
       continue;
     }
     d.transaction(() => {
-      insertRows(e.statuses, toColumns(e.usage), e.samples, e.followPosition);
+      insertRows(e.statuses, toColumns(e.usage), e.samples, e);
       statements!.marker.run(batchKey(e.run), e.seq);
     })();
     report.rows += entryRows(e);
@@ -184,7 +186,7 @@ function commit(batch: Batch): WorkerReply {
   let ids = { firstId: 0, lastId: 0 };
   try {
     db.transaction(() => {
-      ids = insertRows(batch.statuses, batch.usage, batch.samples, batch.followPosition);
+      ids = insertRows(batch.statuses, batch.usage, batch.samples, batch);
       marker.run(batchKey(batch.run), batch.seq);
     })();
   } catch (err) {

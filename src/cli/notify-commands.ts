@@ -1,0 +1,135 @@
+import { parseArgs } from "node:util";
+import BetterSqlite3 from "better-sqlite3";
+import { FLAGS } from "../config/flags.js";
+import { duration as parseDuration } from "../config/parsers.js";
+import { BRIDGE_TABLES } from "../db/schema.js";
+import { activeSnoozes, removeSnooze, setSnooze } from "../notify/snoozes.js";
+import { parseTargets, type NotifyTarget } from "../notify/targets.js";
+import { render } from "../notify/formats.js";
+import { postJson } from "../notify/http-post.js";
+import { printable, renderTable, useColor } from "./table.js";
+
+type Out = { stdout: NodeJS.WriteStream; stderr: NodeJS.WriteStream };
+
+/** A snooze is a planned outage: a year at most. */
+const MAX_SNOOZE_MS = 366 * 86_400_000;
+
+const dbPathOf = (values: { db?: string | undefined }, env: NodeJS.ProcessEnv) => values.db ?? env[FLAGS.db.env] ?? FLAGS.db.default;
+
+/** The bridge's database, opened to write a snooze; never created (a new file would be one no bridge reads). */
+function withDatabase<T>(path: string, fn: (db: BetterSqlite3.Database) => T): T {
+  let db: BetterSqlite3.Database;
+  try {
+    db = new BetterSqlite3(path, { fileMustExist: true });
+  } catch (err) {
+    throw new Error(`cannot open the database ${path} (${(err as Error).message}); pass --db PATH, the bridge's --db`);
+  }
+  try {
+    // The bridge holds its write lock for a commit at a time: a few seconds is plenty to wait.
+    db.pragma("busy_timeout = 5000");
+    for (const sql of BRIDGE_TABLES) db.exec(sql);
+    return fn(db);
+  } finally {
+    db.close();
+  }
+}
+
+const when = (ms: number) => new Date(ms).toLocaleString();
+
+/**
+ * `kissbot-bridge snooze CHANNEL DURATION [--reason TEXT]`, `snooze --list`: written into the
+ * database the running bridge shares (it reads snoozes every second), so no HTTP endpoint writes.
+ */
+export async function snoozeCommand(argv: string[], env: NodeJS.ProcessEnv, out: Out): Promise<number> {
+  const { values, positionals } = parseArgs({ args: argv, options: { reason: { type: "string", default: "" }, list: { type: "boolean" }, json: { type: "boolean" }, db: { type: "string" }, help: { type: "boolean" } }, allowPositionals: true, strict: true });
+  if (values.help) {
+    out.stdout.write(
+      [
+        "Usage: kissbot-bridge snooze CHANNEL DURATION [--reason TEXT] [--db PATH]",
+        "       kissbot-bridge snooze --list [--json] [--db PATH]",
+        "",
+        "Silences a bot's alerts (the bridge's notifications and, through kissbot_bot_snoozed_until_seconds, the",
+        "shipped Prometheus rules) for DURATION (90s, 30m, 2h, 1d), for a planned outage. It ends by itself;",
+        "`kissbot-bridge unsnooze CHANNEL` ends it now. The running bridge sees it within a second.",
+        "",
+      ].join("\n"),
+    );
+    return 0;
+  }
+  const path = dbPathOf(values, env);
+  const now = Date.now();
+  if (values.list) {
+    const list = withDatabase(path, (db) => activeSnoozes(db, now));
+    if (values.json) out.stdout.write(`${JSON.stringify(list.map((s) => ({ channel: s.channel, until: new Date(s.untilMs).toISOString(), reason: s.reason, set_at: new Date(s.setAtMs).toISOString() })), null, 2)}\n`);
+    else if (list.length === 0) out.stdout.write("No bot is snoozed.\n");
+    else out.stdout.write(renderTable(list, [{ title: "CHANNEL", value: (s) => s.channel }, { title: "UNTIL", value: (s) => when(s.untilMs) }, { title: "REASON", value: (s) => s.reason || "-" }], useColor(out.stdout)));
+    return 0;
+  }
+  const [channel, howLong, ...extra] = positionals;
+  if (channel === undefined || howLong === undefined || extra.length > 0 || channel === "") {
+    out.stderr.write("kissbot-bridge: usage: kissbot-bridge snooze CHANNEL DURATION [--reason TEXT] (or --list)\n");
+    return 2;
+  }
+  let ms: number;
+  try {
+    ms = parseDuration(1000, MAX_SNOOZE_MS)(howLong);
+  } catch (err) {
+    out.stderr.write(`kissbot-bridge: invalid DURATION: ${(err as Error).message}\n`);
+    return 2;
+  }
+  withDatabase(path, (db) => setSnooze(db, { channel, untilMs: now + ms, reason: values.reason, setAtMs: now }));
+  out.stdout.write(`Snoozed ${printable(channel)} until ${when(now + ms)}${values.reason === "" ? "" : ` (${printable(values.reason)})`}. The running bridge sees it within a second.\n`);
+  return 0;
+}
+
+/** `kissbot-bridge unsnooze CHANNEL` */
+export async function unsnoozeCommand(argv: string[], env: NodeJS.ProcessEnv, out: Out): Promise<number> {
+  const { values, positionals } = parseArgs({ args: argv, options: { db: { type: "string" }, help: { type: "boolean" } }, allowPositionals: true, strict: true });
+  if (values.help) {
+    out.stdout.write("Usage: kissbot-bridge unsnooze CHANNEL [--db PATH]\n\nEnds a bot's snooze now: its alerts are on again.\n");
+    return 0;
+  }
+  if (positionals.length !== 1) {
+    out.stderr.write("kissbot-bridge: usage: kissbot-bridge unsnooze CHANNEL\n");
+    return 2;
+  }
+  const channel = positionals[0]!;
+  const removed = withDatabase(dbPathOf(values, env), (db) => removeSnooze(db, channel, Date.now()));
+  out.stdout.write(removed ? `${printable(channel)} is no longer snoozed.\n` : `${printable(channel)} was not snoozed.\n`);
+  return 0;
+}
+
+/** `kissbot-bridge notify test [--notify KIND=URL]…`: one test message to every target, and what each answered. */
+export async function notifyCommand(argv: string[], env: NodeJS.ProcessEnv, out: Out): Promise<number> {
+  const { values, positionals } = parseArgs({ args: argv, options: { notify: { type: "string", multiple: true }, "public-url": { type: "string" }, help: { type: "boolean" } }, allowPositionals: true, strict: true });
+  if (values.help || positionals[0] !== "test" || positionals.length !== 1) {
+    out[values.help ? "stdout" : "stderr"].write("Usage: kissbot-bridge notify test [--notify KIND=URL]…\n\nSends a test message to every target (--notify, else KISSBOT_NOTIFY) and prints what each server answered.\n");
+    return values.help ? 0 : 2;
+  }
+  let targets: NotifyTarget[];
+  try {
+    targets = parseTargets(values.notify?.join(",") ?? env[FLAGS.notify.env] ?? "");
+  } catch (err) {
+    out.stderr.write(`kissbot-bridge: invalid --notify: ${(err as Error).message}\n`);
+    return 2;
+  }
+  if (targets.length === 0) {
+    out.stderr.write("kissbot-bridge: no target: pass --notify discord=URL (or slack=, webhook=), or set KISSBOT_NOTIFY\n");
+    return 2;
+  }
+  const publicUrl = (values["public-url"] ?? env[FLAGS.publicUrl.env] ?? "").replace(/\/+$/, "") || "http://127.0.0.1:9877";
+  const now = Date.now();
+  const notice = {
+    publicUrl,
+    alerts: [{ name: "KissBotBridgeTest" as const, channel: "test", severity: "none" as const, status: "firing" as const, summary: "Test message from kissbot-bridge", description: "If you can read this, kissbot-bridge can reach this channel: bots that die or hang will be reported here.", startsAt: now, endsAt: null, labels: {}, reminder: false }],
+  };
+  let ok = true;
+  for (const t of targets) {
+    const r = await postJson(t.url, render(t.kind, notice), 10_000, "kissbot-bridge (notify test)");
+    const good = r.status >= 200 && r.status < 300;
+    ok &&= good;
+    const answer = r.status === 0 ? `no answer: ${r.text}` : `HTTP ${r.status}${r.text.trim() === "" ? "" : ` ${printable(r.text.trim())}`}`;
+    out.stdout.write(`${good ? "ok  " : "FAIL"} ${t.name}: ${answer}\n`);
+  }
+  return ok ? 0 : 1;
+}

@@ -1,0 +1,146 @@
+import { createHash } from "node:crypto";
+import type { Alert, Notice } from "./alert.js";
+import type { NotifyKind } from "./targets.js";
+
+/** Discord's limits (a message: 10 embeds; an embed's description: 4096 characters). */
+const DISCORD_EMBEDS = 10;
+const DESCRIPTION_CHARS = 4096;
+
+const COLOURS = { down: 0xe74c3c, stale: 0xe67e22, resolved: 0x2ecc71, flapping: 0x9b59b6, spend: 0xf1c40f, test: 0x95a5a6 } as const;
+
+function colourOf(a: Alert): number {
+  if (a.status === "resolved") return COLOURS.resolved;
+  switch (a.name) {
+    case "KissBotDown":
+      return COLOURS.down;
+    case "KissBotStale":
+      return COLOURS.stale;
+    case "KissBotFlapping":
+      return COLOURS.flapping;
+    case "KissBotBridgeTest":
+      return COLOURS.test;
+    default:
+      return COLOURS.spend;
+  }
+}
+
+const clip = (s: string, n: number) => (s.length <= n ? s : `${s.slice(0, n - 1)}…`);
+
+/** The page a person opens for a bot: its status page, or the overview for the test. */
+export function linkOf(a: Alert, publicUrl: string): string {
+  return a.name === "KissBotBridgeTest" ? `${publicUrl}/` : `${publicUrl}/bot/${encodeURIComponent(a.channel)}`;
+}
+
+/** "2 down, 1 back" — the line a phone shows in its notification. */
+export function headline(n: Notice): string {
+  const firing = n.alerts.filter((a) => a.status === "firing");
+  const resolved = n.alerts.length - firing.length;
+  if (n.alerts.length === 1) return n.alerts[0]!.summary;
+  const parts = [];
+  if (firing.length > 0) parts.push(`${firing.length} alert${firing.length === 1 ? "" : "s"} firing`);
+  if (resolved > 0) parts.push(`${resolved} resolved`);
+  return `KissBot: ${parts.join(", ")}`;
+}
+
+function discord(n: Notice): unknown {
+  const shown = n.alerts.length <= DISCORD_EMBEDS ? n.alerts : n.alerts.slice(0, DISCORD_EMBEDS - 1);
+  const embeds: unknown[] = shown.map((a) => ({
+    title: clip(`${a.status === "resolved" ? "✅" : "🔴"} ${a.summary}`, 256),
+    description: clip(a.description, DESCRIPTION_CHARS),
+    url: linkOf(a, n.publicUrl),
+    color: colourOf(a),
+    fields: [
+      { name: "Channel", value: clip(a.channel, 1024), inline: true },
+      { name: "State", value: a.status === "resolved" ? "resolved" : (a.labels["state"] ?? a.name), inline: true },
+      { name: "Since", value: `<t:${Math.floor(a.startsAt / 1000)}:R>`, inline: true },
+    ],
+    timestamp: new Date(a.endsAt ?? a.startsAt).toISOString(),
+  }));
+  const rest = n.alerts.slice(shown.length);
+  if (rest.length > 0) {
+    embeds.push({
+      title: `and ${rest.length} more`,
+      description: clip(rest.map((a) => `${a.status === "resolved" ? "✅" : "🔴"} ${a.summary}`).join("\n"), DESCRIPTION_CHARS),
+      url: `${n.publicUrl}/`,
+      color: colourOf(rest[0]!),
+    });
+  }
+  // No @everyone or role pings from a channel name: mentions are off.
+  return { content: clip(headline(n), 2000), embeds, allowed_mentions: { parse: [] } };
+}
+
+function slack(n: Notice): unknown {
+  const hex = (c: number) => `#${c.toString(16).padStart(6, "0")}`;
+  return {
+    text: headline(n),
+    attachments: n.alerts.map((a) => ({
+      color: hex(colourOf(a)),
+      title: a.summary,
+      title_link: linkOf(a, n.publicUrl),
+      text: a.description,
+      fields: [
+        { title: "Channel", value: a.channel, short: true },
+        { title: "State", value: a.status === "resolved" ? "resolved" : (a.labels["state"] ?? a.name), short: true },
+      ],
+      ts: Math.floor((a.endsAt ?? a.startsAt) / 1000),
+    })),
+  };
+}
+
+/** Alertmanager's "zero" time, which it sends as endsAt of an alert still firing. */
+const NEVER = "0001-01-01T00:00:00Z";
+
+function labelsOf(a: Alert): Record<string, string> {
+  return { alertname: a.name, channel: a.channel, severity: a.severity, ...a.labels };
+}
+
+function fingerprint(labels: Record<string, string>): string {
+  const h = createHash("sha256");
+  for (const k of Object.keys(labels).sort()) h.update(`${k}\u0000${labels[k]}\u0000`);
+  return h.digest("hex").slice(0, 16);
+}
+
+/** The labels every alert of the notice shares. */
+function common(all: Record<string, string>[]): Record<string, string> {
+  const out: Record<string, string> = Object.create(null) as Record<string, string>;
+  const first = all[0] ?? {};
+  for (const [k, v] of Object.entries(first)) if (all.every((l) => l[k] === v)) out[k] = v;
+  return out;
+}
+
+/** Alertmanager's webhook payload, version 4: any receiver written for Alertmanager reads it. */
+function webhook(n: Notice): unknown {
+  const labels = n.alerts.map(labelsOf);
+  const firing = n.alerts.some((a) => a.status === "firing");
+  return {
+    version: "4",
+    groupKey: `{}:{bridge="kissbot-bridge"}`,
+    truncatedAlerts: 0,
+    status: firing ? "firing" : "resolved",
+    receiver: "kissbot-bridge",
+    groupLabels: {},
+    commonLabels: common(labels),
+    commonAnnotations: {},
+    externalURL: n.publicUrl,
+    alerts: n.alerts.map((a, i) => ({
+      status: a.status,
+      labels: labels[i],
+      annotations: { summary: a.summary, description: a.description, runbook_url: `${n.publicUrl}/runbook#${a.name.toLowerCase()}` },
+      startsAt: new Date(a.startsAt).toISOString(),
+      endsAt: a.endsAt === null ? NEVER : new Date(a.endsAt).toISOString(),
+      generatorURL: linkOf(a, n.publicUrl),
+      fingerprint: fingerprint(labels[i]!),
+    })),
+  };
+}
+
+const FORMATS = new Map<NotifyKind, (n: Notice) => unknown>([
+  ["discord", discord],
+  ["slack", slack],
+  ["webhook", webhook],
+]);
+
+/** The JSON body a target of `kind` is sent for a notice. */
+export function render(kind: NotifyKind, n: Notice): string {
+  return JSON.stringify(FORMATS.get(kind)!(n));
+}

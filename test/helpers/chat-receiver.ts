@@ -1,0 +1,67 @@
+import { BodyServer } from "./body-server.js";
+import { waitFor } from "./wait.js";
+
+/** One request as the stand-in received it. */
+export interface Received {
+  path: string;
+  at: number;
+  // eslint-style any: the JSON of three formats, read field by field by the tests.
+  body: any;
+  /** What it answered. */
+  status: number;
+}
+
+type Answer = { status: number; body?: string; headers?: Record<string, string> };
+
+/**
+ * A stand-in for Discord, Slack and any webhook receiver: records every request (by path, so one
+ * server plays all three) and answers 204, or what the test queued (a 429 with Retry-After, a 500).
+ */
+export class ChatReceiver {
+  readonly received: Received[] = [];
+  private readonly answers: Answer[] = [];
+  private readonly server = new BodyServer((req, body, res) => {
+    const a = this.answers.shift() ?? { status: req.url?.startsWith("/slack") ? 200 : 204 };
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(body.toString("utf8"));
+    } catch {
+      parsed = body.toString("utf8");
+    }
+    this.received.push({ path: req.url ?? "", at: Date.now(), body: parsed, status: a.status });
+    res.writeHead(a.status, { "content-type": "application/json", ...a.headers });
+    res.end(a.body ?? (a.status === 200 ? "ok" : ""));
+  });
+
+  async start(): Promise<this> {
+    await this.server.start();
+    return this;
+  }
+
+  url(path: string): string {
+    return `http://127.0.0.1:${this.server.port}${path}`;
+  }
+
+  /** The next requests get these answers, in order. */
+  answer(...answers: Answer[]): void {
+    this.answers.push(...answers);
+  }
+
+  /** Back to answering every request with success. */
+  clearAnswers(): void {
+    this.answers.length = 0;
+  }
+
+  /** Requests to `path` that were answered 2xx: what a person would have seen. */
+  delivered(path: string): Received[] {
+    return this.received.filter((r) => r.path === path && r.status >= 200 && r.status < 300);
+  }
+
+  async waitDelivered(path: string, count: number, timeoutMs = 15_000): Promise<Received[]> {
+    return waitFor(`${count} message(s) delivered to ${path} (have ${this.delivered(path).length})`, () => (this.delivered(path).length >= count ? this.delivered(path) : undefined), timeoutMs, 20);
+  }
+
+  stop(): Promise<void> {
+    return this.server.stop();
+  }
+}
