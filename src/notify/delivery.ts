@@ -73,8 +73,9 @@ export class Delivery {
     const now = this.clock.now();
     for (const box of this.boxes) {
       box.queue.push({ body: render(box.target.kind, notice), queuedAt: now, attempts: 0, nextAt: now });
+      // The oldest waiting goes; never the one in flight (it may be delivered as we speak).
       while (box.queue.length > this.options.maxQueued) {
-        box.queue.shift();
+        box.queue.splice(box.inFlight ? 1 : 0, 1);
         this.count(box.target.kind, "dropped");
       }
     }
