@@ -11,6 +11,7 @@ import { PythonBot } from "../helpers/python-bot.js";
 import { freePort } from "../helpers/services.js";
 import { sendOnce } from "../helpers/raw-client.js";
 import { waitFor } from "../helpers/wait.js";
+import { runCli } from "../helpers/cli.js";
 
 let browser: Browser;
 test.before(async () => {
@@ -142,6 +143,35 @@ test("one bot's view stays live: opened right after the bot registers, its chart
   await waitFor("CPU and memory drawn", async () => ((await points("cpu-chart")) >= 2 ? true : undefined), 20_000);
   const events = await page.$$eval("#bot-events li", (lis) => lis.map((li) => li.textContent ?? ""));
   assert.equal(events.filter((e) => /registered/.test(e)).length, 1, JSON.stringify(events));
+  assert.deepEqual(problems, []);
+});
+
+test("a snoozed bot wears its badge, live, in the table and on its page (with the reason); the bridge panel names the notification target by its host only (issue 27)", async (t) => {
+  const secret = "api/webhooks/42/sEcReT";
+  const bridge = await startBridgeProcess(["--notify", `discord=http://127.0.0.1:9/${secret}`]);
+  t.after(() => bridge.stop());
+  const bot = await PythonBot.start("resting_bot", bridge.socket);
+  t.after(() => bot.exit());
+  await bot.send('register {"llm": true}');
+  const { page, problems } = await watchedPage(browser);
+  await page.goto(`${bridge.url}/`);
+  await page.waitForSelector('#bots tbody tr[data-channel="resting_bot"]');
+  assert.equal(await page.$('#bots tbody tr[data-channel="resting_bot"] .snoozed'), null);
+  const db = join(bridge.dir, "kissbot_monitor.db");
+  assert.equal((await runCli(["snooze", "resting_bot", "2h", "--reason", "streamer on holiday", "--db", db])).code, 0);
+  // Seen by the bridge within a second, pushed by the live feed the next.
+  const badge = await page.waitForSelector('#bots tbody tr[data-channel="resting_bot"] .snoozed', { timeout: 3000 });
+  assert.match((await badge.textContent()) ?? "", /^snoozed until \d{1,2}:\d{2}/);
+  assert.match((await badge.getAttribute("title")) ?? "", /streamer on holiday/);
+  const panel = (await page.textContent("#bridge")) ?? "";
+  assert.match(panel, /Notifications0 firing\. discord http:\/\/127\.0\.0\.1:9\/…: nothing sent yet; 0 waiting; no error/);
+  assert.ok(!panel.includes("sEcReT"));
+  await page.goto(`${bridge.url}/bot/resting_bot`);
+  await page.waitForSelector("#bot-status .snoozed");
+  const facts = Object.fromEntries(await page.$$eval("#bot-facts dt", (dts) => dts.map((dt) => [dt.textContent, dt.nextElementSibling!.textContent])));
+  assert.match(facts["Alerts"] ?? "", /^snoozed until .*\(streamer on holiday\)$/);
+  assert.equal((await runCli(["unsnooze", "resting_bot", "--db", db])).code, 0);
+  await page.waitForSelector("#bot-status .snoozed", { state: "detached", timeout: 8000 });
   assert.deepEqual(problems, []);
 });
 

@@ -229,3 +229,24 @@ test("a restart of the bridge mid-incident: a message still waiting is sent by t
   await sleep((GRACE_S + 1.5) * 1000);
   assert.deepEqual(chat.delivered("/d").flatMap(titles), ["🔴 KissBot dead_before is down.", "🔴 KissBot dies_in_outage is down."]);
 });
+
+test("`notify test` sends one message to every target and prints what each answered; KISSBOT_NOTIFY works the same; a bad target is named without its URL", async (t) => {
+  const chat = await new ChatReceiver().start();
+  t.after(() => chat.stop());
+  chat.answer({ status: 204 }, { status: 404, body: '{"message": "Unknown Webhook", "code": 10015}' });
+  const r = await runCli(["notify", "test", "--notify", `discord=${chat.url(`/discord/${SECRET}`)}`, "--notify", `slack=${chat.url("/gone")}`]);
+  assert.equal(r.code, 1, "one target failed");
+  assert.match(r.stdout, /^ok {3}discord http:\/\/127\.0\.0\.1:\d+\/…: HTTP 204\nFAIL slack http:\/\/127\.0\.0\.1:\d+\/…: HTTP 404 \{"message": "Unknown Webhook", "code": 10015\}\n$/);
+  assert.ok(!r.stdout.includes("sEcReT"));
+  assert.equal(chat.received[0]!.body.embeds[0].title, "🔴 Test message from kissbot-bridge");
+  const fromEnv = await runCli(["notify", "test"], { ...process.env, KISSBOT_NOTIFY: `webhook=${chat.url("/hook")}` });
+  assert.equal(fromEnv.code, 0, fromEnv.stderr);
+  assert.equal(chat.received.at(-1)!.body.version, "4");
+  const none = await runCli(["notify", "test"], { ...process.env, KISSBOT_NOTIFY: "" });
+  assert.equal(none.code, 2);
+  assert.match(none.stderr, /no target/);
+  const bad = await startBridgeProcess(["--notify", "teams=https://example.org/sEcReT"]).catch((err: Error) => err);
+  assert.ok(bad instanceof Error);
+  assert.match(bad.message, /invalid --notify: expected KIND=URL with KIND one of discord, slack, webhook/);
+  assert.ok(!bad.message.includes("sEcReT"));
+});
