@@ -7,6 +7,7 @@ import { createInterface } from "node:readline";
 import { benchRender } from "./render.js";
 import { benchFollower } from "./follower.js";
 import { benchPaging } from "./paging.js";
+import { benchNotify } from "./notify.js";
 import { benchBounds } from "./bounds.js";
 import { benchFaults } from "./faults.js";
 import { benchChurn } from "./churn.js";
@@ -147,8 +148,9 @@ const fmt = (n: number) => Math.round(n).toLocaleString("en-US");
 /**
  * `npm run bench -- follower` runs that section alone; no argument runs the ingest, render and
  * follower sections. `npm run bench -- paging` (about 9 minutes, real Prometheus and
- * Alertmanager with the shipped settings) and `npm run bench -- month` (a month of 6 million
- * rows, about a minute) run only when asked for.
+ * Alertmanager with the shipped settings), `npm run bench -- notify` (the bridge's own Discord
+ * message with its shipped settings, about 2 minutes) and `npm run bench -- month` (a month of
+ * 6 million rows, about a minute) run only when asked for.
  */
 const only = process.argv[2];
 if (only === "follower") {
@@ -173,6 +175,12 @@ function printFaults(f: Awaited<ReturnType<typeof benchFaults>>): void {
   const mb = (n: number) => `${(n / 1e6).toFixed(1)} MB`;
   console.log(`  ${fmt(f.drip.connections)} connections holding unfinished lines (dripped in 1 KiB writes): ${mb(f.drip.bufferedBytes)} held, RSS grew ${mb(f.drip.rssGrowth)} (${(f.drip.rssGrowth / f.drip.bufferedBytes).toFixed(2)} bytes per held byte); shed ${f.drip.shed}`);
   console.log(`  ${fmt(f.stream.lines)} lines streamed on 8 connections: all counted in ${f.stream.seconds.toFixed(1)} s; peak RSS ${mb(f.stream.peakRss)}; stored ${fmt(f.stream.stored)}, dropped ${f.stream.dropped}`);
+}
+
+if (only === "notify") {
+  const n = await benchNotify();
+  console.log(`shipped settings (--notify-grace 60, --sample-interval 15, --notify-group-wait 5): killed bot → Discord message in ${n.killToMessageS.toFixed(1)} s (${n.alertsInMessage} alert in it; at most 75 s: grace 60 + one sample 15); messages about a bot its supervisor restarted after 20 s: ${n.quickRestartMessages}`);
+  process.exit(0);
 }
 
 if (only === "runaway") {

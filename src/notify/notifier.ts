@@ -21,6 +21,8 @@ const MAX_ALERTS_PER_MESSAGE = 50;
 const MAX_BUFFERED = 5000;
 /** Spend is checked this often (it is read from the database every 5 s). */
 const SPEND_CHECK_MS = 5000;
+/** The state is handed to the store at most this often: it commits once a second anyway. */
+const SAVE_MS = 1000;
 
 /** What a restart keeps: written to notify_state with the store's next commit. */
 interface SavedState {
@@ -52,6 +54,7 @@ export class Notifier {
   private bufferedSince: number | null = null;
   private lastSpendCheck = -Infinity;
   private dirty = false;
+  private savedAt = -Infinity;
 
   constructor(
     private readonly options: NotifierOptions,
@@ -116,8 +119,9 @@ export class Notifier {
     }
     if (this.bufferedSince !== null && now - this.bufferedSince >= this.options.groupWaitMs) this.flush();
     this.delivery.tick();
-    if (this.dirty && this.save !== undefined) {
+    if (this.dirty && this.save !== undefined && now - this.savedAt >= SAVE_MS) {
       this.dirty = false;
+      this.savedAt = now;
       this.save(this.stateJson());
     }
   }

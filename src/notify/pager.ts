@@ -129,11 +129,9 @@ export class Pager {
         i.sentAt = now;
         this.send(this.incidentAlert(i, "firing", false));
         this.changed();
-      } else if (i.firing && (i.sentAt === null || now - i.sentAt >= this.options.repeatMs)) {
-        // sentAt null: it fired during a snooze of its bot, which held it; now it is news.
-        const reminder = i.sentAt !== null;
+      } else if (i.firing && i.sentAt !== null && now - i.sentAt >= this.options.repeatMs) {
         i.sentAt = now;
-        this.send(this.incidentAlert(i, "firing", reminder));
+        this.send(this.incidentAlert(i, "firing", true));
         this.changed();
       }
     }

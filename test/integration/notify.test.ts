@@ -250,3 +250,31 @@ test("`notify test` sends one message to every target and prints what each answe
   assert.match(bad.message, /invalid --notify: expected KIND=URL with KIND one of discord, slack, webhook/);
   assert.ok(!bad.message.includes("sEcReT"));
 });
+
+test("a target that never answers holds up nothing: ingest and /metrics go on while its request waits out its time limit", async (t) => {
+  // Accepts connections and never answers: a hung chat server.
+  const { createServer } = await import("node:net");
+  const held: import("node:net").Socket[] = [];
+  const silent = createServer((s) => held.push(s));
+  await new Promise<void>((r) => silent.listen(0, "127.0.0.1", r));
+  t.after(() => {
+    for (const s of held) s.destroy();
+    silent.close();
+  });
+  const port = (silent.address() as { port: number }).port;
+  const bridge = await startBridgeProcess([...SCALED, "--notify", `discord=http://127.0.0.1:${port}/hang`]);
+  t.after(() => bridge.stop());
+  const bot = await liveBot("victim", bridge.socket);
+  const witness = await liveBot("witness", bridge.socket);
+  t.after(async () => {
+    await bot.kill();
+    await witness.kill();
+  });
+  await allOnline(bridge, ["victim", "witness"]);
+  await bot.kill();
+  await waitFor("the request hanging", () => (held.length > 0 ? true : undefined), 10_000);
+  for (let i = 0; i < 20; i++) await witness.send("llm gpt-4o ask 10 5 100");
+  const s = await until(bridge, "the witness's calls counted while the request hangs", (x) => x.sum("kissbot_llm_requests_total") === 20, 3000);
+  assert.equal(s.get("kissbot_bridge_notifications_queued", {}), 1, "the message waits, it is not lost");
+  assert.equal(s.get("kissbot_bridge_notifications_total", { kind: "discord", outcome: "sent" }), 0);
+});
