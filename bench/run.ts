@@ -8,6 +8,7 @@ import { benchRender } from "./render.js";
 import { benchFollower } from "./follower.js";
 import { benchPaging } from "./paging.js";
 import { benchNotify } from "./notify.js";
+import { benchScrapes } from "./scrapes.js";
 import { benchBounds } from "./bounds.js";
 import { benchFaults } from "./faults.js";
 import { benchChurn } from "./churn.js";
@@ -175,6 +176,14 @@ function printFaults(f: Awaited<ReturnType<typeof benchFaults>>): void {
   const mb = (n: number) => `${(n / 1e6).toFixed(1)} MB`;
   console.log(`  ${fmt(f.drip.connections)} connections holding unfinished lines (dripped in 1 KiB writes): ${mb(f.drip.bufferedBytes)} held, RSS grew ${mb(f.drip.rssGrowth)} (${(f.drip.rssGrowth / f.drip.bufferedBytes).toFixed(2)} bytes per held byte); shed ${f.drip.shed}`);
   console.log(`  ${fmt(f.stream.lines)} lines streamed on 8 connections: all counted in ${f.stream.seconds.toFixed(1)} s; peak RSS ${mb(f.stream.peakRss)}; stored ${fmt(f.stream.stored)}, dropped ${f.stream.dropped}`);
+}
+
+if (only === "scrapes") {
+  const r = await benchScrapes();
+  const mb = (n: number) => `${(n / 1e6).toFixed(2)} MB`;
+  console.log(`/metrics of 1,000 bots × 25 LLM series: ${mb(r.bytes.plain)} plain, ${mb(r.bytes.gzip)} gzip (${(r.bytes.plain / r.bytes.gzip).toFixed(1)}x less); one scrape alone (baseline) ${r.aloneMs.plain.toFixed(0)} ms plain, ${r.aloneMs.gzip.toFixed(0)} ms gzip`);
+  console.log(`  ${r.concurrency} scrapers at once, 3 rounds: plain p50 ${r.concurrent.plain.p50.toFixed(0)} ms, p99 ${r.concurrent.plain.p99.toFixed(0)} ms (${(r.concurrent.plain.p99 / r.aloneMs.plain).toFixed(1)}x alone); gzip p50 ${r.concurrent.gzip.p50.toFixed(0)} ms, p99 ${r.concurrent.gzip.p99.toFixed(0)} ms (${(r.concurrent.gzip.p99 / r.aloneMs.gzip).toFixed(1)}x alone)`);
+  process.exit(0);
 }
 
 if (only === "notify") {

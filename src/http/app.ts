@@ -6,10 +6,13 @@ import { runbookPage } from "./runbook.js";
 import { statusRouter, type StatusRouteSources } from "./status-routes.js";
 import { hostGuard, type HttpRefusal } from "./host-guard.js";
 import type { CounterMap } from "../util/counter-map.js";
+import type { WebConfig } from "./web-config.js";
+import { BasicAuth, type AuthRefusal } from "./basic-auth.js";
+import { webConfigGuard } from "./web-security.js";
 
 /** What the HTTP layer needs from the rest of the bridge. */
 export interface HttpSources {
-  metrics: { render(format: ExpositionFormat): Promise<{ contentType: string; body: Buffer; release(): void }> };
+  metrics: { render(format: ExpositionFormat, gzipped: boolean): Promise<{ contentType: string; body: Buffer; encoding: "gzip" | undefined; release(): void }> };
   /** Ready once the Monitor socket is accepting connections. */
   ready(): boolean;
   version: string;
@@ -23,7 +26,12 @@ export interface HttpSources {
   logError?: (err: unknown) => void;
   /** Which Host headers are answered (host-guard.ts); every name when absent. */
   hosts?: { listen: string; allowed: readonly string[]; refused: CounterMap<HttpRefusal>; logRefusal: (host: string) => void } | undefined;
+  /** --web.config.file as in force now (it may be reloaded); absent: every endpoint open. */
+  web?: { config: () => WebConfig; refuse: (reason: AuthRefusal, user: string) => void } | undefined;
 }
+
+/** Open even with basic auth, for a container's or a load balancer's health check: it says only "OK". */
+const OPEN_PATHS = new Set(["/-/healthy"]);
 
 export function createApp(s: HttpSources): Express {
   const app = express();
@@ -31,13 +39,22 @@ export function createApp(s: HttpSources): Express {
   // Express would hash every response body for an ETag: tens of MB per scrape for many bots.
   app.set("etag", false);
   if (s.hosts !== undefined) app.use(hostGuard(s.hosts.listen, s.hosts.allowed, s.hosts.refused, s.hosts.logRefusal));
+  const web = s.web;
+  if (web !== undefined) {
+    app.use(webConfigGuard(web.config, (reason) => web.refuse(reason, "")));
+    app.use(new BasicAuth(() => web.config().users, web.refuse).middleware(OPEN_PATHS));
+  }
 
   app.get("/metrics", async (req, res) => {
-    const { contentType, body, release } = await s.metrics.render(negotiateFormat(req.get("accept")));
+    // Prometheus always asks for gzip: across a network that is a tenth of the bytes.
+    const gzipped = req.acceptsEncodings("gzip", "identity") === "gzip";
+    const { contentType, body, encoding, release } = await s.metrics.render(negotiateFormat(req.get("accept")), gzipped);
     // Only once every byte is with the OS may the next scrape reuse the body's memory; an
     // aborted response never gives it back, so nothing can overwrite bytes still being sent.
     res.once("finish", release);
-    res.set("Content-Type", contentType).set("Cache-Control", "no-store").send(body);
+    res.set("Content-Type", contentType).set("Cache-Control", "no-store").set("Vary", "Accept-Encoding");
+    if (encoding !== undefined) res.set("Content-Encoding", encoding);
+    res.send(body);
   });
   app.use(apiRouter(s.api));
   const otel = s.otelMetrics;

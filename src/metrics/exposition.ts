@@ -1,3 +1,5 @@
+import { gzip } from "node:zlib";
+import { promisify } from "node:util";
 import type { Registry } from "prom-client";
 import { collectRegistry } from "./collected-family.js";
 import { CONTENT_TYPES, type ExpositionFormat } from "./format.js";
@@ -13,6 +15,8 @@ interface Renderable {
 export interface Rendered {
   contentType: string;
   body: Buffer;
+  /** "gzip" when the body is compressed (asked for, and the render was compressed once for every scrape that asked). */
+  encoding: "gzip" | undefined;
   /**
    * Says that `body` has been sent, so a later scrape may write into its memory. A body never
    * released is simply garbage-collected, so callers that keep it need not call this.
@@ -22,6 +26,16 @@ export interface Rendered {
 
 /** Buffers kept for later renders: two, for two Prometheus servers (an HA pair) scraping at once. */
 const SPARE_BUFFERS = 2;
+
+const gzipAsync = promisify(gzip);
+/**
+ * zlib level 1: Prometheus's text compresses about tenfold even so, and at a few times the speed
+ * of the default level (docs/BENCHMARKS.md, "Scrapes across a network").
+ */
+const GZIP_LEVEL = 1;
+
+/** One render, shared by the scrapes that joined it; compressed at most once, on zlib's threads. */
+type Shared = { body: Buffer; buffer: Buffer; refs: number; gzipped?: Promise<Buffer> };
 
 /**
  * Renders the bridge's families and the metrics of a prom-client registry (the default
@@ -40,7 +54,7 @@ export class Exposition {
   get shared(): number {
     return this.#shared;
   }
-  private inflight: Partial<Record<ExpositionFormat, Promise<{ body: Buffer; buffer: Buffer; refs: number }>>> = {};
+  private inflight: Partial<Record<ExpositionFormat, Promise<Shared>>> = {};
   private lastSize = 0;
   private readonly spare: Buffer[] = [];
 
@@ -58,7 +72,7 @@ export class Exposition {
    * milliseconds older than its request, never older than the render it joined. The body's
    * memory is recycled once every response that shares it has been sent.
    */
-  async render(format: ExpositionFormat): Promise<Rendered> {
+  async render(format: ExpositionFormat, gzipped = false): Promise<Rendered> {
     let pending = this.inflight[format];
     if (pending === undefined) {
       this.#rendered++;
@@ -66,7 +80,7 @@ export class Exposition {
       // arrived in this same turn of the loop have joined it.
       pending = new Promise((r) => setImmediate(r))
         .then(() => this.renderOnce(format))
-        .then((out) => ({ body: out.toBuffer(), buffer: out.buffer, refs: 0 }));
+        .then((out): Shared => ({ body: out.toBuffer(), buffer: out.buffer, refs: 0 }));
       this.inflight[format] = pending;
       // Kept one more turn of the loop after it is done: the scrapes that arrived while it ran
       // (the render blocks the loop) are read in that turn, and take its bytes too.
@@ -79,6 +93,7 @@ export class Exposition {
       this.#shared++;
     }
     const shared = await pending;
+    // Held from here: the buffer is not recycled while it is being compressed.
     shared.refs++;
     let released = false;
     const release = () => {
@@ -86,7 +101,14 @@ export class Exposition {
       released = true;
       if (--shared.refs === 0) this.recycle(shared.buffer);
     };
-    return { contentType: CONTENT_TYPES[format], body: shared.body, release };
+    if (!gzipped) return { contentType: CONTENT_TYPES[format], body: shared.body, encoding: undefined, release };
+    try {
+      shared.gzipped ??= gzipAsync(shared.body, { level: GZIP_LEVEL });
+      return { contentType: CONTENT_TYPES[format], body: await shared.gzipped, encoding: "gzip", release };
+    } catch (err) {
+      release();
+      throw err;
+    }
   }
 
   private async renderOnce(format: ExpositionFormat): Promise<ByteWriter> {

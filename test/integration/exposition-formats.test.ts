@@ -153,3 +153,27 @@ test("a scrape still being sent keeps its bytes while later scrapes render (rend
   assert.equal(series, 10_000);
   assert.equal(parse("text", body)["kissbot_llm_latency_seconds"]?.type, "histogram", "the slow scrape's body is whole");
 });
+
+test("/metrics answers gzip when asked (as Prometheus always asks), the same metrics as uncompressed; not when not asked", async (t) => {
+  const { request } = await import("node:http");
+  const { gunzipSync } = await import("node:zlib");
+  const bridge = await populated();
+  t.after(() => bridge.stop());
+  const get = (headers: Record<string, string>) =>
+    new Promise<{ headers: import("node:http").IncomingHttpHeaders; body: Buffer }>((resolve, reject) => {
+      const url = new URL(`${bridge.url}/metrics`);
+      request({ host: url.hostname, port: url.port, path: "/metrics", headers }, (res) => {
+        const chunks: Buffer[] = [];
+        res.on("data", (c: Buffer) => chunks.push(c));
+        res.on("end", () => resolve({ headers: res.headers, body: Buffer.concat(chunks) }));
+      }).on("error", reject).end();
+    });
+  const zipped = await get({ "accept-encoding": "gzip" });
+  assert.equal(zipped.headers["content-encoding"], "gzip");
+  assert.equal(zipped.headers["vary"], "Accept-Encoding");
+  const plain = await get({});
+  assert.equal(plain.headers["content-encoding"], undefined);
+  const names = (text: string) => text.split("\n").filter((l) => l.startsWith("# TYPE")).sort();
+  assert.deepEqual(names(gunzipSync(zipped.body).toString()), names(plain.body.toString()));
+  assert.ok(zipped.body.length < plain.body.length / 3, `${zipped.body.length} of ${plain.body.length} bytes`);
+});

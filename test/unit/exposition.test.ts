@@ -142,3 +142,18 @@ test("scrapes that arrive while a render runs share it; the next one renders afr
   assert.equal(new Samples(later.body.toString()).get("kissbot_value"), 2);
   assert.equal(exposition.rendered, 2);
 });
+
+test("gzip: scrapes that share a render share one compression of it, which decompresses to the plain body; a plain scrape beside them is not compressed", async () => {
+  const { gunzipSync } = await import("node:zlib");
+  const families = [new Family({ name: "kissbot_value", type: "gauge", labels: ["n"], help: "h" }, (out) => {
+    for (let i = 0; i < 2000; i++) out.sample(`{n="${i}"}`, i);
+  })];
+  const exposition = new Exposition(families, new Registry(), new CounterMap());
+  const [a, b, plain] = await Promise.all([exposition.render("prometheus", true), exposition.render("prometheus", true), exposition.render("prometheus", false)]);
+  assert.equal(a!.encoding, "gzip");
+  assert.equal(a!.body, b!.body, "compressed once: the same buffer for both");
+  assert.equal(plain!.encoding, undefined);
+  assert.deepEqual(gunzipSync(a!.body), plain!.body);
+  assert.ok(a!.body.length * 4 < plain!.body.length, `compressed ${a!.body.length} of ${plain!.body.length} bytes`);
+  for (const r of [a, b, plain]) r!.release();
+});
