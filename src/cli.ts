@@ -5,6 +5,7 @@ import { startBridge } from "./main.js";
 import { VERSION } from "./version.js";
 import { statusCommand, usageCommand } from "./cli/subcommands.js";
 import { notifyCommand, snoozeCommand, unsnoozeCommand } from "./cli/notify-commands.js";
+import { hashPasswordCommand } from "./cli/hash-password.js";
 import { raiseOpenFilesLimit } from "./util/open-files.js";
 import { internalErrors } from "./util/guard.js";
 
@@ -14,7 +15,7 @@ import { internalErrors } from "./util/guard.js";
  */
 const SHUTDOWN_DEADLINE_MS = 10_000;
 
-const SUBCOMMANDS = new Map([["status", statusCommand], ["usage", usageCommand], ["snooze", snoozeCommand], ["unsnooze", unsnoozeCommand], ["notify", notifyCommand]]);
+const SUBCOMMANDS = new Map([["status", statusCommand], ["usage", usageCommand], ["snooze", snoozeCommand], ["unsnooze", unsnoozeCommand], ["notify", notifyCommand], ["hash-password", hashPasswordCommand]]);
 
 async function run(): Promise<void> {
   const sub = SUBCOMMANDS.get(process.argv[2] ?? "");

@@ -15,6 +15,8 @@ import { metricsExposition } from "./parts/metrics.js";
 import { httpServer, webApp } from "./parts/web.js";
 import { reloader } from "./parts/reload.js";
 import { notifyFeature } from "./parts/notify.js";
+import { ReloadableWebConfig } from "./http/web-security.js";
+import { warnIfExposed } from "./parts/exposure.js";
 import { CounterMap } from "./util/counter-map.js";
 import { internalErrors } from "./util/guard.js";
 import { systemClock, type Clock } from "./util/clock.js";
@@ -63,13 +65,15 @@ export async function startBridge(config: Config, log: Logger, deps: BridgeDeps 
     const budgets = config.budgets === null ? undefined : new ReloadableBudgets(config.budgets);
     const httpRefused = new CounterMap<HttpRefusal>(HTTP_REFUSALS);
     const notify = notifyFeature(config, core, db, budgets, clock, VERSION);
-    const sources = { core, db, transport, channelLog: logs.channelLog, otel, budgets, httpRefused, notify };
+    const web = config.webConfig === null ? undefined : new ReloadableWebConfig(config.webConfig);
+    const sources = { core, db, transport, channelLog: logs.channelLog, otel, budgets, httpRefused, notify, web };
     const exposition = metricsExposition(config, clock, VERSION, { ...sources, logDrops: deps.logDrops });
     const { status, app } = webApp(config, clock, VERSION, { ...sources, exposition });
     // Restored bots are checked (alive? same process?) before anyone can scrape them.
     await core.sampler.inspectNow(db.restored);
     if (db.restored.length > 0) log.info({ bots: db.restored.length }, "restored bots from the database");
-    const http = await life.start(httpServer(app, config.listen, httpRefused));
+    const http = await life.start(httpServer(app, config.listen, httpRefused, web?.current));
+    warnIfExposed(log, config.listen.host, web);
     notify.settle(http.address());
     await life.startAll([part("sampler", () => core.sampler.stop(), () => core.sampler.start()), ...db.readers, ...notify.parts]);
     await life.start(part("transport", () => transport.stop(1000), () => transport.start()));
@@ -81,7 +85,7 @@ export async function startBridge(config: Config, log: Logger, deps: BridgeDeps 
     return {
       httpAddress: address,
       otel,
-      reload: reloader(log, core.prices, config.prices, budgets),
+      reload: reloader(log, core.prices, config.prices, budgets, web === undefined ? undefined : { config: web, apply: (c) => http.secure(c) }),
       async stop() {
         await life.stop();
         // What this run took in and kept: committed, set aside for the next start, or lost.

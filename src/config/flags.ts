@@ -1,5 +1,5 @@
 import { LOG_LEVELS, type LogLevel } from "../log/logger.js";
-import { bool, budgetFile, duration, fileMode, hostList, hostPort, integer, nonEmpty, oneOf, optionalInteger, optionalPath, optionalUrl, prefixPairs, seconds, timeZone } from "./parsers.js";
+import { bool, budgetFile, duration, fileMode, hostList, hostPort, integer, nonEmpty, oneOf, optionalInteger, optionalPath, optionalUrl, prefixPairs, seconds, timeZone, webConfigFile } from "./parsers.js";
 import { parseTargets } from "../notify/targets.js";
 
 export interface Flag<T> {
@@ -34,6 +34,7 @@ export const FLAGS = {
   fileMode: flag("file-mode", "OCTAL", "KISSBOT_BRIDGE_FILE_MODE", "640", "file mode of the database and per-bot logs the bridge creates, octal: LLM usage is private to the bridge's user and group", fileMode),
   socketMode: flag("socket-mode", "OCTAL", "KISSBOT_BRIDGE_SOCKET_MODE", "660", "file mode of the socket, octal; never world-writable unless asked", fileMode),
   listen: flag("listen", "HOST:PORT", "KISSBOT_BRIDGE_LISTEN", "127.0.0.1:9877", "HOST:PORT of the HTTP server (/metrics, /-/healthy, /-/ready)", hostPort),
+  webConfig: flag("web.config.file", "FILE", "KISSBOT_BRIDGE_WEB_CONFIG_FILE", "", "exporter-toolkit web configuration (as node_exporter's): TLS, client certificates, basic auth users (bcrypt) and headers for every HTTP endpoint but /-/healthy; reread on SIGHUP", webConfigFile),
   allowedHosts: flag("allowed-hosts", "NAME,…", "KISSBOT_BRIDGE_ALLOWED_HOSTS", "", "host names HTTP answers to besides IP addresses, localhost and the --listen host (a reverse proxy's name; * for any): other Host headers get 403, against DNS rebinding", hostList),
   staleAfterMs: flag("stale-after", "SECONDS", "KISSBOT_BRIDGE_STALE_AFTER", "120", "seconds without a heartbeat before a bot is stale", seconds(0.1, 86_400)),
   sampleIntervalMs: flag("sample-interval", "SECONDS", "KISSBOT_BRIDGE_SAMPLE_INTERVAL", "15", "seconds between samples of each bot's CPU and memory", seconds(0.1, 3_600)),

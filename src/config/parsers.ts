@@ -1,5 +1,6 @@
 import { loadBudgetFile, type BudgetTable } from "../spend/budget-file.js";
 import { checkTimeZone } from "../calendar/period.js";
+import { loadWebConfig, type WebConfig } from "../http/web-config.js";
 /** Value parsers for flags: each returns the value or throws an Error whose message completes "invalid --flag: ...". */
 
 export function seconds(min: number, max: number) {
@@ -120,4 +121,9 @@ export function optionalUrl(raw: string): string {
   }
   if (u.protocol !== "http:" && u.protocol !== "https:") throw new Error(`expected an http or https URL, got ${JSON.stringify(raw)}`);
   return u.href.replace(/\/+$/, "");
+}
+
+/** A web configuration file (exporter-toolkit format), read and checked; "" for none. */
+export function webConfigFile(raw: string): WebConfig | null {
+  return raw.trim() === "" ? null : loadWebConfig(raw.trim());
 }

@@ -2,8 +2,8 @@ import { isIP } from "node:net";
 import type { NextFunction, Request, Response } from "express";
 import type { CounterMap } from "../util/counter-map.js";
 
-export type HttpRefusal = "host" | "max_connections";
-export const HTTP_REFUSALS: readonly HttpRefusal[] = ["host", "max_connections"];
+export type HttpRefusal = "host" | "max_connections" | "unauthorized" | "auth_busy" | "client_cert";
+export const HTTP_REFUSALS: readonly HttpRefusal[] = ["host", "max_connections", "unauthorized", "auth_busy", "client_cert"];
 
 /** The host part of a Host header: `[::1]:9877` → `::1`, `Example.org.:80` → `example.org`. */
 export function hostName(header: string): string {

@@ -8,6 +8,7 @@ import type { SocketServer } from "../transport/socket-server.js";
 import type { ReloadableBudgets } from "../spend/budget-file.js";
 import type { HttpRefusal } from "../http/host-guard.js";
 import type { NotifyFeature } from "./notify.js";
+import type { ReloadableWebConfig } from "../http/web-security.js";
 import { notifyFamilies } from "../metrics/notify-families.js";
 import { bridgeFamilies } from "../metrics/bridge-families.js";
 import { spendFamilies } from "../metrics/spend-families.js";
@@ -26,6 +27,8 @@ export type BridgeParts = {
   budgets: ReloadableBudgets | undefined;
   httpRefused: CounterMap<HttpRefusal>;
   notify: NotifyFeature;
+  /** --web.config.file, reloadable; undefined without one. */
+  web: ReloadableWebConfig | undefined;
 };
 
 /** /metrics: every family of the catalog over the parts that feed it, with the process's own. */

@@ -1,4 +1,5 @@
 import { createServer, type Server } from "node:http";
+import { createServer as createTlsServer } from "node:https";
 import type { AddressInfo } from "node:net";
 import type { Express } from "express";
 import type { Config } from "../config/config.js";
@@ -7,6 +8,8 @@ import type { Exposition } from "../metrics/exposition.js";
 import type { BridgeParts } from "./metrics.js";
 import { createApp } from "../http/app.js";
 import type { HttpRefusal } from "../http/host-guard.js";
+import { secureContext, tlsServerOptions } from "../http/web-security.js";
+import type { WebConfig } from "../http/web-config.js";
 import { StatusPage } from "../status/status-page.js";
 import type { CounterMap } from "../util/counter-map.js";
 import { delay, internalErrors } from "../util/guard.js";
@@ -48,6 +51,16 @@ export function webApp(config: Config, clock: Clock, version: string, p: WebPart
     socketPath: config.socket,
     otelMetrics: p.otel?.prometheusHandler,
     logError: (err) => internalErrors.report("http", err),
+    web:
+      p.web === undefined
+        ? undefined
+        : {
+            config: () => p.web!.current,
+            refuse: (reason, user) => {
+              p.httpRefused.inc(reason);
+              limitedLog.warn(`http:${reason}`, { reason, user: user.slice(0, 64) }, "refused an HTTP request: credentials missing or wrong, or no valid client certificate (--web.config.file)");
+            },
+          },
     hosts: {
       listen: config.listen.host,
       allowed: config.allowedHosts,
@@ -68,9 +81,10 @@ export function webApp(config: Config, clock: Clock, version: string, p: WebPart
 }
 
 /** The HTTP server as a part: listens at start, closes every connection at stop. */
-export function httpServer(app: Express, listen: { host: string; port: number }, refused: CounterMap<HttpRefusal>): Part & { address(): { host: string; port: number } } {
+export function httpServer(app: Express, listen: { host: string; port: number }, refused: CounterMap<HttpRefusal>, web: WebConfig | undefined): Part & { address(): { host: string; port: number }; secure(config: WebConfig): void } {
   // Idle or slow HTTP connections are checked every second (Node's default: 30 s).
-  const http: Server = createServer({ connectionsCheckingInterval: 1000 }, app);
+  const tls = web?.tls;
+  const http: Server = tls === undefined ? createServer({ connectionsCheckingInterval: 1000 }, app) : createTlsServer({ ...tlsServerOptions(tls), connectionsCheckingInterval: 1000 }, app);
   http.maxConnections = HTTP_MAX_CONNECTIONS;
   // Past it Node closes each new connection at once (the README says so); counted here.
   http.on("drop", () => refused.inc("max_connections"));
@@ -93,6 +107,10 @@ export function httpServer(app: Express, listen: { host: string; port: number },
     address() {
       const a = http.address() as AddressInfo;
       return { host: a.address, port: a.port };
+    },
+    /** New certificates for the connections to come (SIGHUP). */
+    secure(config: WebConfig) {
+      if (config.tls !== undefined && "setSecureContext" in http) (http as unknown as { setSecureContext(o: object): void }).setSecureContext(secureContext(config.tls));
     },
   };
 }
