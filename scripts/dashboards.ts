@@ -296,7 +296,58 @@ export const BOT = dashboard(
   ],
 );
 
-export const DASHBOARDS: Record<string, unknown> = { "kissbot-overview.json": OVERVIEW, "kissbot-bot.json": BOT };
+/** The fleet's filter: the `host` label each bridge's scrape target carries (docs/deploy.md). */
+const host = '{host=~"$host"}';
+
+export const FLEET = dashboard(
+  "kissbot-fleet",
+  "KissBot / Fleet",
+  "Many hosts, one bridge each: every host's bridge and bots side by side, by the host label of its scrape target.",
+  [
+    {
+      title: "Hosts",
+      panels: [
+        { title: "Bridge up by host", type: "stat", unit: "none", w: 8, h: 5, targets: [{ expr: `up{job="kissbot-bridge", host=~"$host"}`, legend: "{{host}}" }], mappings: upMappings, options: { colorMode: "background", graphMode: "none", textMode: "value_and_name", reduceOptions: { calcs: ["lastNotNull"] } } },
+        { title: "Bots by host", type: "stat", unit: "none", w: 8, h: 5, targets: [{ expr: `sum by (host) (kissbot_bridge_bots${host})`, legend: "{{host}}" }], options: { colorMode: "none", graphMode: "none", textMode: "value_and_name", reduceOptions: { calcs: ["lastNotNull"] } } },
+        { title: "Bots not up by host", type: "stat", unit: "none", w: 8, h: 5, description: "Dead bots, and stale ones whose PID the bridge cannot see.", targets: [{ expr: `sum by (host) (1 - kissbot_bot_up${host})`, legend: "{{host}}" }], thresholds: [{ color: "green", value: null }, { color: "red", value: 1 }], options: { colorMode: "background", graphMode: "none", textMode: "value_and_name", reduceOptions: { calcs: ["lastNotNull"] } } },
+        { title: "Bots by host and status", type: "timeseries", unit: "none", w: 12, targets: [{ expr: `sum by (host, status) (kissbot_bridge_bots${host})`, legend: "{{host}} {{status}}" }] },
+        { title: "Oldest heartbeat by host", type: "timeseries", unit: "s", w: 12, targets: [{ expr: `max by (host) (kissbot_bot_heartbeat_age_seconds${host})`, legend: "{{host}}" }], thresholds: ageThresholds },
+        { title: "Messages per second by host", type: "timeseries", unit: "short", w: 8, targets: [{ expr: `sum by (host) (rate(kissbot_bridge_messages_total${host}[$__rate_interval]))`, legend: "{{host}}" }] },
+        { title: "Rejected lines per second by host", type: "timeseries", unit: "short", w: 8, targets: [{ expr: `sum by (host) (rate(kissbot_bridge_rejected_lines_total${host}[$__rate_interval]))`, legend: "{{host}}" }] },
+        { title: "Open connections by host", type: "timeseries", unit: "none", w: 8, targets: [{ expr: `sum by (host) (kissbot_bridge_open_connections${host})`, legend: "{{host}}" }] },
+      ],
+    },
+    {
+      title: "Resources and LLM",
+      panels: [
+        { title: "Bots' resident memory by host", type: "timeseries", unit: "bytes", w: 12, targets: [{ expr: `sum by (host) (kissbot_process_resident_memory_bytes${host})`, legend: "{{host}}" }] },
+        { title: "Bots' CPU by host", type: "timeseries", unit: "percentunit", w: 12, description: "1.0 = one core.", targets: [{ expr: `sum by (host) (kissbot_process_cpu_usage_ratio${host})`, legend: "{{host}}" }] },
+        { title: "LLM calls per second by host", type: "timeseries", unit: "short", w: 8, targets: [{ expr: `sum by (host) (rate(kissbot_llm_requests_total${host}[$__rate_interval]))`, legend: "{{host}}" }] },
+        { title: "LLM spend today by host", type: "bargauge", unit: "currencyUSD", w: 8, targets: [{ expr: `sum by (host) (kissbot_llm_spend_usd{period="day", host=~"$host"})`, legend: "{{host}}", instant: true }], options: { displayMode: "gradient", orientation: "horizontal", reduceOptions: { calcs: ["lastNotNull"] } } },
+        { title: "Bridge version by host", type: "table", unit: "none", w: 8, targets: [{ expr: `kissbot_bridge_build_info${host}`, instant: true }], transformations: [{ id: "organize", options: { excludeByName: { Time: true, __name__: true, job: true, Value: true } } }] },
+      ],
+    },
+  ],
+  [
+    {
+      name: "host",
+      label: "Host",
+      type: "query",
+      datasource: DS,
+      query: { query: 'label_values(up{job="kissbot-bridge"}, host)', refId: "host" },
+      definition: 'label_values(up{job="kissbot-bridge"}, host)',
+      refresh: 2,
+      sort: 1,
+      current: {},
+      hide: 0,
+      includeAll: true,
+      allValue: ".*",
+      multi: true,
+    },
+  ],
+);
+
+export const DASHBOARDS: Record<string, unknown> = { "kissbot-overview.json": OVERVIEW, "kissbot-bot.json": BOT, "kissbot-fleet.json": FLEET };
 export const DASHBOARD_DIR = join(fileURLToPath(import.meta.url), "..", "..", "..", "grafana", "dashboards");
 export const render = (d: unknown) => `${JSON.stringify(d, null, 2)}\n`;
 

@@ -34,7 +34,7 @@ if (process.env["NODE_TEST_CONTEXT"] !== undefined) {
 }
 
 /** Starts the compiled CLI on a fresh socket in a temp dir and an ephemeral HTTP port. */
-export async function startBridgeProcess(args: string[] = [], opts: { dir?: string; socket?: string; env?: Record<string, string>; bare?: boolean; bin?: string; uid?: number; gid?: number } = {}): Promise<BridgeProcess> {
+export async function startBridgeProcess(args: string[] = [], opts: { dir?: string; socket?: string; env?: Record<string, string>; bare?: boolean; bin?: string; uid?: number; gid?: number; wrap?: string[] } = {}): Promise<BridgeProcess> {
   const dir = opts.dir ?? mkdtempSync(join(tmpdir(), "kb-test-"));
   const socket = opts.socket ?? join(dir, "monitor.sock");
   // Database and per-bot logs in the test's own directory, never in the repository. `bare`: only
@@ -43,7 +43,9 @@ export async function startBridgeProcess(args: string[] = [], opts: { dir?: stri
     ? ["--listen", "127.0.0.1:0", "--log-level", "debug"]
     : ["--socket", socket, "--listen", "127.0.0.1:0", "--log-level", "debug", "--db", join(dir, "kissbot_monitor.db"), "--channel-log-dir", join(dir, "logs")];
   // `bin`: another copy of the CLI (the package installed from its tarball).
-  const proc = spawn(process.execPath, [opts.bin ?? CLI, ...defaults, ...args], {
+  // `wrap`: a command the bridge runs under, such as `ip netns exec HOST` (another network host).
+  const [command, ...prefix] = [...(opts.wrap ?? []), process.execPath];
+  const proc = spawn(command!, [...prefix, opts.bin ?? CLI, ...defaults, ...args], {
     stdio: ["ignore", "pipe", "pipe"],
     // `uid`: as an unprivileged user, for whom file permissions hold (root ignores them).
     ...(opts.uid === undefined ? {} : { uid: opts.uid, gid: opts.gid ?? opts.uid }),

@@ -11,16 +11,18 @@ export class PythonBot {
   private consumed = 0;
   pid = 0;
 
-  private constructor(channel: string, socket: string) {
-    this.proc = spawn("python3", [join(FIXTURES, "bot.py"), channel], {
+  private constructor(channel: string, socket: string, wrap: string[]) {
+    const [command, ...prefix] = [...wrap, "python3"];
+    this.proc = spawn(command!, [...prefix, join(FIXTURES, "bot.py"), channel], {
       stdio: ["pipe", "pipe", "inherit"],
       env: { ...process.env, KISSBOT_MONITOR_SOCKET: socket },
     });
     createInterface({ input: this.proc.stdout! }).on("line", (l) => this.lines.push(l));
   }
 
-  static async start(channel: string, socket: string): Promise<PythonBot> {
-    const bot = new PythonBot(channel, socket);
+  /** `wrap`: a command the bot runs under, such as `ip netns exec HOST`. */
+  static async start(channel: string, socket: string, wrap: string[] = []): Promise<PythonBot> {
+    const bot = new PythonBot(channel, socket, wrap);
     const first = await bot.next();
     bot.pid = Number(first.split(" ")[1]);
     return bot;
