@@ -25,6 +25,6 @@ COPY docs/runbook.md ./docs/runbook.md
 USER node
 EXPOSE 9877
 HEALTHCHECK --interval=30s --timeout=3s --start-period=10s --retries=3 \
-  CMD ["node", "-e", "fetch('http://127.0.0.1:9877/-/healthy').then(r => process.exit(r.ok ? 0 : 1), () => process.exit(1))"]
+  CMD ["node", "-e", "const u = '127.0.0.1:9877/-/healthy', ok = (r) => process.exit(r.statusCode === 200 ? 0 : 1); require('http').get('http://' + u, ok).on('error', () => require('https').get('https://' + u, { rejectUnauthorized: false }, ok).on('error', () => process.exit(1)))"]
 ENTRYPOINT ["node", "dist/src/cli.js"]
 CMD ["--listen", "0.0.0.0:9877", "--db", "/data/kissbot_monitor.db", "--channel-log-dir", "/data/logs/broadcast"]

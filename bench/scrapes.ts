@@ -44,7 +44,9 @@ export async function benchScrapes(bots = 1000, models = 5, features = 5, concur
     await finish(s);
     await waitFor("every call counted", async () => ((await bridge.samples()).sum("kissbot_llm_requests_total") === bots * models * features ? true : undefined), 60_000, 500);
     const url = new URL(bridge.url);
-    const agent = new Agent({ keepAlive: true, maxSockets: concurrency });
+    // A connection per scrape, as Prometheus servers spread over hosts would open: no reuse of a
+    // socket the server is closing for idleness (keep-alive races end in "socket hang up").
+    const agent = new Agent({ keepAlive: false, maxSockets: concurrency });
     const alone = async (gzip: boolean) => {
       const xs: number[] = [];
       let bytes = 0;

@@ -1,7 +1,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
-import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { REPO_ROOT } from "../helpers/paths.js";
@@ -74,4 +74,59 @@ test("amtool: the commented Discord, Slack and e-mail receivers are valid once u
   const r = run("amtool", ["check-config", join(dir, "alertmanager.yml")]);
   assert.equal(r.status, 0, `${r.output}\n${uncommented}`);
   assert.match(r.output, /3 receivers/);
+});
+
+test("the secured way, as the shipped files show it commented: prometheus.yml's https scrape passes promtool, the compose file's command and volume pass docker-compose once uncommented", () => {
+  const dir = mkdtempSync(join(tmpdir(), "kb-secure-"));
+  const tls = join(dir, "kissbot-tls");
+  mkdirSync(tls);
+  writeFileSync(join(tls, "ca.crt"), "");
+  writeFileSync(join(tls, "prometheus-password"), "pw");
+  const prom = readFileSync(join(REPO_ROOT, "prometheus", "prometheus.yml"), "utf8");
+  const uncommented = prom.replace(/^( {4})# ((?:scheme|tls_config|basic_auth|  ca_file|  username|  password_file):.*)$/gm, "$1$2").replaceAll("/etc/prometheus/kissbot-tls", tls).replace("- rules/*.yml", `- ${join(REPO_ROOT, "prometheus", "rules")}/*.yml`);
+  for (const key of ["scheme: https", "tls_config:", "basic_auth:", "password_file:"]) assert.match(uncommented, new RegExp(`^ {4,6}${key}`, "m"), key);
+  writeFileSync(join(dir, "prometheus.yml"), uncommented);
+  const r = run("promtool", ["check", "config", join(dir, "prometheus.yml")]);
+  assert.equal(r.status, 0, `${r.output}\n${uncommented}`);
+
+  const compose = readFileSync(join(REPO_ROOT, "docker-compose.yml"), "utf8");
+  const secured = compose
+    .replace(/^ {4}command: \[.*\]\n/m, "")
+    .replace(/^( {4})# (command: \[.*--web\.config\.file.*\])$/m, "$1$2")
+    .replace(/^( {6})# (- \.\/prometheus\/kissbot-tls\/bridge:\/etc\/kissbot-bridge:ro)$/m, "$1$2");
+  const file = join(REPO_ROOT, ".compose-secured.test.yml");
+  writeFileSync(file, secured);
+  try {
+    const c = run("docker-compose", ["-f", file, "config"]);
+    assert.equal(c.status, 0, c.output);
+    assert.match(c.output, /--web\.config\.file/);
+    assert.match(c.output, /kissbot-tls\/bridge:\/etc\/kissbot-bridge:ro/);
+  } finally {
+    rmSync(file);
+  }
+});
+
+test("the Dockerfile's HEALTHCHECK passes against a bridge with and without TLS, and fails when none answers", async () => {
+  const { startBridgeProcess } = await import("../helpers/bridge-process.js");
+  const { makeCerts } = await import("../helpers/certs.js");
+  const docker = readFileSync(join(REPO_ROOT, "Dockerfile"), "utf8");
+  const script = JSON.parse(/HEALTHCHECK[^\n]*\n\s*CMD (\[.*\])/.exec(docker)![1]!)[2] as string;
+  const check = (port: number) => spawnSync(process.execPath, ["-e", script.replace("9877", String(port))], { encoding: "utf8", timeout: 10_000 }).status;
+  const plain = await startBridgeProcess();
+  try {
+    assert.equal(check(Number(new URL(plain.url).port)), 0, "over HTTP");
+  } finally {
+    await plain.stop();
+  }
+  const dir = mkdtempSync(join(tmpdir(), "kb-health-"));
+  const certs = makeCerts(dir, ["127.0.0.1"]);
+  writeFileSync(join(dir, "web.yml"), `tls_server_config:\n  cert_file: ${certs.serverCert}\n  key_file: ${certs.serverKey}\nbasic_auth_users:\n  p: "$2b$10$4g7PQzGdvq8J5EgP/QPaXebMY.VtJxl3UsKnIJeaGb7Kcaca4JJbS"\n`);
+  const secured = await startBridgeProcess(["--web.config.file", join(dir, "web.yml")], { dir });
+  const port = Number(new URL(secured.url).port);
+  try {
+    assert.equal(check(port), 0, "over TLS, with basic auth on (/-/healthy stays open)");
+  } finally {
+    await secured.stop();
+  }
+  assert.equal(check(port), 1, "nothing listening");
 });

@@ -214,3 +214,34 @@ test("cardinality: models past --max-label-values go to the channel's overflow s
   await waitFor("a known model still counts", async () => ((await bridge.samples()).get("kissbot_llm_requests_total", { channel: "many_models", model: "model_1", feature: "jokes" }) === 2 ? true : undefined));
   assert.equal((await fetch(`${bridge.url}/-/healthy`)).status, 200);
 });
+
+test("OTLP across hosts: over TLS to a collector with a private CA (OTEL_EXPORTER_OTLP_CERTIFICATE), with its authentication header (OTEL_EXPORTER_OTLP_HEADERS)", async (t) => {
+  const { createServer } = await import("node:https");
+  const { mkdtempSync, readFileSync } = await import("node:fs");
+  const { tmpdir } = await import("node:os");
+  const { join } = await import("node:path");
+  const { makeCerts } = await import("../helpers/certs.js");
+  const dir = mkdtempSync(join(tmpdir(), "kb-otlp-tls-"));
+  const certs = makeCerts(dir, ["127.0.0.1"]);
+  const seen: { path: string; authorization: string | undefined; bytes: number }[] = [];
+  const collector = createServer({ cert: readFileSync(certs.serverCert), key: readFileSync(certs.serverKey) }, (req, res) => {
+    let bytes = 0;
+    req.on("data", (c: Buffer) => (bytes += c.length));
+    req.on("end", () => {
+      seen.push({ path: req.url ?? "", authorization: req.headers.authorization, bytes });
+      res.writeHead(req.headers.authorization === "Bearer s3cret" ? 200 : 401).end();
+    });
+  });
+  await new Promise<void>((r) => collector.listen(0, "127.0.0.1", r));
+  t.after(() => collector.close());
+  const port = (collector.address() as { port: number }).port;
+  const bridge = await startBridgeProcess([], {
+    env: { OTEL_EXPORTER_OTLP_ENDPOINT: `https://127.0.0.1:${port}`, OTEL_EXPORTER_OTLP_HEADERS: "authorization=Bearer%20s3cret", OTEL_EXPORTER_OTLP_CERTIFICATE: certs.ca, OTEL_METRIC_EXPORT_INTERVAL: "200" },
+  });
+  t.after(() => bridge.stop());
+  await waitFor("an export over TLS", () => (seen.length > 0 ? true : undefined), 10_000);
+  assert.equal(seen[0]!.path, "/v1/metrics");
+  assert.equal(seen[0]!.authorization, "Bearer s3cret");
+  assert.ok(seen[0]!.bytes > 0);
+  await waitFor("counted as a success", async () => ((await bridge.samples()).get("kissbot_bridge_otlp_exports_total", { result: "success" })! >= 1 ? true : undefined));
+});
