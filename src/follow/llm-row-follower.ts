@@ -94,5 +94,5 @@ export class LlmRowFollower {
 
 /** A row with the socket message's field names, so one decoder checks both. */
 function toWire(r: FollowedRow): Record<string, unknown> {
-  return { type: "llm_usage", id: r[0], channel: r[2], model: r[3], feature: r[4], tokens_in: r[5], tokens_out: r[6], latency_ms: r[7], estimated_cost: r[8] };
+  return { type: "llm_usage", id: r[0], ts: r[1], channel: r[2], model: r[3], feature: r[4], tokens_in: r[5], tokens_out: r[6], latency_ms: r[7], estimated_cost: r[8] };
 }

@@ -17,6 +17,7 @@ import { OVERFLOW_LABEL, type RecordOutcome } from "../usage/usage-book.js";
 import type { PricedLlmUsage } from "../pricing/price-table.js";
 import type { LabelLimiter } from "../usage/label-limiter.js";
 import { CounterMap } from "../util/counter-map.js";
+import { fromSqlTime } from "../db/timestamps.js";
 
 /** Where lifecycle messages go. */
 export interface LifecycleSink {
@@ -41,7 +42,8 @@ export interface LlmUsageObserver {
 
 /** Settles the cost of a call that did not report one. */
 export interface Pricer {
-  price(msg: LlmUsageMessage): PricedLlmUsage;
+  /** `atMs`: the call's time, for the price in force then (now when absent). */
+  price(msg: LlmUsageMessage, atMs?: number): PricedLlmUsage;
 }
 
 /** Valid messages that changed nothing: the values of `kissbot_bridge_ignored_messages_total{reason}`. */
@@ -100,7 +102,9 @@ export class Ingest {
       return;
     }
     if (this.lifecycle.unregisteredLately(result.message.channel)) return this.ignore("after_unregister", result.message);
-    const priced = this.prices.price(result.message);
+    // Priced as of the row's own time: a row read late (after a price change) keeps its price.
+    const at = typeof value["ts"] === "string" ? fromSqlTime(value["ts"]) : null;
+    const priced = this.prices.price(result.message, at ?? undefined);
     const outcome = this.usage.recordLlm(priced);
     if (counted(outcome)) for (const o of this.llmObservers) o.llmUsage(bounded(priced, outcome));
     else this.ignore(outcome, result.message);

@@ -16,7 +16,7 @@ import type { Clock } from "../util/clock.js";
 export function corePipeline(config: Config, log: Logger, clock: Clock, processSource: ProcessSource = new ProcSource()) {
   const limitedLog = new RateLimitedLog(log, clock);
   internalErrors.attach((key, fields, msg) => limitedLog.warn(key, fields, msg));
-  const prices = new ReloadablePrices(loadPriceTable(config.prices), config.prices);
+  const prices = new ReloadablePrices(loadPriceTable(config.prices), config.prices, clock);
   const registry = new BotRegistry(clock, { staleAfterMs: config.staleAfterMs, maxBots: config.maxBots, refuseUnseenPids: config.unseenPids === "refuse", maxFeatureSeries: config.maxFeatureSeries });
   const usage = new UsageBook({ maxLabelValues: config.maxLabelValues, maxChannels: config.maxBots, maxLlmSeries: config.maxLlmSeries, maxCustomSeries: config.maxCustomSeries });
   const ingest = new Ingest(registry, usage, usage.limiters.feature, prices, limitedLog);

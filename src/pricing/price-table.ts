@@ -1,6 +1,7 @@
 import { readFileSync } from "node:fs";
 import { parse } from "yaml";
 import type { LlmUsageMessage } from "../protocol/messages.js";
+import { systemClock, type Clock } from "../util/clock.js";
 
 /** Whether a call's cost came from the bot or from the bridge's price table. */
 export const COST_SOURCES = ["reported", "computed"] as const;
@@ -18,52 +19,90 @@ export interface ModelPrice {
   outputUsdPerMillion: number;
 }
 
+/** A price and the moment it took effect (-Infinity: for all time, the old one-price form). */
+export interface DatedPrice extends ModelPrice {
+  fromMs: number;
+}
+
+/** A model of the table: its name, an optional pattern other names match, its prices oldest first. */
+export interface ModelEntry {
+  name: string;
+  /** As written in the file (Langfuse's form: `(?i)^(openai/)?(gpt-4o)$`). */
+  match: string | undefined;
+  pattern: RegExp | undefined;
+  prices: DatedPrice[];
+}
+
+/** How a model name found its entry: `kissbot-bridge prices --match` says which. */
+export type MatchKind = "exact" | "pattern" | "prefix";
+
 /** The table shipped with the package (prices/llm-prices.yaml at its root). */
 export const SHIPPED_PRICES = new URL("../../../prices/llm-prices.yaml", import.meta.url);
 
 const BOUNDARY = /^[-:@]/;
 
+/** Model names remembered with their entry at most (they are bounded by the usage book before here). */
+const MAX_RESOLVED = 10_000;
+
 /**
- * Prices calls that did not report a cost. Lookups are exact, then by the longest entry that
- * the model name starts with followed by "-", ":" or "@" (dated snapshots such as
- * gpt-4o-2024-08-06), and are remembered per model name.
+ * Prices calls that did not report a cost, with the price in force at the call's time. A model
+ * name finds its entry exactly, else by the patterns of the entries (the longest entry name among
+ * those that match), else by the longest entry name it starts with followed by "-", ":" or "@"
+ * (dated snapshots such as gpt-4o-2024-08-06); the entry found is remembered per name.
  */
 export class PriceTable {
-  private readonly resolved = new Map<string, ModelPrice | null>();
+  private readonly resolved = new Map<string, { entry: ModelEntry; how: MatchKind } | null>();
 
   constructor(
-    private readonly prices: ReadonlyMap<string, ModelPrice>,
+    private readonly entries: ReadonlyMap<string, ModelEntry>,
     readonly updated: string,
   ) {}
 
   get size(): number {
-    return this.prices.size;
+    return this.entries.size;
   }
 
-  lookup(model: string): ModelPrice | undefined {
+  all(): IterableIterator<ModelEntry> {
+    return this.entries.values();
+  }
+
+  /** The entry a model name is priced by, and how it was found. */
+  find(model: string): { entry: ModelEntry; how: MatchKind } | undefined {
     let found = this.resolved.get(model);
     if (found === undefined) {
-      found = this.prices.get(model) ?? null;
-      if (found === null) {
-        let best = "";
-        for (const [name, price] of this.prices) {
-          if (name.length > best.length && model.startsWith(name) && BOUNDARY.test(model.slice(name.length))) {
-            best = name;
-            found = price;
-          }
-        }
-      }
-      // Model names are bounded by the usage book's label limit before they reach here.
-      if (this.resolved.size < 10_000) this.resolved.set(model, found);
+      found = this.search(model);
+      if (this.resolved.size < MAX_RESOLVED) this.resolved.set(model, found);
     }
     return found ?? undefined;
   }
 
-  price(msg: LlmUsageMessage): PricedLlmUsage {
+  /** The price of `model` in force at `atMs` (now by default). */
+  lookup(model: string, atMs = Date.now()): ModelPrice | undefined {
+    const e = this.find(model)?.entry;
+    if (e === undefined) return undefined;
+    let price: DatedPrice | undefined;
+    for (const p of e.prices) if (p.fromMs <= atMs) price = p;
+    return price;
+  }
+
+  /** A call's cost: reported, else computed with the price in force at `atMs` (the call's time), else unknown. */
+  price(msg: LlmUsageMessage, atMs?: number): PricedLlmUsage {
     if (msg.estimatedCostUsd !== null) return priced(msg, msg.estimatedCostUsd, "reported");
-    const p = this.lookup(msg.model);
+    const p = this.lookup(msg.model, atMs);
     if (p === undefined) return priced(msg, null, null);
     return priced(msg, (msg.tokensIn * p.inputUsdPerMillion + msg.tokensOut * p.outputUsdPerMillion) / 1_000_000, "computed");
+  }
+
+  private search(model: string): { entry: ModelEntry; how: MatchKind } | null {
+    const exact = this.entries.get(model);
+    if (exact !== undefined) return { entry: exact, how: "exact" };
+    let best: ModelEntry | undefined;
+    for (const e of this.entries.values()) if (e.pattern?.test(model) === true && (best === undefined || e.name.length > best.name.length)) best = e;
+    if (best !== undefined) return { entry: best, how: "pattern" };
+    for (const e of this.entries.values()) {
+      if ((best === undefined || e.name.length > best.name.length) && model.startsWith(e.name) && BOUNDARY.test(model.slice(e.name.length))) best = e;
+    }
+    return best === undefined ? null : { entry: best, how: "prefix" };
   }
 }
 
@@ -87,7 +126,52 @@ function priced(m: LlmUsageMessage, costUsd: number | null, costSource: PricedLl
   };
 }
 
-type PriceFile = { updated: string; models: Map<string, ModelPrice> };
+type PriceFile = { updated: string; models: Map<string, ModelEntry> };
+
+const isPrice = (v: unknown) => typeof v === "number" && Number.isFinite(v) && v >= 0 && v <= 1e6;
+
+/** A pattern as Langfuse writes them: JavaScript's syntax, with a leading `(?i)` for case-insensitive. */
+function compilePattern(where: string, name: string, text: unknown): RegExp | undefined {
+  if (text === undefined) return undefined;
+  if (typeof text !== "string" || text === "") throw new Error(`${where}: model ${JSON.stringify(name)}: match must be a regular expression`);
+  const insensitive = text.startsWith("(?i)");
+  try {
+    return new RegExp(insensitive ? text.slice(4) : text, insensitive ? "i" : "");
+  } catch (err) {
+    throw new Error(`${where}: model ${JSON.stringify(name)}: match is not a valid regular expression: ${(err as Error).message}`);
+  }
+}
+
+/** A `from:` date (2026-12-15, midnight UTC) or instant (2026-12-15T12:00:00Z). */
+function fromMs(where: string, name: string, v: unknown): number {
+  const text = v instanceof Date ? v.toISOString() : typeof v === "string" ? v : "";
+  const ms = /^\d{4}-\d{2}-\d{2}$/.test(text) ? Date.parse(`${text}T00:00:00Z`) : /^\d{4}-\d{2}-\d{2}T/.test(text) ? Date.parse(text) : NaN;
+  if (!Number.isFinite(ms)) throw new Error(`${where}: model ${JSON.stringify(name)}: each price needs from: a date (2026-12-15, midnight UTC) or a time (2026-12-15T12:00:00Z)`);
+  return ms;
+}
+
+/**
+ * One model's entry: `{ input, output }` (one price for all time, the table's first form), or
+ * `{ match?, prices: [{ from, input, output }, …] }`, or both: a `match` with one price.
+ */
+function readEntry(where: string, name: string, entry: unknown): ModelEntry {
+  const e = entry as { input?: unknown; output?: unknown; match?: unknown; prices?: unknown } | null;
+  if (typeof e !== "object" || e === null) throw new Error(`${where}: model ${JSON.stringify(name)} needs input and output prices in USD per 1M tokens, or a list of prices with from: dates`);
+  const pattern = compilePattern(where, name, e.match);
+  const prices: DatedPrice[] = [];
+  if (e.prices === undefined) {
+    if (!isPrice(e.input) || !isPrice(e.output)) throw new Error(`${where}: model ${JSON.stringify(name)} needs input and output prices in USD per 1M tokens (numbers from 0 to 1000000)`);
+    prices.push({ fromMs: -Infinity, inputUsdPerMillion: e.input as number, outputUsdPerMillion: e.output as number });
+  } else {
+    if (!Array.isArray(e.prices) || e.prices.length === 0 || e.input !== undefined || e.output !== undefined) throw new Error(`${where}: model ${JSON.stringify(name)}: prices is a list of { from, input, output }, and replaces input and output`);
+    for (const p of e.prices as { from?: unknown; input?: unknown; output?: unknown }[]) {
+      if (!isPrice(p?.input) || !isPrice(p?.output)) throw new Error(`${where}: model ${JSON.stringify(name)}: every price needs input and output in USD per 1M tokens (numbers from 0 to 1000000)`);
+      prices.push({ fromMs: fromMs(where, name, p.from), inputUsdPerMillion: p.input as number, outputUsdPerMillion: p.output as number });
+    }
+    prices.sort((a, b) => a.fromMs - b.fromMs);
+  }
+  return { name, match: typeof e.match === "string" ? e.match : undefined, pattern, prices };
+}
 
 /** Reads a price file; throws an Error naming the file and the entry at fault. */
 export function readPriceFile(path: string | URL): PriceFile {
@@ -100,13 +184,8 @@ export function readPriceFile(path: string | URL): PriceFile {
   }
   const models = (doc as { models?: unknown } | null)?.models;
   if (typeof models !== "object" || models === null || Array.isArray(models)) throw new Error(`${where}: expected a "models:" mapping of model name to { input, output }`);
-  const out = new Map<string, ModelPrice>();
-  for (const [name, entry] of Object.entries(models as Record<string, unknown>)) {
-    const e = entry as { input?: unknown; output?: unknown } | null;
-    const ok = (v: unknown) => typeof v === "number" && Number.isFinite(v) && v >= 0 && v <= 1e6;
-    if (!ok(e?.input) || !ok(e?.output)) throw new Error(`${where}: model ${JSON.stringify(name)} needs input and output prices in USD per 1M tokens (numbers from 0 to 1000000)`);
-    out.set(name, { inputUsdPerMillion: e!.input as number, outputUsdPerMillion: e!.output as number });
-  }
+  const out = new Map<string, ModelEntry>();
+  for (const [name, entry] of Object.entries(models as Record<string, unknown>)) out.set(name, readEntry(where, name, entry));
   const updated = (doc as { updated?: unknown }).updated;
   return { updated: typeof updated === "string" ? updated : "", models: out };
 }
@@ -124,14 +203,16 @@ export class ReloadablePrices {
   constructor(
     private table: PriceTable,
     private readonly overridePath: string | null,
+    /** What "now" is for a call priced as it arrives. */
+    private readonly clock: Clock = systemClock,
   ) {}
 
   get current(): PriceTable {
     return this.table;
   }
 
-  price(msg: LlmUsageMessage): PricedLlmUsage {
-    return this.table.price(msg);
+  price(msg: LlmUsageMessage, atMs?: number): PricedLlmUsage {
+    return this.table.price(msg, atMs ?? this.clock.now());
   }
 
   /** Throws (keeping the table in use) when the file cannot be read or is invalid. */

@@ -90,3 +90,33 @@ test("the price table: shipped prices, dated snapshots by prefix, an override fi
   writeFileSync(join(dir, "bad.yaml"), "models:\n  x: { input: -1, output: 3 }\n");
   assert.throws(() => loadPriceTable(join(dir, "bad.yaml")), /bad\.yaml: model "x" needs input and output prices/);
 });
+
+test("dated prices and match patterns: the price in force at the call's time; before the first date, unpriced; patterns in Langfuse's (?i) form; bad entries named", async () => {
+  const { loadPriceTable } = await import("../../src/pricing/price-table.js");
+  const { mkdtempSync, writeFileSync } = await import("node:fs");
+  const { tmpdir } = await import("node:os");
+  const { join } = await import("node:path");
+  const dir = mkdtempSync(join(tmpdir(), "kb-prices-"));
+  writeFileSync(
+    join(dir, "p.yaml"),
+    "models:\n  m:\n    match: '(?i)^(acme/)?m(-v\\d+)?$'\n    prices:\n      - { from: 2026-12-15, input: 2, output: 0 }\n      - { from: '2026-12-01T06:00:00Z', input: 1, output: 0 }\n",
+  );
+  const t = loadPriceTable(join(dir, "p.yaml"));
+  const at = (iso: string, model = "m") => t.lookup(model, Date.parse(iso))?.inputUsdPerMillion;
+  assert.equal(at("2026-12-01T05:59:59Z"), undefined, "before the first price: unpriced, never 0");
+  assert.equal(at("2026-12-01T06:00:00Z"), 1);
+  assert.equal(at("2026-12-14T23:59:59Z"), 1);
+  assert.equal(at("2026-12-15T00:00:00Z"), 2, "a date starts at midnight UTC");
+  assert.equal(at("2027-01-01T00:00:00Z", "ACME/M-v2"), 2, "the pattern, case-insensitive");
+  assert.deepEqual([t.find("acme/m")?.entry.name, t.find("acme/m")?.how], ["m", "pattern"]);
+  assert.equal(t.find("acme/mx"), undefined);
+  assert.equal(loadPriceTable(null).find("gpt-4o-mini-2024-07-18")?.how, "pattern", "the shipped table has patterns");
+  for (const [body, error] of [
+    ["models:\n  x: { match: '([', input: 1, output: 1 }\n", /model "x": match is not a valid regular expression/],
+    ["models:\n  x:\n    prices:\n      - { from: yesterday, input: 1, output: 1 }\n", /model "x": each price needs from: a date/],
+    ["models:\n  x:\n    input: 1\n    prices:\n      - { from: 2026-01-01, input: 1, output: 1 }\n", /model "x": prices is a list of \{ from, input, output \}, and replaces input and output/],
+  ] as const) {
+    writeFileSync(join(dir, "bad.yaml"), body);
+    assert.throws(() => loadPriceTable(join(dir, "bad.yaml")), error);
+  }
+});
