@@ -5,7 +5,22 @@ export type OtelConfig = {
   /** Serve OTel-named metrics at /otel/metrics. */
   prometheus: boolean;
   providers: [string, string][];
+  /**
+   * Which GenAI instruments (genai.ts): the v1.41 ones of the main semantic conventions
+   * repository (the default), the GenAI repository's current ones
+   * (OTEL_SEMCONV_STABILITY_OPT_IN=gen_ai_latest_experimental), or both (…/dup).
+   */
+  genai: GenAiGeneration;
 };
+
+export type GenAiGeneration = "v1.41" | "latest" | "both";
+
+/** The stability opt-in as the conventions define it: a comma-separated list; `/dup` emits old and new. */
+export function genAiGeneration(raw: string | undefined): GenAiGeneration {
+  const values = (raw ?? "").split(",").map((v) => v.trim());
+  if (values.includes("gen_ai_latest_experimental/dup")) return "both";
+  return values.includes("gen_ai_latest_experimental") ? "latest" : "v1.41";
+}
 
 export type OtelConfigResult = { ok: true; config: OtelConfig } | { ok: false; message: string };
 
@@ -30,7 +45,7 @@ export function otelConfigFromEnv(env: NodeJS.ProcessEnv, flags: { otelPrometheu
     // The SDK requires the timeout not to exceed the interval.
     otlp = { protocol, intervalMs, timeoutMs: Math.min(timeoutMs, intervalMs) };
   }
-  return { ok: true, config: { otlp, prometheus: flags.otelPrometheus, providers: flags.genaiProviders } };
+  return { ok: true, config: { otlp, prometheus: flags.otelPrometheus, providers: flags.genaiProviders, genai: genAiGeneration(env["OTEL_SEMCONV_STABILITY_OPT_IN"]) } };
 }
 
 export const otelEnabled = (c: OtelConfig) => c.otlp !== null || c.prometheus;

@@ -1,17 +1,17 @@
 import { randomUUID } from "node:crypto";
 import type { IncomingMessage, ServerResponse } from "node:http";
-import type { Attributes, Histogram } from "@opentelemetry/api";
+import type { Attributes, Counter, Histogram, Meter } from "@opentelemetry/api";
 import { setGlobalErrorHandler } from "@opentelemetry/core";
 import { MeterProvider, PeriodicExportingMetricReader, type IMetricReader } from "@opentelemetry/sdk-metrics";
 import { detectResources, envDetector, hostDetector, resourceFromAttributes } from "@opentelemetry/resources";
 import { PrometheusExporter } from "@opentelemetry/exporter-prometheus";
 import { OTLPMetricExporter as OtlpJsonExporter } from "@opentelemetry/exporter-metrics-otlp-http";
 import { OTLPMetricExporter as OtlpProtoExporter } from "@opentelemetry/exporter-metrics-otlp-proto";
-import type { LlmUsageMessage } from "../protocol/messages.js";
+import type { PricedLlmUsage } from "../pricing/price-table.js";
 import type { RateLimitedLog } from "../log/rate-limited-log.js";
 import { CountingExporter } from "./counting-exporter.js";
 import { OPERATION_DURATION_BUCKETS, providerResolver, TOKEN_USAGE_BUCKETS } from "./genai.js";
-import type { OtelConfig } from "./otel-config.js";
+import type { GenAiGeneration, OtelConfig } from "./otel-config.js";
 import { RegistryMetricProducer, type RegistrySources } from "./registry-producer.js";
 
 export type OtelSources = RegistrySources;
@@ -33,8 +33,7 @@ export class OtelSink {
   readonly otlp: CountingExporter | undefined;
   readonly prometheus: PrometheusExporter | undefined;
   private readonly provider: MeterProvider;
-  private readonly tokenUsage: Histogram;
-  private readonly duration: Histogram;
+  private readonly instruments: GenAiInstruments;
   private readonly providerOf: (model: string) => string | undefined;
 
   constructor(config: OtelConfig, sources: OtelSources, log: RateLimitedLog, version: string) {
@@ -63,21 +62,11 @@ export class OtelSink {
     });
     this.providerOf = providerResolver(config.providers);
 
-    const meter = this.provider.getMeter("kissbot-bridge", version);
-    this.tokenUsage = meter.createHistogram("gen_ai.client.token.usage", {
-      unit: "{token}",
-      description: "Tokens used by LLM calls that the bots reported.",
-      advice: { explicitBucketBoundaries: TOKEN_USAGE_BUCKETS },
-    });
-    this.duration = meter.createHistogram("gen_ai.client.operation.duration", {
-      unit: "s",
-      description: "Duration of LLM calls that the bots reported with a latency.",
-      advice: { explicitBucketBoundaries: OPERATION_DURATION_BUCKETS },
-    });
+    this.instruments = genAiInstruments(this.provider.getMeter("kissbot-bridge", version), config.genai);
   }
 
   /** Ingest observer: an llm_usage message the usage book accepted. */
-  llmUsage(msg: LlmUsageMessage): void {
+  llmUsage(msg: PricedLlmUsage): void {
     const attrs: Attributes = {
       "gen_ai.operation.name": msg.operation ?? "chat",
       "gen_ai.request.model": msg.model,
@@ -86,9 +75,24 @@ export class OtelSink {
     };
     const provider = this.providerOf(msg.model);
     if (provider !== undefined) attrs["gen_ai.provider.name"] = provider;
-    this.tokenUsage.record(msg.tokensIn, { ...attrs, "gen_ai.token.type": "input" });
-    this.tokenUsage.record(msg.tokensOut, { ...attrs, "gen_ai.token.type": "output" });
-    if (msg.latencyMs !== null) this.duration.record(msg.latencyMs / 1000, attrs);
+    const i = this.instruments;
+    if (i.tokenUsage !== undefined) {
+      i.tokenUsage.record(msg.tokensIn, { ...attrs, "gen_ai.token.type": "input" });
+      i.tokenUsage.record(msg.tokensOut, { ...attrs, "gen_ai.token.type": "output" });
+    }
+    if (i.latest !== undefined) {
+      // KissBot's calls are chat text.
+      const counted = { ...attrs, "gen_ai.token.modality": "text" };
+      i.latest.inputTokens.add(msg.tokensIn, counted);
+      i.latest.outputTokens.add(msg.tokensOut, counted);
+      i.latest.inputPerCall.record(msg.tokensIn, attrs);
+      i.latest.outputPerCall.record(msg.tokensOut, attrs);
+    }
+    if (msg.latencyMs !== null) {
+      i.operationDuration?.record(msg.latencyMs / 1000, attrs);
+      i.latest?.inferenceDuration.record(msg.latencyMs / 1000, attrs);
+    }
+    if (msg.costUsd !== null && msg.costSource !== null) i.cost.add(msg.costUsd, { ...attrs, "kissbot.cost.source": msg.costSource });
   }
 
   /** Serves /otel/metrics, when --otel-prometheus is on. */
@@ -102,4 +106,34 @@ export class OtelSink {
     // Bounded, so an unreachable collector cannot hold up the exit past its deadline.
     await this.provider.shutdown({ timeoutMillis: 3000 });
   }
+}
+
+/** The instruments of the GenAI generation asked for (genai.ts), and the cost under our own name. */
+interface GenAiInstruments {
+  tokenUsage: Histogram | undefined;
+  operationDuration: Histogram | undefined;
+  latest: { inputTokens: Counter; outputTokens: Counter; inputPerCall: Histogram; outputPerCall: Histogram; inferenceDuration: Histogram } | undefined;
+  cost: Counter;
+}
+
+function genAiInstruments(meter: Meter, generation: GenAiGeneration): GenAiInstruments {
+  const old = generation !== "latest";
+  const perToken = { unit: "{token}", advice: { explicitBucketBoundaries: TOKEN_USAGE_BUCKETS } };
+  const seconds = { unit: "s", advice: { explicitBucketBoundaries: OPERATION_DURATION_BUCKETS } };
+  return {
+    tokenUsage: old ? meter.createHistogram("gen_ai.client.token.usage", { ...perToken, description: "Tokens used by LLM calls that the bots reported." }) : undefined,
+    operationDuration: old ? meter.createHistogram("gen_ai.client.operation.duration", { ...seconds, description: "Duration of LLM calls that the bots reported with a latency." }) : undefined,
+    latest:
+      generation === "v1.41"
+        ? undefined
+        : {
+            inputTokens: meter.createCounter("gen_ai.client.inference.usage.input_tokens", { unit: "{token}", description: "Input (prompt) tokens of the LLM calls the bots reported." }),
+            outputTokens: meter.createCounter("gen_ai.client.inference.usage.output_tokens", { unit: "{token}", description: "Output (completion) tokens of the LLM calls the bots reported." }),
+            inputPerCall: meter.createHistogram("gen_ai.client.inference.operation.input_tokens", { ...perToken, description: "Input tokens per LLM call (for percentiles; the usage counters are for totals)." }),
+            outputPerCall: meter.createHistogram("gen_ai.client.inference.operation.output_tokens", { ...perToken, description: "Output tokens per LLM call (for percentiles; the usage counters are for totals)." }),
+            inferenceDuration: meter.createHistogram("gen_ai.client.inference.duration", { ...seconds, description: "Duration of LLM calls that the bots reported with a latency." }),
+          },
+    // No GenAI cost convention exists yet (a proposal names span attributes gen_ai.usage.cost.*): ours until one settles.
+    cost: meter.createCounter("kissbot.llm.cost", { unit: "{USD}", description: "Cost of LLM calls in US dollars: reported by the bot, or computed from the bridge's price table (kissbot.cost.source)." }),
+  };
 }

@@ -154,7 +154,7 @@ test("with the OTel options off, no OpenTelemetry sink, reader or route exists",
   const parsed = parseCommandLine(["--socket", join(mkdtempSync(join(tmpdir(), "kb-otel-")), "s.sock"), "--listen", "127.0.0.1:0", "--no-db", "--no-channel-logs"], {});
   assert.equal(parsed.kind, "run");
   if (parsed.kind !== "run") return;
-  assert.deepEqual(parsed.config.otel, { otlp: null, prometheus: false, providers: [] });
+  assert.deepEqual(parsed.config.otel, { otlp: null, prometheus: false, providers: [], genai: "v1.41" });
   const bridge = await startBridge(parsed.config, createLogger("silent"));
   t.after(() => bridge.stop());
   assert.equal(bridge.otel, undefined);
@@ -244,4 +244,48 @@ test("OTLP across hosts: over TLS to a collector with a private CA (OTEL_EXPORTE
   assert.equal(seen[0]!.authorization, "Bearer s3cret");
   assert.ok(seen[0]!.bytes > 0);
   await waitFor("counted as a success", async () => ((await bridge.samples()).get("kissbot_bridge_otlp_exports_total", { result: "success" })! >= 1 ? true : undefined));
+});
+
+for (const [optIn, expect] of [
+  ["gen_ai_latest_experimental", "latest"],
+  ["http,gen_ai_latest_experimental/dup", "both"],
+] as const) {
+  test(`OTEL_SEMCONV_STABILITY_OPT_IN=${optIn}: the GenAI repository's current instruments${expect === "both" ? ", beside the v1.41 ones" : " instead of the v1.41 ones"}; cost under kissbot.llm.cost`, async (t) => {
+    const receiver = new OtlpReceiver();
+    await receiver.start();
+    t.after(() => receiver.stop());
+    const bridge = await startBridgeProcess([], { env: { OTEL_EXPORTER_OTLP_ENDPOINT: receiver.endpoint, OTEL_METRIC_EXPORT_INTERVAL: "300", OTEL_SEMCONV_STABILITY_OPT_IN: optIn } });
+    t.after(() => bridge.stop());
+    await send(bridge, [`{"type":"register","channel":"new_bot","pid":${process.pid}}\n`, llm("new_bot", "gpt-4o", 145, 87, 1850), llm("new_bot", "gpt-4o", 100, 50, 90)]);
+    const e = await waitFor("an export with both calls", () => {
+      const x = receiver.latest("gen_ai.client.inference.usage.input_tokens");
+      return x?.metrics.get("gen_ai.client.inference.usage.input_tokens")?.points[0]?.value === 245 ? x : undefined;
+    });
+    const input = e.metrics.get("gen_ai.client.inference.usage.input_tokens")!;
+    assert.equal(input.unit, "{token}");
+    assert.deepEqual(input.points[0]!.attributes, { "gen_ai.operation.name": "chat", "gen_ai.request.model": "gpt-4o", "gen_ai.provider.name": "openai", "gen_ai.token.modality": "text", "kissbot.feature": "jokes", "kissbot.channel": "new_bot" });
+    assert.equal(e.metrics.get("gen_ai.client.inference.usage.output_tokens")!.points[0]!.value, 137);
+    const perCall = e.metrics.get("gen_ai.client.inference.operation.input_tokens")!;
+    assert.deepEqual([perCall.points[0]!.count, perCall.points[0]!.sum, perCall.points[0]!.attributes["gen_ai.token.modality"]], [2, 245, undefined]);
+    const duration = e.metrics.get("gen_ai.client.inference.duration")!;
+    assert.deepEqual([duration.unit, duration.points[0]!.count, duration.points[0]!.bounds], ["s", 2, OPERATION_DURATION_BUCKETS]);
+    const cost = e.metrics.get("kissbot.llm.cost")!;
+    assert.equal(cost.unit, "{USD}");
+    assert.ok(Math.abs(cost.points[0]!.value! - (245 * 2.5 + 137 * 10) / 1e6) < 1e-12, "priced by the table: gpt-4o at 2.50 / 10 USD per 1M");
+    assert.equal(cost.points[0]!.attributes["kissbot.cost.source"], "computed");
+    const old = ["gen_ai.client.token.usage", "gen_ai.client.operation.duration"].filter((n) => e.metrics.has(n));
+    assert.deepEqual(old, expect === "both" ? ["gen_ai.client.token.usage", "gen_ai.client.operation.duration"] : []);
+  });
+}
+
+test("without the opt-in, only the v1.41 GenAI instruments (and kissbot.llm.cost)", async (t) => {
+  const receiver = new OtlpReceiver();
+  await receiver.start();
+  t.after(() => receiver.stop());
+  const bridge = await startBridgeProcess([], { env: { OTEL_EXPORTER_OTLP_ENDPOINT: receiver.endpoint, OTEL_METRIC_EXPORT_INTERVAL: "300" } });
+  t.after(() => bridge.stop());
+  await send(bridge, [`{"type":"register","channel":"old_bot","pid":${process.pid}}\n`, llm("old_bot", "gpt-4o", 10, 5, 100)]);
+  const e = await waitFor("an export", () => receiver.latest("gen_ai.client.token.usage"));
+  assert.deepEqual([...e.metrics.keys()].filter((n) => n.startsWith("gen_ai.")).sort(), ["gen_ai.client.operation.duration", "gen_ai.client.token.usage"]);
+  assert.ok(e.metrics.has("kissbot.llm.cost"));
 });
