@@ -138,8 +138,8 @@ test("a fleet of three hosts: scraped over TLS with basic auth, one bot per host
   assert.deepEqual(shared.map((r) => r.metric["instance"]).sort(), [`${hosts[0]!.address}:9877`, `${hosts[1]!.address}:9877`]);
 
   // The fleet dashboard: its host variable lists the three, and every query has a row per host.
-  const fleet = JSON.parse(readFileSync(join(REPO_ROOT, "grafana", "dashboards", "kissbot-fleet.json"), "utf8")) as Parameters<typeof dashboardQueries>[0] & { templating: { list: { name: string; definition?: string }[] } };
-  assert.equal(fleet.templating.list.find((v) => v.name === "host")?.definition, 'label_values(up{job="kissbot-bridge"}, host)');
+  const fleet = JSON.parse(readFileSync(join(REPO_ROOT, "grafana", "dashboards", "kissbot-fleet.json"), "utf8")) as Parameters<typeof dashboardQueries>[0] & { templating: { list: { name: string; query?: string }[] } };
+  assert.equal(fleet.templating.list.find((v) => v.name === "host")?.query, 'label_values(up{job="kissbot-bridge"}, host)');
   const values = (await (await fetch(`${prometheus.url}/api/v1/label/host/values?match[]=${encodeURIComponent('up{job="kissbot-bridge"}')}`)).json()) as { data: string[] };
   assert.deepEqual(values.data, ["host-1", "host-2", "host-3"]);
   await waitFor("every fleet panel with a row per host", async () => {

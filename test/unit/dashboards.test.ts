@@ -36,11 +36,11 @@ test("every dashboard query uses only the bridge's catalog and the recording rul
 
 test("dashboards have stable uids, and every panel a unit", () => {
   const overview = JSON.parse(readFileSync(join(DASHBOARD_DIR, "kissbot-overview.json"), "utf8")) as Dashboard;
-  const bot = JSON.parse(readFileSync(join(DASHBOARD_DIR, "kissbot-bot.json"), "utf8")) as Dashboard & { templating: { list: { name: string; definition?: string }[] } };
+  const bot = JSON.parse(readFileSync(join(DASHBOARD_DIR, "kissbot-bot.json"), "utf8")) as Dashboard & { templating: { list: { name: string; query?: { query: string } }[] } };
   assert.equal(overview.uid, "kissbot-overview");
   assert.equal(bot.uid, "kissbot-bot");
   // The picker lists the bots that exist now: an instant query, not label values over the range.
-  assert.equal(bot.templating.list.find((v) => v.name === "channel")?.definition, "query_result(max by (channel) (kissbot_bot_up))");
+  assert.equal(bot.templating.list.find((v) => v.name === "channel")?.query?.query, "query_result(max by (channel) (kissbot_bot_up))");
   const stat = (title: string) => bot.panels.find((p) => p.title === title) as unknown as { targets: { instant: boolean; range: boolean }[] };
   for (const title of ["Status", "PID"]) assert.deepEqual(stat(title).targets.map((t) => [t.instant, t.range]), [[true, false]], `${title} shows one current value`);
   for (const d of [overview, bot]) {
