@@ -6,6 +6,7 @@ import { VERSION } from "./version.js";
 import { statusCommand, usageCommand } from "./cli/subcommands.js";
 import { notifyCommand, snoozeCommand, unsnoozeCommand } from "./cli/notify-commands.js";
 import { hashPasswordCommand } from "./cli/hash-password.js";
+import { pricesCommand } from "./cli/prices-command.js";
 import { raiseOpenFilesLimit } from "./util/open-files.js";
 import { internalErrors } from "./util/guard.js";
 
@@ -15,7 +16,7 @@ import { internalErrors } from "./util/guard.js";
  */
 const SHUTDOWN_DEADLINE_MS = 10_000;
 
-const SUBCOMMANDS = new Map([["status", statusCommand], ["usage", usageCommand], ["snooze", snoozeCommand], ["unsnooze", unsnoozeCommand], ["notify", notifyCommand], ["hash-password", hashPasswordCommand]]);
+const SUBCOMMANDS = new Map([["status", statusCommand], ["usage", usageCommand], ["snooze", snoozeCommand], ["unsnooze", unsnoozeCommand], ["notify", notifyCommand], ["hash-password", hashPasswordCommand], ["prices", pricesCommand]]);
 
 async function run(): Promise<void> {
   const sub = SUBCOMMANDS.get(process.argv[2] ?? "");

@@ -95,6 +95,7 @@ export function helpText(): string {
     "       kissbot-bridge snooze CHANNEL DURATION [--reason TEXT]   silence a bot's alerts (--list, unsnooze CHANNEL)",
     "       kissbot-bridge notify test [--notify KIND=URL]   send a test message to every target",
     "       kissbot-bridge hash-password < password-file   bcrypt hash for --web.config.file's basic_auth_users",
+    "       kissbot-bridge prices [--match MODEL]   the LLM price table in force, or the entry a model name finds",
     "",
     "Takes the KissBot Monitor's Unix socket and serves every bot's health and LLM usage as",
     "Prometheus metrics.",
