@@ -1,6 +1,8 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { join } from "node:path";
+import { mkdtempSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { startBridgeProcess, until, type BridgeProcess } from "../helpers/bridge-process.js";
 import { PythonBot } from "../helpers/python-bot.js";
 import { ChatReceiver } from "../helpers/chat-receiver.js";
@@ -278,4 +280,24 @@ test("a target that never answers holds up nothing: ingest and /metrics go on wh
   const s = await until(bridge, "the witness's calls counted while the request hangs", (x) => x.sum("kissbot_llm_requests_total") === 20, 3000);
   assert.equal(s.get("kissbot_bridge_notifications_queued", {}), 1, "the message waits, it is not lost");
   assert.equal(s.get("kissbot_bridge_notifications_total", { kind: "discord", outcome: "sent" }), 0);
+});
+
+test("spend alerts as messages: a channel over its daily budget is told once, with the figures; more spending the same day says nothing more", async (t) => {
+  const chat = await new ChatReceiver().start();
+  t.after(() => chat.stop());
+  const dir = mkdtempSync(join(tmpdir(), "kb-spend-notify-"));
+  const budgets = join(dir, "budgets.yaml");
+  writeFileSync(budgets, "default: { daily_usd: 0.50 }\n");
+  const bridge = await startBridgeProcess([...SCALED, "--budgets", budgets, "--notify", `discord=${chat.url("/d")}`], { dir });
+  t.after(() => bridge.stop());
+  const bot = await liveBot("spender", bridge.socket);
+  t.after(() => bot.kill());
+  await bot.send('raw {"type":"llm_usage","channel":"spender","model":"gpt-4o","feature":"ask","tokens_in":10,"tokens_out":5,"estimated_cost":0.40}');
+  await bot.send('raw {"type":"llm_usage","channel":"spender","model":"gpt-4o","feature":"ask","tokens_in":10,"tokens_out":5,"estimated_cost":0.25}');
+  const [message] = await chat.waitDelivered("/d", 1, 20_000);
+  assert.deepEqual(titles(message!), ["🔴 KissBot spender has exceeded its LLM budget for the day."]);
+  assert.match(message!.body.embeds[0].description, /has spent 0\.65 USD on LLM calls this day, more than its budget of 0\.50 USD/);
+  await bot.send('raw {"type":"llm_usage","channel":"spender","model":"gpt-4o","feature":"ask","tokens_in":10,"tokens_out":5,"estimated_cost":1.00}');
+  await sleep(7000); // past the next spend read (5 s) and check
+  assert.equal(chat.delivered("/d").length, 1, "once per period");
 });
