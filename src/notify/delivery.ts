@@ -102,7 +102,7 @@ export class Delivery {
 
   /** Resolves once nothing is in flight (bounded by the request timeout), for a clean stop. */
   async idle(): Promise<void> {
-    while (this.boxes.some((b) => b.inFlight)) await new Promise((r) => setTimeout(r, 20));
+    while (this.boxes.some((b) => b.inFlight)) await new Promise((r) => setTimeout(r, 20).unref());
   }
 
   get queued(): number {
