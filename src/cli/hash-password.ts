@@ -1,7 +1,6 @@
 import { parseArgs } from "node:util";
 import bcrypt from "bcryptjs";
-
-type Out = { stdout: NodeJS.WriteStream; stderr: NodeJS.WriteStream };
+import type { Out } from "./common.js";
 
 async function readAll(stream: NodeJS.ReadableStream): Promise<string> {
   let text = "";

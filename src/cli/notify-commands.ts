@@ -8,13 +8,10 @@ import { parseTargets, type NotifyTarget } from "../notify/targets.js";
 import { render } from "../notify/formats.js";
 import { postJson } from "../notify/http-post.js";
 import { printable, renderTable, useColor } from "./table.js";
-
-type Out = { stdout: NodeJS.WriteStream; stderr: NodeJS.WriteStream };
+import { dbPath, type Out } from "./common.js";
 
 /** A snooze is a planned outage: a year at most. */
 const MAX_SNOOZE_MS = 366 * 86_400_000;
-
-const dbPathOf = (values: { db?: string | undefined }, env: NodeJS.ProcessEnv) => values.db ?? env[FLAGS.db.env] ?? FLAGS.db.default;
 
 /** The bridge's database, opened to write a snooze; never created (a new file would be one no bridge reads). */
 function withDatabase<T>(path: string, fn: (db: BetterSqlite3.Database) => T): T {
@@ -56,7 +53,7 @@ export async function snoozeCommand(argv: string[], env: NodeJS.ProcessEnv, out:
     );
     return 0;
   }
-  const path = dbPathOf(values, env);
+  const path = dbPath(values, env);
   const now = Date.now();
   if (values.list) {
     const list = withDatabase(path, (db) => activeSnoozes(db, now));
@@ -94,7 +91,7 @@ export async function unsnoozeCommand(argv: string[], env: NodeJS.ProcessEnv, ou
     return 2;
   }
   const channel = positionals[0]!;
-  const removed = withDatabase(dbPathOf(values, env), (db) => removeSnooze(db, channel, Date.now()));
+  const removed = withDatabase(dbPath(values, env), (db) => removeSnooze(db, channel, Date.now()));
   out.stdout.write(removed ? `${printable(channel)} is no longer snoozed.\n` : `${printable(channel)} was not snoozed.\n`);
   return 0;
 }

@@ -2,8 +2,7 @@ import { parseArgs } from "node:util";
 import { FLAGS } from "../config/flags.js";
 import { loadPriceTable, type DatedPrice, type ModelEntry } from "../pricing/price-table.js";
 import { printable, renderTable, useColor } from "./table.js";
-
-type Out = { stdout: NodeJS.WriteStream; stderr: NodeJS.WriteStream };
+import type { Out } from "./common.js";
 
 const since = (p: DatedPrice) => (p.fromMs === -Infinity ? "always" : new Date(p.fromMs).toISOString().replace("T00:00:00.000Z", "").replace(".000Z", "Z"));
 const usd = (n: number) => n.toFixed(2);

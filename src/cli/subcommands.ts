@@ -7,8 +7,7 @@ import { isUsageGroup, parseSince, USAGE_GROUPS, type UsageView } from "../read-
 import type { BotView } from "../read-model/bots.js";
 import { duration, printable, renderTable, useColor, type Color, type Column } from "./table.js";
 import { MIB } from "../util/units.js";
-
-type Out = { stdout: NodeJS.WriteStream; stderr: NodeJS.WriteStream };
+import { dbPath, type Out } from "./common.js";
 
 const STATUS_COLORS = new Map<string, Color>([["online", "green"], ["stale", "yellow"], ["dead", "red"], ["offline", "grey"]]);
 
@@ -27,10 +26,6 @@ async function fromBridge<T>(url: string): Promise<T | undefined> {
   } catch {
     return undefined;
   }
-}
-
-function dbPath(values: Record<string, string | boolean | undefined>, env: NodeJS.ProcessEnv): string {
-  return typeof values["db"] === "string" ? values["db"] : (env[FLAGS.db.env] ?? FLAGS.db.default);
 }
 
 /** Reads the database file directly (the bridge is not answering), read-only, and closes it. */
