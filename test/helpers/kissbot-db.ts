@@ -25,6 +25,19 @@ export function kissbotDbAsync(cmd: string, path: string, ...args: string[]): Pr
   });
 }
 
+/** Holds SQLite's write lock on `db` from another process until `release()`. */
+export async function holdWriteLock(db: string): Promise<{ release(): Promise<void> }> {
+  const locker = spawn("python3", ["-c", "import sqlite3, sys\nc = sqlite3.connect(sys.argv[1], isolation_level=None)\nc.execute('BEGIN IMMEDIATE')\nprint('locked', flush=True)\nsys.stdin.read()\nc.execute('COMMIT')", db], { stdio: ["pipe", "pipe", "inherit"] });
+  await new Promise((r) => locker.stdout!.once("data", r));
+  const exited = new Promise((r) => locker.once("exit", r));
+  return {
+    release: async () => {
+      locker.stdin!.end();
+      await exited;
+    },
+  };
+}
+
 /** Rows of a query, read by Python's sqlite3 as KissBot's tools would. */
 export function kissbotQuery(path: string, sql: string): Record<string, unknown>[] {
   const r = spawnSync("python3", [SCRIPT, "query", path, sql], { encoding: "utf8" });

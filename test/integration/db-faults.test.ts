@@ -1,11 +1,12 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
-import { chmodSync, mkdtempSync, rmSync } from "node:fs";
+import { chmodSync, closeSync, mkdtempSync, openSync, rmSync, writeSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { startBridgeProcess, until } from "../helpers/bridge-process.js";
-import { kissbotDb, kissbotQuery, sqlite3Exec } from "../helpers/kissbot-db.js";
+import { startBridgeProcess, until, type BridgeProcess } from "../helpers/bridge-process.js";
+import { holdWriteLock, kissbotDb, kissbotQuery, sqlite3Exec } from "../helpers/kissbot-db.js";
+import type { Samples } from "../helpers/samples.js";
 import { sendOnce } from "../helpers/raw-client.js";
 import { waitFor } from "../helpers/wait.js";
 
@@ -113,3 +114,76 @@ test("the database file deleted under the running bridge: counted as replaced, r
   assert.equal(kissbotDb("log-calls", db, "bot_rows", "3").ok, true);
   await until(bridge, "the bots' rows in the new file followed", (x) => x.get("kissbot_llm_requests_total", { channel: "bot_rows", model: "gpt-4o", feature: "ask" }) === 5);
 });
+
+/** Rows written to llm_usage, read from the bridge's own count. */
+const written = (s: Samples) => s.get("kissbot_bridge_db_rows_written_total", { table: "llm_usage" }) ?? 0;
+/** Failed commits, and the reopenings that follow them until the cause is gone. */
+const writeErrors = (s: Samples) => (s.get("kissbot_bridge_db_errors_total", { op: "write" }) ?? 0) + (s.get("kissbot_bridge_db_errors_total", { op: "open" }) ?? 0);
+
+test("another process holds the write lock while the bridge runs (a backup, a long query): rows wait queued, and are written once it lets go", async (t) => {
+  const dir = tmp();
+  const db = join(dir, "kissbot_monitor.db");
+  const bridge = await startBridgeProcess([], { dir });
+  t.after(() => bridge.stop());
+  const lock = await holdWriteLock(db);
+  t.after(() => lock.release());
+  assert.equal(await sendOnce(bridge.socket, llm("locked", 1000)), true);
+  const held = await until(bridge, "commits refused while the lock is held", (s) => writeErrors(s) >= 2 && s.get("kissbot_bridge_db_queued_rows") === 1000);
+  assert.equal(written(held), 0);
+  await countsWhileItWaits(bridge);
+
+  await lock.release();
+  const releasedAt = Date.now();
+  const s = await until(bridge, "the queued rows written", (x) => written(x) === 1003 && x.get("kissbot_bridge_db_queued_rows") === 0);
+  t.diagnostic(`written ${Date.now() - releasedAt} ms after the lock was released`);
+  assert.equal(s.get("kissbot_bridge_db_dropped_rows_total"), 0);
+  assert.equal(count(db, "locked"), 1000);
+});
+
+test("a full disk while the bridge runs: commits fail and are counted, nothing is dropped, and writes resume once space is freed", async (t) => {
+  if (process.getuid?.() !== 0) return t.skip("mounting a small tmpfs needs root");
+  const dir = tmp();
+  // A file system of its own, small enough to fill: the database and its WAL live there.
+  const mounted = spawnSync("mount", ["-t", "tmpfs", "-o", "size=4m", "tmpfs", dir], { encoding: "utf8" });
+  assert.equal(mounted.status, 0, mounted.stderr);
+  t.after(() => spawnSync("umount", ["-l", dir]));
+  const db = join(dir, "kissbot_monitor.db");
+  const bridge = await startBridgeProcess([], { dir });
+  t.after(() => bridge.stop());
+  assert.equal(await sendOnce(bridge.socket, llm("before", 10)), true);
+  await until(bridge, "the first rows written", (s) => written(s) === 10);
+
+  const filler = join(dir, "filler");
+  fillDisk(filler);
+  assert.equal(await sendOnce(bridge.socket, llm("full", 5000)), true);
+  const failing = await until(bridge, "commits fail on the full disk", (s) => writeErrors(s) >= 2 && s.get("kissbot_bridge_db_queued_rows") === 5000);
+  assert.equal(failing.get("kissbot_bridge_db_writable"), 0);
+  await countsWhileItWaits(bridge);
+
+  rmSync(filler);
+  const freedAt = Date.now();
+  const s = await until(bridge, "the queued rows written", (x) => written(x) === 5013 && x.get("kissbot_bridge_db_queued_rows") === 0 && x.get("kissbot_bridge_db_writable") === 1);
+  t.diagnostic(`written ${Date.now() - freedAt} ms after space was freed`);
+  assert.equal(s.get("kissbot_bridge_db_dropped_rows_total"), 0);
+  assert.equal(count(db, "full"), 5000);
+  assert.deepEqual(kissbotQuery(db, "PRAGMA integrity_check"), [{ integrity_check: "ok" }]);
+});
+
+/** Writes zeros to `path` until the file system has no block left. */
+function fillDisk(path: string): void {
+  const fd = openSync(path, "w");
+  const chunk = Buffer.alloc(64 * 1024);
+  try {
+    for (;;) writeSync(fd, chunk);
+  } catch (err) {
+    assert.equal((err as NodeJS.ErrnoException).code, "ENOSPC");
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/** While the database refuses writes, the socket and /metrics carry on. */
+async function countsWhileItWaits(bridge: BridgeProcess): Promise<void> {
+  assert.equal(await sendOnce(bridge.socket, llm("meanwhile", 3)), true);
+  await until(bridge, "lines counted while the database waits", (s) => s.get("kissbot_llm_requests_total", { channel: "meanwhile", model: "gpt-4o", feature: "f" }) === 3);
+}

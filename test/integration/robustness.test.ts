@@ -1,13 +1,13 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { spawn, spawnSync } from "node:child_process";
+import { spawnSync } from "node:child_process";
 import { chmodSync, chownSync, cpSync, existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { request } from "node:http";
 import { connect, type Socket } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { startBridgeProcess, until, type BridgeProcess } from "../helpers/bridge-process.js";
-import { kissbotDb, kissbotQuery } from "../helpers/kissbot-db.js";
+import { holdWriteLock, kissbotDb, kissbotQuery } from "../helpers/kissbot-db.js";
 import { CLI, FIXTURES, REPO_ROOT } from "../helpers/paths.js";
 import { finish, openStream, sendOnce, writeAll } from "../helpers/raw-client.js";
 import { waitFor } from "../helpers/wait.js";
@@ -87,19 +87,6 @@ test("20,000 registers of PIDs not running: no folder, no file, no row, bounded 
   await until(bridge, "the real bot is up", (x) => x.get("kissbot_bot_up", { channel: "real" }) === 1);
   await countsAGoodLine(bridge, "real");
 });
-
-/** Holds SQLite's write lock on `db` from another process until `release()`. */
-async function holdWriteLock(db: string): Promise<{ release(): Promise<void> }> {
-  const locker = spawn("python3", ["-c", "import sqlite3, sys\nc = sqlite3.connect(sys.argv[1], isolation_level=None)\nc.execute('BEGIN IMMEDIATE')\nprint('locked', flush=True)\nsys.stdin.read()\nc.execute('COMMIT')", db], { stdio: ["pipe", "pipe", "inherit"] });
-  await new Promise((r) => locker.stdout!.once("data", r));
-  const exited = new Promise((r) => locker.once("exit", r));
-  return {
-    release: async () => {
-      locker.stdin!.end();
-      await exited;
-    },
-  };
-}
 
 test("SIGTERM while another process holds the database's write lock: the bridge ends by itself, sets the rows aside, and the next start commits each exactly once", async (t) => {
   const dir = tmp();
