@@ -34,8 +34,12 @@ const gzipAsync = promisify(gzip);
  */
 const GZIP_LEVEL = 1;
 
-/** One render, shared by the scrapes that joined it; compressed at most once, on zlib's threads. */
-type Shared = { body: Buffer; buffer: Buffer; refs: number; gzipped?: Promise<Buffer> };
+/**
+ * One render, shared by the scrapes that joined it; compressed at most once, on zlib's threads.
+ * Its memory is reused once no scrape holds it (`refs`) and none can join it any more (`open`):
+ * a scrape may join after another one's response was sent.
+ */
+type Shared = { body: Buffer; buffer: Buffer; refs: number; open: boolean; gzipped?: Promise<Buffer> };
 
 /**
  * Renders the bridge's families and the metrics of a prom-client registry (the default
@@ -80,15 +84,18 @@ export class Exposition {
       // arrived in this same turn of the loop have joined it.
       pending = new Promise((r) => setImmediate(r))
         .then(() => this.renderOnce(format))
-        .then((out): Shared => ({ body: out.toBuffer(), buffer: out.buffer, refs: 0 }));
+        .then((out): Shared => ({ body: out.toBuffer(), buffer: out.buffer, refs: 0, open: true }));
       this.inflight[format] = pending;
       // Kept one more turn of the loop after it is done: the scrapes that arrived while it ran
       // (the render blocks the loop) are read in that turn, and take its bytes too.
-      const clear = () =>
+      const close = (shared?: Shared) =>
         setImmediate(() => {
           if (this.inflight[format] === pending) delete this.inflight[format];
+          if (shared === undefined) return;
+          shared.open = false;
+          if (shared.refs === 0) this.recycle(shared.buffer);
         });
-      pending.then(clear, clear);
+      pending.then(close, () => close());
     } else {
       this.#shared++;
     }
@@ -99,7 +106,7 @@ export class Exposition {
     const release = () => {
       if (released) return;
       released = true;
-      if (--shared.refs === 0) this.recycle(shared.buffer);
+      if (--shared.refs === 0 && !shared.open) this.recycle(shared.buffer);
     };
     if (!gzipped) return { contentType: CONTENT_TYPES[format], body: shared.body, encoding: undefined, release };
     try {

@@ -91,6 +91,30 @@ test("a render writes into a released body's memory, never into one still held",
   assert.equal(new Samples(held.body.toString()).get("kissbot_value"), 1);
 });
 
+test("a scrape that joins a render after another scrape of it was sent keeps its bytes: the memory is reused only once nobody can join", async () => {
+  let value = 1;
+  const families = [new Family({ name: "kissbot_value", type: "gauge", labels: [], help: "h" }, (out) => out.sample("", value))];
+  const exposition = new Exposition(families, new Registry(), new CounterMap());
+  const first = await exposition.render("prometheus");
+  // Its response is sent before the render stops taking joiners (one turn of the loop later).
+  first.release();
+  const joined = await exposition.render("prometheus");
+  assert.equal(exposition.shared, 1, "the second scrape joined the first render");
+  value = 2;
+  await new Promise((r) => setImmediate(r));
+  await new Promise((r) => setImmediate(r));
+  const next = await exposition.render("prometheus");
+  assert.equal(exposition.rendered, 2);
+  assert.equal(new Samples(next.body.toString()).get("kissbot_value"), 2);
+  assert.equal(new Samples(joined.body.toString()).get("kissbot_value"), 1, "the joined body, still being sent, is not overwritten");
+  joined.release();
+  value = 3;
+  await new Promise((r) => setImmediate(r));
+  const reused = await exposition.render("prometheus");
+  assert.equal(reused.body.buffer, joined.body.buffer, "released by everyone and closed: its memory is reused");
+  assert.equal(new Samples(reused.body.toString()).get("kissbot_value"), 3);
+});
+
 test("samples and histograms render the same lines from label strings and from encoded labels", async () => {
   const { encodeLabels } = await import("../../src/metrics/format.js");
   const bounds = [0.5, 1];
