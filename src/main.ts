@@ -4,7 +4,6 @@ import { claimSocketPath } from "./transport/socket-path.js";
 import { SocketServer } from "./transport/socket-server.js";
 import type { ProcessSource } from "./sampler/process-source.js";
 import type { OtelSink } from "./otel/otel-sink.js";
-import { ReloadableBudgets } from "./spend/budget-file.js";
 import { HTTP_REFUSALS, type HttpRefusal } from "./http/host-guard.js";
 import { intervalPart, Lifecycle, part } from "./lifecycle/lifecycle.js";
 import { corePipeline } from "./parts/core.js";
@@ -13,9 +12,8 @@ import { channelLogsFeature } from "./parts/channel-logs.js";
 import { otelFeature } from "./parts/otel.js";
 import { metricsExposition } from "./parts/metrics.js";
 import { httpServer, webApp } from "./parts/web.js";
-import { reloader } from "./parts/reload.js";
+import { reloadableFiles, reloader } from "./parts/reload.js";
 import { notifyFeature } from "./parts/notify.js";
-import { ReloadableWebConfig } from "./http/web-security.js";
 import { warnIfExposed } from "./parts/exposure.js";
 import { CounterMap } from "./util/counter-map.js";
 import { internalErrors } from "./util/guard.js";
@@ -62,18 +60,17 @@ export async function startBridge(config: Config, log: Logger, deps: BridgeDeps 
     const logs = channelLogsFeature(config, core, clock);
     const { otel, parts: otelParts } = await otelFeature(config, core, clock, VERSION);
     await life.startAll([...db.files, ...logs.files, ...otelParts]);
-    const budgets = config.budgets === null ? undefined : new ReloadableBudgets(config.budgets);
+    const files = reloadableFiles(config);
     const httpRefused = new CounterMap<HttpRefusal>(HTTP_REFUSALS);
-    const notify = notifyFeature(config, core, db, budgets, clock, VERSION);
-    const web = config.webConfig === null ? undefined : new ReloadableWebConfig(config.webConfig);
-    const sources = { core, db, transport, channelLog: logs.channelLog, otel, budgets, httpRefused, notify, web };
+    const notify = notifyFeature(config, core, db, files.budgets, clock, VERSION);
+    const sources = { core, db, transport, channelLog: logs.channelLog, otel, budgets: files.budgets, httpRefused, notify, web: files.web };
     const exposition = metricsExposition(config, clock, VERSION, { ...sources, logDrops: deps.logDrops });
     const { status, app } = webApp(config, clock, VERSION, { ...sources, exposition });
     // Restored bots are checked (alive? same process?) before anyone can scrape them.
     await core.sampler.inspectNow(db.restored);
     if (db.restored.length > 0) log.info({ bots: db.restored.length }, "restored bots from the database");
-    const http = await life.start(httpServer(app, config.listen, httpRefused, web?.current));
-    warnIfExposed(log, config.listen.host, web);
+    const http = await life.start(httpServer(app, config.listen, httpRefused, files.web));
+    warnIfExposed(log, config.listen.host, files.web);
     notify.settle(http.address());
     await life.startAll([part("sampler", () => core.sampler.stop(), () => core.sampler.start()), ...db.readers, ...notify.parts]);
     await life.start(part("transport", () => transport.stop(1000), () => transport.start()));
@@ -85,13 +82,12 @@ export async function startBridge(config: Config, log: Logger, deps: BridgeDeps 
     return {
       httpAddress: address,
       otel,
-      reload: reloader(log, core.prices, config.prices, budgets, web === undefined ? undefined : { config: web, apply: (c) => http.secure(c) }),
+      reload: reloader(log, core.prices, config.prices, files, http),
       async stop() {
         await life.stop();
         // What this run took in and kept: committed, set aside for the next start, or lost.
-        const store = db.store;
-        const droppedRows = store?.dropped ?? 0;
-        log.info({ connections: transport.connectionsAccepted, llmUsageAccepted: core.ingest.accepted.get("llm_usage"), dbWritten: store?.written.get("llm_usage") ?? null, dbCommittedRows: store?.written.total() ?? null, dbSetAsideRows: store?.setAside ?? null, dbDropped: store === undefined ? null : droppedRows, internalErrors: internalErrors.counts.total() }, "kissbot-bridge stopped");
+        const { droppedRows, ...kept } = db.report();
+        log.info({ connections: transport.connectionsAccepted, llmUsageAccepted: core.ingest.accepted.get("llm_usage"), ...kept, internalErrors: internalErrors.counts.total() }, "kissbot-bridge stopped");
         return { droppedRows };
       },
     };

@@ -27,6 +27,17 @@ export interface DatabaseFeature {
   readers: Part[];
   /** Resolves true once every message received so far is committed (1 s at most); false with no database. */
   flushed(): Promise<boolean>;
+  /** What this run committed, set aside for the next start and lost (null fields with no database). */
+  report(): StoreReport;
+}
+
+export interface StoreReport {
+  dbWritten: number | null;
+  dbCommittedRows: number | null;
+  dbSetAsideRows: number | null;
+  dbDropped: number | null;
+  /** Accepted rows neither committed nor set aside (0 with no database: nothing was to be kept). */
+  droppedRows: number;
 }
 
 /**
@@ -35,7 +46,7 @@ export interface DatabaseFeature {
  * spend. With --no-db, every part is absent and nothing is started.
  */
 export async function databaseFeature(config: Config, core: Core, clock: Clock, onBackpressure: (full: boolean) => void): Promise<DatabaseFeature> {
-  if (config.noDb) return { store: undefined, reader: undefined, follower: undefined, spend: undefined, notifyState: undefined, restored: [], files: [], readers: [], flushed: async () => false };
+  if (config.noDb) return { store: undefined, reader: undefined, follower: undefined, spend: undefined, notifyState: undefined, restored: [], files: [], readers: [], flushed: async () => false, report: () => ({ dbWritten: null, dbCommittedRows: null, dbSetAsideRows: null, dbDropped: null, droppedRows: 0 }) };
   const store = new StoreWriter({ path: config.db, retentionDays: config.retentionDays, usageRetentionDays: config.usageRetentionDays, fileMode: config.fileMode, onBackpressure }, core.limitedLog, clock);
   const db = await store.open();
   const restored = db === undefined ? [] : core.registry.restore(restorableBots(db, clock.now()));
@@ -44,7 +55,6 @@ export async function databaseFeature(config: Config, core: Core, clock: Clock, 
   // The API's reads run on their own thread, bounded in time: a slow database answers 503.
   const reader = new DatabaseReader({ path: config.db, timeoutMs: config.dbReadTimeoutMs });
   // The bots' own llm_usage rows (real KissBot bots write them straight into the file).
-  // They are read on the reader's thread: one thread for every read of the database.
   // They are read on the reader's thread (one thread for every read of the database), and the
   // position past them is saved by the writer with its next commit.
   const follower = new LlmRowFollower({ path: config.db }, { follow: (a) => reader.read("follow", a), save: (position) => store.saveFollowPosition(position) }, core.ingest, core.limitedLog);
@@ -73,5 +83,6 @@ export async function databaseFeature(config: Config, core: Core, clock: Clock, 
       await Promise.race([store.flush(), delay(1000)]);
       return true;
     },
+    report: () => ({ dbWritten: store.written.get("llm_usage"), dbCommittedRows: store.written.total(), dbSetAsideRows: store.setAside, dbDropped: store.dropped, droppedRows: store.dropped }),
   };
 }

@@ -1,20 +1,35 @@
+import type { Config } from "../config/config.js";
 import type { Logger } from "../log/logger.js";
 import type { ReloadablePrices } from "../pricing/price-table.js";
-import type { ReloadableBudgets } from "../spend/budget-file.js";
-import type { ReloadableWebConfig } from "../http/web-security.js";
+import { ReloadableBudgets } from "../spend/budget-file.js";
+import { ReloadableWebConfig } from "../http/web-security.js";
 import type { WebConfig } from "../http/web-config.js";
+
+/** The optional files SIGHUP rereads besides the prices: each absent when its flag is not given. */
+export interface ReloadableFiles {
+  budgets: ReloadableBudgets | undefined;
+  web: ReloadableWebConfig | undefined;
+}
+
+/** Reads --budgets and --web.config.file; a bad file fails the start with what is wrong. */
+export function reloadableFiles(config: Config): ReloadableFiles {
+  return {
+    budgets: config.budgets === null ? undefined : new ReloadableBudgets(config.budgets),
+    web: config.webConfig === null ? undefined : new ReloadableWebConfig(config.webConfig),
+  };
+}
 
 /**
  * SIGHUP: reloads the price table (--prices), the budgets (--budgets) and the web config
  * (--web.config.file). Each file on its own: a bad one keeps its running version and never
  * blocks the others.
  */
-export function reloader(log: Logger, prices: ReloadablePrices, pricesFile: string | null, budgets: ReloadableBudgets | undefined, web: { config: ReloadableWebConfig; apply(c: WebConfig): void } | undefined): () => void {
+export function reloader(log: Logger, prices: ReloadablePrices, pricesFile: string | null, { budgets, web }: ReloadableFiles, http: { secure(c: WebConfig): void }): () => void {
   return () => {
     if (web !== undefined) {
       try {
-        const { config, restartNeeded } = web.config.reload();
-        web.apply(config);
+        const { config, restartNeeded } = web.reload();
+        http.secure(config);
         log.info({ signal: "SIGHUP", webConfig: { file: config.path, tls: config.tls !== undefined, users: config.users.size } }, "web config reloaded");
         if (restartNeeded !== undefined) log.warn({ signal: "SIGHUP", webConfig: config.path }, `web config: ${restartNeeded}; that takes a restart of the bridge (users, headers and certificates changed now)`);
       } catch (err) {

@@ -8,7 +8,7 @@ import type { Exposition } from "../metrics/exposition.js";
 import type { BridgeParts } from "./metrics.js";
 import { createApp } from "../http/app.js";
 import type { HttpRefusal } from "../http/host-guard.js";
-import { secureContext, tlsServerOptions } from "../http/web-security.js";
+import { secureContext, tlsServerOptions, type ReloadableWebConfig } from "../http/web-security.js";
 import type { WebConfig } from "../http/web-config.js";
 import { StatusPage } from "../status/status-page.js";
 import type { CounterMap } from "../util/counter-map.js";
@@ -81,9 +81,9 @@ export function webApp(config: Config, clock: Clock, version: string, p: WebPart
 }
 
 /** The HTTP server as a part: listens at start, closes every connection at stop. */
-export function httpServer(app: Express, listen: { host: string; port: number }, refused: CounterMap<HttpRefusal>, web: WebConfig | undefined): Part & { address(): { host: string; port: number }; secure(config: WebConfig): void } {
+export function httpServer(app: Express, listen: { host: string; port: number }, refused: CounterMap<HttpRefusal>, web: ReloadableWebConfig | undefined): Part & { address(): { host: string; port: number }; secure(config: WebConfig): void } {
   // Idle or slow HTTP connections are checked every second (Node's default: 30 s).
-  const tls = web?.tls;
+  const tls = web?.current.tls;
   const http: Server = tls === undefined ? createServer({ connectionsCheckingInterval: 1000 }, app) : createTlsServer({ ...tlsServerOptions(tls), connectionsCheckingInterval: 1000 }, app);
   http.maxConnections = HTTP_MAX_CONNECTIONS;
   // Past it Node closes each new connection at once (the README says so); counted here.
