@@ -146,10 +146,17 @@ test("a full disk while the bridge runs: commits fail and are counted, nothing i
   // A file system of its own, small enough to fill: the database and its WAL live there.
   const mounted = spawnSync("mount", ["-t", "tmpfs", "-o", "size=4m", "tmpfs", dir], { encoding: "utf8" });
   assert.equal(mounted.status, 0, mounted.stderr);
-  t.after(() => spawnSync("umount", ["-l", dir]));
+  const unmount = () => spawnSync("umount", [dir]);
   const db = join(dir, "kissbot_monitor.db");
-  const bridge = await startBridgeProcess([], { dir });
-  t.after(() => bridge.stop());
+  const bridge = await startBridgeProcess([], { dir }).catch((err: unknown) => {
+    unmount();
+    throw err;
+  });
+  // Unmounted once the bridge has stopped and closed its files (after hooks run in order).
+  t.after(async () => {
+    await bridge.stop();
+    unmount();
+  });
   assert.equal(await sendOnce(bridge.socket, llm("before", 10)), true);
   await until(bridge, "the first rows written", (s) => written(s) === 10);
 
