@@ -1,7 +1,8 @@
 import { readFileSync } from "node:fs";
 import { dirname, isAbsolute, resolve } from "node:path";
 import type { SecureVersion } from "node:tls";
-import { isMap, isScalar, parseDocument, type YAMLMap } from "yaml";
+import { isMap, isScalar, type YAMLMap } from "yaml";
+import { readYamlFile } from "../util/yaml-file.js";
 
 /**
  * The exporter-toolkit web configuration (--web.config.file), as node_exporter, the blackbox
@@ -123,15 +124,8 @@ function serverConfig(node: unknown): Map<string, string> {
 
 /** Reads and checks a web configuration file. Throws an Error naming the file and what is wrong. */
 export function loadWebConfig(path: string): WebConfig {
-  let source: string;
+  const { doc } = readYamlFile(path);
   try {
-    source = readFileSync(path, "utf8");
-  } catch (err) {
-    throw new Error(`cannot read ${path}: ${(err as Error).message.split("\n")[0]}`);
-  }
-  try {
-    const doc = parseDocument(source);
-    if (doc.errors.length > 0) throw new WebConfigError(doc.errors[0]!.message.split("\n")[0]!);
     const config: WebConfig = { path, tls: undefined, users: new Map(), headers: new Map() };
     if (doc.contents === null) return config;
     if (!isMap(doc.contents)) throw new WebConfigError("the file must be a mapping (tls_server_config, basic_auth_users, http_server_config)");

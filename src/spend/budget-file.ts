@@ -1,5 +1,5 @@
-import { readFileSync } from "node:fs";
-import { isMap, isScalar, LineCounter, parseDocument, type Node, type YAMLMap } from "yaml";
+import { isMap, isScalar, type Node, type YAMLMap } from "yaml";
+import { readYamlFile, type At } from "../util/yaml-file.js";
 
 /** USD limits of a period; null: none for that period. */
 export interface Limits {
@@ -43,19 +43,7 @@ class BudgetError extends Error {}
  * Throws an Error naming the file, the line and what is wrong.
  */
 export function loadBudgetFile(path: string): BudgetTable {
-  let text: string;
-  try {
-    text = readFileSync(path, "utf8");
-  } catch (err) {
-    throw new Error(`cannot read ${path}: ${(err as Error).message.split("\n")[0]}`);
-  }
-  const lines = new LineCounter();
-  const doc = parseDocument(text, { lineCounter: lines, uniqueKeys: true });
-  const at = (node: Node | null | undefined) => (node?.range ? `${path} line ${lines.linePos(node.range[0]).line}` : path);
-  if (doc.errors.length > 0) {
-    const e = doc.errors[0]!;
-    throw new Error(`${path} line ${e.linePos?.[0]?.line ?? "?"}: ${e.message.split("\n")[0]}`);
-  }
+  const { doc, at } = readYamlFile(path);
   try {
     const root = doc.contents;
     if (root === null) return { path, default: { daily: null, monthly: null }, channels: new Map() };
@@ -89,8 +77,6 @@ export function loadBudgetFile(path: string): BudgetTable {
     throw err;
   }
 }
-
-type At = (node: Node | null | undefined) => string;
 
 function mapping(node: Node, what: string, at: At): YAMLMap {
   if (!isMap(node)) throw new BudgetError(`${at(node)}: ${what} must be a mapping`);
