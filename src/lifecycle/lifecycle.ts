@@ -16,15 +16,22 @@ export function part(name: string, stop: () => void | Promise<void>, start?: () 
   return start === undefined ? { name, stop } : { name, start, stop };
 }
 
-/** A guarded interval as a part: started with the others, cleared at stop; `runAtStart` runs `fn` once at start too. */
-export function intervalPart(name: string, component: Component, everyMs: number, fn: () => unknown, runAtStart = false): Part {
+/**
+ * When an interval's function first runs: one interval after start, at start without holding it
+ * up (a slow first pass), or at start with start waiting for it (a first read others rely on).
+ */
+export type FirstRun = "after-interval" | "at-start" | "awaited";
+
+/** A guarded interval as a part: started with the others, cleared at stop. */
+export function intervalPart(name: string, component: Component, everyMs: number, fn: () => unknown, first: FirstRun = "after-interval"): Part {
   let timer: NodeJS.Timeout | undefined;
   return part(
     name,
     () => clearInterval(timer),
-    () => {
+    async () => {
+      if (first === "awaited") await Promise.resolve().then(fn).catch((err: unknown) => internalErrors.report(component, err));
       timer = every(component, everyMs, fn);
-      if (runAtStart) internalErrors.guard(component, fn)();
+      if (first === "at-start") internalErrors.guard(component, fn)();
     },
   );
 }

@@ -19,6 +19,6 @@ export function channelLogsFeature(config: Config, core: Core, clock: Clock): { 
     channelLog,
     // Its last lines are written with the database's last rows.
     files: [{ name: "channel-log", stop: () => Promise.race([channelLog.drain(), delay(2500)]) }],
-    timers: [intervalPart("log-pruner", "channel_log", DAY_MS, prune, true)],
+    timers: [intervalPart("log-pruner", "channel_log", DAY_MS, prune, "at-start")],
   };
 }

@@ -2,7 +2,7 @@ import { hostname } from "node:os";
 import type { Config } from "../config/config.js";
 import type { Core } from "./core.js";
 import type { DatabaseFeature } from "./database.js";
-import type { Part } from "../lifecycle/lifecycle.js";
+import { intervalPart, type Part } from "../lifecycle/lifecycle.js";
 import { every } from "../util/guard.js";
 import type { Clock } from "../util/clock.js";
 import { channelLimits, type ReloadableBudgets } from "../spend/budget-file.js";
@@ -21,19 +21,6 @@ export interface NotifyFeature {
 /** Snoozes are read this often: the `snooze` command's effect is seen within a second. */
 const SNOOZE_POLL_MS = 1000;
 
-/** A guarded interval whose first run is awaited at start. */
-function polled(name: string, ms: number, fn: () => unknown): Part {
-  let timer: NodeJS.Timeout | undefined;
-  return {
-    name,
-    start: async () => {
-      await fn();
-      timer = every("notify", ms, fn);
-    },
-    stop: () => clearInterval(timer),
-  };
-}
-
 /**
  * The bridge's own alerts (notify/). Built before the restored bots are looked at, so a bot found
  * dead then is reported like one that dies later; `settle()` is called once they have been.
@@ -41,7 +28,7 @@ function polled(name: string, ms: number, fn: () => unknown): Part {
 export function notifyFeature(config: Config, core: Core, db: DatabaseFeature, budgets: ReloadableBudgets | undefined, clock: Clock, version: string): NotifyFeature & { settle(http: { host: string; port: number }): void } {
   const reader = db.reader;
   const snoozes = reader === undefined ? undefined : new SnoozeBook(clock, (now) => reader.read("snoozes", { now }));
-  const parts: Part[] = snoozes === undefined ? [] : [polled("snoozes", SNOOZE_POLL_MS, () => snoozes.refresh())];
+  const parts: Part[] = snoozes === undefined ? [] : [intervalPart("snoozes", "notify", SNOOZE_POLL_MS, () => snoozes.refresh(), "awaited")];
   if (config.notify.length === 0) return { snoozes, notifier: undefined, parts, settle: () => {} };
   // Until the HTTP server has its address (port 0 asks for any).
   let publicUrl = config.publicUrl;
