@@ -3,7 +3,7 @@ import type { NotifyTarget } from "./targets.js";
 import type { Notice } from "./alert.js";
 import { render } from "./formats.js";
 import { postJson, type PostResult } from "./http-post.js";
-import { internalErrors } from "../util/guard.js";
+import { delay, internalErrors } from "../util/guard.js";
 
 /** What became of each attempt: counted in kissbot_bridge_notifications_total{kind,outcome}. */
 export const NOTIFY_OUTCOMES = ["sent", "rate_limited", "failed", "rejected", "dropped"] as const;
@@ -102,7 +102,7 @@ export class Delivery {
 
   /** Resolves once nothing is in flight (bounded by the request timeout), for a clean stop. */
   async idle(): Promise<void> {
-    while (this.boxes.some((b) => b.inFlight)) await new Promise((r) => setTimeout(r, 20).unref());
+    while (this.boxes.some((b) => b.inFlight)) await delay(20);
   }
 
   get queued(): number {

@@ -2,6 +2,7 @@ import type { Clock } from "../util/clock.js";
 import type { RegistryObserver } from "../registry/bot-registry.js";
 import type { Bot } from "../registry/bot.js";
 import { CounterMap } from "../util/counter-map.js";
+import { delay } from "../util/guard.js";
 import type { Alert } from "./alert.js";
 import { Delivery, NOTIFY_OUTCOMES, type DeliveryOptions, type NotifyOutcome, type PendingMessage, type TargetView } from "./delivery.js";
 import { Pager, type Down, type PagerOptions, type PagerState } from "./pager.js";
@@ -128,7 +129,7 @@ export class Notifier {
 
   /** Stops with the state saved (the store commits it as it closes). */
   async stop(): Promise<void> {
-    await Promise.race([this.delivery.idle(), new Promise((r) => setTimeout(r, 1000).unref())]);
+    await Promise.race([this.delivery.idle(), delay(1000)]);
     if (this.save !== undefined) this.save(this.stateJson());
   }
 
