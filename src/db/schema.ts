@@ -9,7 +9,7 @@ export const SCHEMA_VERSION = 2;
 /** Where the follower of the bots' own llm_usage rows has read up to (see follow/). */
 export const FOLLOW_POSITION_KEY = "llm_usage_followed_id";
 
-/** notify_state's key for the notifier's incidents and waiting messages (notify/notify-state.ts). */
+/** notify_state's key for the notifier's incidents and waiting messages (notify/notifier.ts). */
 export const NOTIFY_STATE_KEY = "notifier";
 
 /**

@@ -45,7 +45,7 @@ export interface PagerOptions {
   maxChannels: number;
 }
 
-/** What a restart keeps (pager state in the database, notify/notify-state.ts). */
+/** What a restart keeps (saved with the notifier's state, notifier.ts). */
 export interface PagerState {
   incidents: Incident[];
   flaps: Array<[string, Flaps]>;

@@ -21,7 +21,7 @@ export interface Batch {
   samples: SampleRow[];
   /** The follower's position, saved in bridge_state with these rows (follow/llm-row-follower.ts). */
   followPosition?: number | undefined;
-  /** The notifier's state (notify/notify-state.ts), saved in notify_state with these rows. */
+  /** The notifier's state (notify/notifier.ts), saved in notify_state with these rows. */
   notifyState?: string | undefined;
 }
 
