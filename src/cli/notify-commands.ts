@@ -1,8 +1,8 @@
 import { parseArgs } from "node:util";
-import BetterSqlite3 from "better-sqlite3";
+import type { Database } from "better-sqlite3";
 import { FLAGS } from "../config/flags.js";
 import { duration as parseDuration } from "../config/parsers.js";
-import { BRIDGE_TABLES } from "../db/schema.js";
+import { openForBridgeTables } from "../db/database.js";
 import { activeSnoozes, removeSnooze, setSnooze } from "../notify/snoozes.js";
 import { parseTargets, type NotifyTarget } from "../notify/targets.js";
 import { render } from "../notify/formats.js";
@@ -13,18 +13,15 @@ import { dbPath, type Out } from "./common.js";
 /** A snooze is a planned outage: a year at most. */
 const MAX_SNOOZE_MS = 366 * 86_400_000;
 
-/** The bridge's database, opened to write a snooze; never created (a new file would be one no bridge reads). */
-function withDatabase<T>(path: string, fn: (db: BetterSqlite3.Database) => T): T {
-  let db: BetterSqlite3.Database;
+/** The bridge's database, opened to read or write snoozes; an error says which --db to pass. */
+function withDatabase<T>(path: string, fn: (db: Database) => T): T {
+  let db: Database;
   try {
-    db = new BetterSqlite3(path, { fileMustExist: true });
+    db = openForBridgeTables(path);
   } catch (err) {
     throw new Error(`cannot open the database ${path} (${(err as Error).message}); pass --db PATH, the bridge's --db`);
   }
   try {
-    // The bridge holds its write lock for a commit at a time: a few seconds is plenty to wait.
-    db.pragma("busy_timeout = 5000");
-    for (const sql of BRIDGE_TABLES) db.exec(sql);
     return fn(db);
   } finally {
     db.close();

@@ -1,6 +1,6 @@
 import { accessSync, chmodSync, constants, statSync } from "node:fs";
 import BetterSqlite3, { type Database } from "better-sqlite3";
-import { migrate, type MigrationReport } from "./schema.js";
+import { BRIDGE_TABLES, migrate, type MigrationReport } from "./schema.js";
 
 /**
  * How long a read waits for a lock (rare in WAL mode: only while a checkpoint or recovery runs).
@@ -39,6 +39,23 @@ export function openReadOnly(path: string): Database {
   const db = new BetterSqlite3(path, { readonly: true, fileMustExist: true });
   db.pragma(`busy_timeout = ${BUSY_TIMEOUT_MS}`);
   return db;
+}
+
+/**
+ * A connection that writes the bridge's own tables of an existing database (the CLI's snoozes):
+ * never creates the file (a new one would be a file no bridge reads) nor migrates KissBot's tables.
+ */
+export function openForBridgeTables(path: string): Database {
+  const db = new BetterSqlite3(path, { fileMustExist: true });
+  try {
+    // The bridge holds its write lock for one commit at a time.
+    db.pragma(`busy_timeout = ${BUSY_TIMEOUT_MS}`);
+    for (const sql of BRIDGE_TABLES) db.exec(sql);
+    return db;
+  } catch (err) {
+    db.close();
+    throw err;
+  }
 }
 
 /**
