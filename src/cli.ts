@@ -7,6 +7,7 @@ import { statusCommand, usageCommand } from "./cli/subcommands.js";
 import { notifyCommand, snoozeCommand, unsnoozeCommand } from "./cli/notify-commands.js";
 import { hashPasswordCommand } from "./cli/hash-password.js";
 import { pricesCommand } from "./cli/prices-command.js";
+import { uptimeCommand } from "./cli/uptime-command.js";
 import { raiseOpenFilesLimit } from "./util/open-files.js";
 import { internalErrors } from "./util/guard.js";
 
@@ -16,7 +17,7 @@ import { internalErrors } from "./util/guard.js";
  */
 const SHUTDOWN_DEADLINE_MS = 10_000;
 
-const SUBCOMMANDS = new Map([["status", statusCommand], ["usage", usageCommand], ["snooze", snoozeCommand], ["unsnooze", unsnoozeCommand], ["notify", notifyCommand], ["hash-password", hashPasswordCommand], ["prices", pricesCommand]]);
+const SUBCOMMANDS = new Map([["status", statusCommand], ["usage", usageCommand], ["snooze", snoozeCommand], ["unsnooze", unsnoozeCommand], ["notify", notifyCommand], ["hash-password", hashPasswordCommand], ["prices", pricesCommand], ["uptime", uptimeCommand]]);
 
 async function run(): Promise<void> {
   const sub = SUBCOMMANDS.get(process.argv[2] ?? "");

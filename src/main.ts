@@ -14,6 +14,7 @@ import { metricsExposition } from "./parts/metrics.js";
 import { httpServer, webApp } from "./parts/web.js";
 import { reloadableFiles, reloader } from "./parts/reload.js";
 import { notifyFeature } from "./parts/notify.js";
+import { recordFeature } from "./parts/record.js";
 import { warnIfExposed } from "./parts/exposure.js";
 import { CounterMap } from "./util/counter-map.js";
 import { internalErrors } from "./util/guard.js";
@@ -63,7 +64,8 @@ export async function startBridge(config: Config, log: Logger, deps: BridgeDeps 
     const files = reloadableFiles(config);
     const httpRefused = new CounterMap<HttpRefusal>(HTTP_REFUSALS);
     const notify = notifyFeature(config, core, db, files.budgets, clock, VERSION);
-    const sources = { core, db, transport, channelLog: logs.channelLog, otel, budgets: files.budgets, httpRefused, notify, web: files.web };
+    const record = recordFeature(config, core, db, notify.snoozes, clock);
+    const sources = { core, db, transport, channelLog: logs.channelLog, otel, budgets: files.budgets, httpRefused, notify, record, web: files.web };
     const exposition = metricsExposition(config, clock, VERSION, { ...sources, logDrops: deps.logDrops });
     const { status, app } = webApp(config, clock, VERSION, { ...sources, exposition });
     // Restored bots are checked (alive? same process?) before anyone can scrape them.
@@ -73,10 +75,12 @@ export async function startBridge(config: Config, log: Logger, deps: BridgeDeps 
     warnIfExposed(log, config.listen.host, files.web);
     notify.settle(http.address());
     await life.startAll([part("sampler", () => core.sampler.stop(), () => core.sampler.start()), ...db.readers, ...notify.parts]);
+    // Once the snoozes have been read: the record goes on from what the last run wrote.
+    record.settle();
     await life.start(part("transport", () => transport.stop(1000), () => transport.start()));
     // Status changes are logged when they happen, not only when someone scrapes.
     const evaluate = intervalPart("evaluator", "evaluator", 1000, () => core.registry.evaluate());
-    await life.startAll([part("status", () => status.stop(), () => status.start()), evaluate, ...logs.timers]);
+    await life.startAll([part("status", () => status.stop(), () => status.start()), evaluate, ...record.parts, ...logs.timers]);
     const address = http.address();
     log.info({ socket: config.socket, http: `${address.host}:${address.port}`, version: VERSION, db: config.noDb ? "off" : config.db, prices: { models: core.prices.current.size, updated: core.prices.current.updated, file: config.prices }, otlp: config.otel.otlp?.protocol ?? "off", otelPrometheus: config.otel.prometheus }, "kissbot-bridge ready");
     return {

@@ -1,56 +1,13 @@
-import { existsSync } from "node:fs";
 import { parseArgs } from "node:util";
 import { FLAGS } from "../config/flags.js";
-import { openReadOnly } from "../db/database.js";
 import { botsFromDatabase, usageByDayFromDatabase, usageFromDatabase } from "../store/read/queries.js";
 import { isUsageGroup, parseSince, USAGE_GROUPS, type UsageView } from "../read-model/usage.js";
 import type { BotView } from "../read-model/bots.js";
 import { duration, printable, renderTable, useColor, type Color, type Column } from "./table.js";
 import { MIB } from "../util/units.js";
-import { dbPath, type Out } from "./common.js";
+import { bridgeUrl, COMMON, dbPath, fromBridge, notReachable, readDatabase, type Out } from "./common.js";
 
 const STATUS_COLORS = new Map<string, Color>([["online", "green"], ["stale", "yellow"], ["dead", "red"], ["offline", "grey"]]);
-
-/** Where the running bridge answers: --url, else the address --listen (or its variable) names. */
-function bridgeUrl(values: Record<string, string | boolean | undefined>, env: NodeJS.ProcessEnv): string {
-  if (typeof values["url"] === "string") return values["url"].replace(/\/$/, "");
-  const listen = FLAGS.listen.parse(typeof values["listen"] === "string" ? values["listen"] : (env[FLAGS.listen.env] ?? FLAGS.listen.default));
-  const host = listen.host === "0.0.0.0" || listen.host === "::" ? "127.0.0.1" : listen.host.includes(":") ? `[${listen.host}]` : listen.host;
-  return `http://${host}:${listen.port}`;
-}
-
-async function fromBridge<T>(url: string): Promise<T | undefined> {
-  try {
-    const res = await fetch(url, { signal: AbortSignal.timeout(2000) });
-    return res.ok ? ((await res.json()) as T) : undefined;
-  } catch {
-    return undefined;
-  }
-}
-
-/** Reads the database file directly (the bridge is not answering), read-only, and closes it. */
-function readDatabase<T>(path: string, read: (db: ReturnType<typeof openReadOnly>) => T): T {
-  const db = openReadOnly(path);
-  try {
-    return read(db);
-  } finally {
-    db.close();
-  }
-}
-
-/** What was tried, why it failed, and the flags that point elsewhere. */
-function notReachable(url: string, path: string, err: unknown): string {
-  const missing = !existsSync(path);
-  const why = missing ? "does not exist" : `cannot be read (${(err as Error).message})`;
-  return [
-    `kissbot-bridge: no bridge answered at ${url}, and the database ${path} ${why}.`,
-    "  If the bridge runs on another address, pass --url http://HOST:PORT (or --listen HOST:PORT, as given to the bridge).",
-    "  To read its database directly, pass --db PATH (the bridge's --db; KissBot keeps kissbot_monitor.db in its root folder).",
-    "",
-  ].join("\n");
-}
-
-const COMMON = { json: { type: "boolean" }, url: { type: "string" }, listen: { type: "string" }, db: { type: "string" }, help: { type: "boolean" } } as const;
 
 const num = (n: number | null, digits = 0) => (n === null ? "-" : n.toFixed(digits));
 

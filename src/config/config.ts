@@ -92,6 +92,7 @@ export function helpText(): string {
     "Usage: kissbot-bridge [flags]",
     "       kissbot-bridge status [--json]          bots, from the running bridge or the database",
     "       kissbot-bridge usage [--since 24h] [--by model] [--json]   LLM usage from the database",
+    "       kissbot-bridge uptime [CHANNEL…] [--since 30d | --month YYYY-MM] [--json]   availability and incidents",
     "       kissbot-bridge snooze CHANNEL DURATION [--reason TEXT]   silence a bot's alerts (--list, unsnooze CHANNEL)",
     "       kissbot-bridge notify test [--notify KIND=URL]   send a test message to every target",
     "       kissbot-bridge hash-password < password-file   bcrypt hash for --web.config.file's basic_auth_users",

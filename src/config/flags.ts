@@ -1,5 +1,5 @@
 import { LOG_LEVELS, type LogLevel } from "../log/logger.js";
-import { bool, budgetFile, duration, fileMode, hostList, hostPort, integer, nonEmpty, oneOf, optionalInteger, optionalPath, optionalUrl, prefixPairs, seconds, timeZone, webConfigFile } from "./parsers.js";
+import { bool, budgetFile, duration, fileMode, hostList, hostPort, integer, nonEmpty, oneOf, optionalInteger, optionalPath, optionalUrl, prefixPairs, ratio, seconds, timeOfDay, timeZone, webConfigFile } from "./parsers.js";
 import { parseTargets } from "../notify/targets.js";
 
 export interface Flag<T> {
@@ -54,10 +54,13 @@ export const FLAGS = {
   dbReadTimeoutMs: flag("db-read-timeout", "SECONDS", "KISSBOT_BRIDGE_DB_READ_TIMEOUT", "5", "seconds an HTTP API read of the database may take (on its own thread) before it is answered 503", seconds(0.05, 600)),
   retentionDays: flag("retention-days", "DAYS", "KISSBOT_BRIDGE_RETENTION_DAYS", "7", "bot_metrics rows older than this are deleted daily", integer(1, 36_500)),
   usageRetentionDays: flag("usage-retention-days", "DAYS", "KISSBOT_BRIDGE_USAGE_RETENTION_DAYS", "", "llm_usage rows older than this are deleted daily; empty keeps them all", optionalInteger(1, 36_500)),
+  incidentRetentionDays: flag("incident-retention-days", "DAYS", "KISSBOT_BRIDGE_INCIDENT_RETENTION_DAYS", "400", "the record of bots' state changes (availability, incidents) older than this is deleted daily, each bot's last state before it kept", integer(1, 36_500)),
+  availabilityObjective: flag("availability-objective", "RATIO", "KISSBOT_BRIDGE_AVAILABILITY_OBJECTIVE", "0.99", "each bot's availability objective (0.99 = 99%), exported as kissbot_bot_availability_objective_ratio for the burn-rate alerts and the error-budget panel", ratio),
+  publicBadges: { ...flag("public-badges", "", "KISSBOT_BRIDGE_PUBLIC_BADGES", "false", "serve /badge/… (status and availability badges) without the web config's credentials; every other page stays protected", bool), boolean: true },
   channelLogDir: flag("channel-log-dir", "DIR", "KISSBOT_BRIDGE_CHANNEL_LOG_DIR", "./logs/broadcast", "per-bot logs go to DIR/{channel}/instance.log", nonEmpty),
   noChannelLogs: { ...flag("no-channel-logs", "", "KISSBOT_BRIDGE_NO_CHANNEL_LOGS", "false", "write no per-bot logs", bool), boolean: true },
   budgets: flag("budgets", "FILE", "KISSBOT_BRIDGE_BUDGETS", "", "YAML file of LLM budgets in USD (daily_usd, monthly_usd; a default, per channel, per feature), exported as kissbot_llm_budget_usd; reloaded on SIGHUP", budgetFile),
-  timezone: flag("timezone", "ZONE", "KISSBOT_BRIDGE_TIMEZONE", "UTC", "IANA time zone (Europe/Paris, America/New_York…) in which a day and a month of LLM spend start", timeZone),
+  timezone: flag("timezone", "ZONE", "KISSBOT_BRIDGE_TIMEZONE", "UTC", "IANA time zone (Europe/Paris, America/New_York…) in which a day and a month of LLM spend start, and the calendar days and months of availability (uptime, the status page, the digest)", timeZone),
   prices: flag("prices", "FILE", "KISSBOT_BRIDGE_PRICES", "", "YAML price table (USD per 1M tokens) replacing or adding models of the shipped one, for calls that report no cost", optionalPath),
   kissbotConfig: flag("kissbot-config", "FILE", "KISSBOT_BRIDGE_KISSBOT_CONFIG", "", "KissBot's config.yaml: its monitoring section sets defaults that flags and variables override", optionalPath),
   unseenPids: flag("unseen-pids", "refuse|accept", "KISSBOT_BRIDGE_UNSEEN_PIDS", "refuse", "a register whose PID is not running here: refuse it (as the original Monitor did) or accept it and follow its heartbeats (bots in another PID namespace)", oneOf(["refuse", "accept"] as const)),
@@ -68,6 +71,8 @@ export const FLAGS = {
   notifyGroupWaitMs: flag("notify-group-wait", "DURATION", "KISSBOT_BRIDGE_NOTIFY_GROUP_WAIT", "5s", "alerts within this long of the first are sent as one message", duration(0, 3_600_000)),
   notifyFlapCount: flag("notify-flap-count", "N", "KISSBOT_BRIDGE_NOTIFY_FLAP_COUNT", "3", "a bot that goes down this many times within --notify-flap-window is reported once as flapping", integer(2, 1000)),
   notifyFlapWindowMs: flag("notify-flap-window", "DURATION", "KISSBOT_BRIDGE_NOTIFY_FLAP_WINDOW", "15m", "see --notify-flap-count; flapping ends after a whole window without a fall", duration(1000, 7 * 86_400_000)),
+  notifyDigest: flag("notify-digest", "off|weekly|monthly", "KISSBOT_BRIDGE_NOTIFY_DIGEST", "off", "send every --notify target one message a week or a month: each bot's availability, incidents, LLM calls, tokens and spend", oneOf(["off", "weekly", "monthly"] as const)),
+  notifyDigestAt: flag("notify-digest-at", "HH:MM", "KISSBOT_BRIDGE_NOTIFY_DIGEST_AT", "09:00", "local time (--timezone) at which the digest goes out, on Mondays (weekly) or the 1st (monthly)", timeOfDay),
   publicUrl: flag("public-url", "URL", "KISSBOT_BRIDGE_PUBLIC_URL", "", "the bridge's address as people reach it, for links in notifications (default: http:// and --listen)", optionalUrl),
   genaiProviders: flag("genai-providers", "PREFIX=NAME,…", "KISSBOT_BRIDGE_GENAI_PROVIDERS", "", "gen_ai.provider.name for models whose name starts with PREFIX, before the built-in table (OpenTelemetry only)", prefixPairs),
 } as const;

@@ -127,3 +127,18 @@ export function optionalUrl(raw: string): string {
 export function webConfigFile(raw: string): WebConfig | null {
   return raw.trim() === "" ? null : loadWebConfig(raw.trim());
 }
+
+/** A ratio strictly between 0 and 1 (an availability objective such as 0.99 or 99.5%). */
+export function ratio(raw: string): number {
+  const t = raw.trim();
+  const n = t.endsWith("%") ? Number(t.slice(0, -1)) / 100 : Number(t);
+  if (t === "" || !Number.isFinite(n) || n <= 0 || n >= 1) throw new Error(`expected a ratio between 0 and 1 such as 0.99 (or 99%), got ${JSON.stringify(raw)}`);
+  return n;
+}
+
+/** A local time of day, HH:MM (24 h): minutes after midnight. */
+export function timeOfDay(raw: string): { hour: number; minute: number } {
+  const m = /^([01]?\d|2[0-3]):([0-5]\d)$/.exec(raw.trim());
+  if (m === null) throw new Error(`expected a time of day HH:MM such as 09:00, got ${JSON.stringify(raw)}`);
+  return { hour: Number(m[1]), minute: Number(m[2]) };
+}

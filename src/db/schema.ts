@@ -15,11 +15,15 @@ export const NOTIFY_STATE_KEY = "notifier";
 /**
  * Tables of the bridge's own, outside KissBot's schema: created when missing, never rebuilt.
  * bot_snoozes is written by `kissbot-bridge snooze` (another process) and read by the bridge.
+ * bot_record and bridge_runs are the record availability is computed from (record/).
  */
 export const BRIDGE_TABLES = [
   "CREATE TABLE IF NOT EXISTS bridge_state (key TEXT PRIMARY KEY, value INTEGER NOT NULL)",
   "CREATE TABLE IF NOT EXISTS notify_state (key TEXT PRIMARY KEY, value TEXT NOT NULL)",
   "CREATE TABLE IF NOT EXISTS bot_snoozes (channel TEXT PRIMARY KEY, until_ms INTEGER NOT NULL, reason TEXT NOT NULL DEFAULT '', set_at_ms INTEGER NOT NULL)",
+  // The record (record/): every bot's state changes and snoozes, and when a bridge was running.
+  "CREATE TABLE IF NOT EXISTS bot_record (channel TEXT NOT NULL, kind TEXT NOT NULL, at_ms INTEGER NOT NULL, state TEXT NOT NULL, cause TEXT, changes INTEGER NOT NULL DEFAULT 1, PRIMARY KEY (channel, kind, at_ms)) WITHOUT ROWID",
+  "CREATE TABLE IF NOT EXISTS bridge_runs (started_ms INTEGER PRIMARY KEY, mark_ms INTEGER NOT NULL, ended_ms INTEGER)",
 ];
 
 /**

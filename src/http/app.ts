@@ -9,6 +9,8 @@ import type { CounterMap } from "../util/counter-map.js";
 import type { WebConfig } from "./web-config.js";
 import { BasicAuth, type AuthRefusal } from "./basic-auth.js";
 import { webConfigGuard } from "./web-security.js";
+import { recordRouter, type RecordSources } from "./record-routes.js";
+import { badgeRouter, type BadgeSources } from "./badge-routes.js";
 
 /** What the HTTP layer needs from the rest of the bridge. */
 export interface HttpSources {
@@ -20,6 +22,10 @@ export interface HttpSources {
   /** /otel/metrics, served by the OpenTelemetry Prometheus exporter when --otel-prometheus is on. */
   otelMetrics?: ((req: IncomingMessage, res: ServerResponse) => void) | undefined;
   api: ApiSources;
+  /** Availability and incidents (/api/v1/availability, /api/v1/bots/CHANNEL/incidents…). */
+  record: RecordSources;
+  /** /badge/…; with `public`, they answer without the web config's credentials (--public-badges). */
+  badges: BadgeSources & { public: boolean };
   /** The status page at / and its API (/api/v1/...). */
   status: StatusRouteSources;
   /** Told of an error no route handled (the client only gets a 500 without details). */
@@ -31,7 +37,7 @@ export interface HttpSources {
 }
 
 /** Open even with basic auth, for a container's or a load balancer's health check: it says only "OK". */
-const OPEN_PATHS = new Set(["/-/healthy"]);
+const HEALTH_PATH = "/-/healthy";
 
 export function createApp(s: HttpSources): Express {
   const app = express();
@@ -42,7 +48,8 @@ export function createApp(s: HttpSources): Express {
   const web = s.web;
   if (web !== undefined) {
     app.use(webConfigGuard(web.config, (reason) => web.refuse(reason, "")));
-    app.use(new BasicAuth(() => web.config().users, web.refuse).middleware(OPEN_PATHS));
+    const publicBadges = s.badges.public;
+    app.use(new BasicAuth(() => web.config().users, web.refuse).middleware((path) => path === HEALTH_PATH || (publicBadges && path.startsWith("/badge/"))));
   }
 
   app.get("/metrics", async (req, res) => {
@@ -57,6 +64,8 @@ export function createApp(s: HttpSources): Express {
     res.send(body);
   });
   app.use(apiRouter(s.api));
+  app.use(recordRouter(s.record));
+  app.use(badgeRouter(s.badges));
   const otel = s.otelMetrics;
   if (otel !== undefined) app.get("/otel/metrics", (req, res) => otel(req, res));
   // What each alert's runbook_url points at (prometheus.yml: kissbot_runbook_url).

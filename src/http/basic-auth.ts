@@ -33,11 +33,11 @@ export class BasicAuth {
     private readonly refuse: (reason: AuthRefusal, user: string) => void,
   ) {}
 
-  /** Express middleware; `open` paths need no credentials. */
-  middleware(open: ReadonlySet<string>) {
+  /** Express middleware; paths for which `open` is true need no credentials. */
+  middleware(open: (path: string) => boolean) {
     return (req: Request, res: Response, next: NextFunction): void => {
       const users = this.users();
-      if (users.size === 0 || open.has(req.path)) return next();
+      if (users.size === 0 || open(req.path)) return next();
       const given = credentials(req.headers.authorization);
       const deny = (reason: AuthRefusal) => {
         this.refuse(reason, given?.user ?? "");

@@ -38,6 +38,10 @@ export interface MetricSources {
   /** Absent where HTTP is not served by the bridge. */
   http?: { refused: CounterMap } | undefined;
   logDrops?: (() => number) | undefined;
+  /** --availability-objective, exported per bot. */
+  availabilityObjective?: number | undefined;
+  /** Absent with --no-db. */
+  recorder?: { dropped: number } | undefined;
   /** Read at scrape time (the exposition is built after the families). */
   scrapes?: { rendered: number; shared: number } | undefined;
 }
@@ -84,6 +88,7 @@ function botFamilies(s: MetricSources): Family[] {
       }),
     ),
     new Family(CATALOG.botRegistered, perBot((b, out) => out.sample(bot(b), seconds(b.registeredAt)))),
+    new Family(CATALOG.botAvailabilityObjective, perBot((b, out) => s.availabilityObjective !== undefined && out.sample(bot(b), s.availabilityObjective))),
     new Family(CATALOG.processCpu, perBot((b, out) => b.cpuSeconds !== null && out.sample(proc(b), b.cpuSeconds))),
     new Family(
       CATALOG.processCpuRatio,
@@ -206,6 +211,7 @@ function selfFamilies(s: MetricSources): Family[] {
     new Family(CATALOG.httpRefused, (out) => s.http && byLabel(out, "reason", s.http.refused)),
     new Family(CATALOG.dbSetAside, (out) => s.store && out.sample("", s.store.setAside)),
     new Family(CATALOG.dbReplayed, (out) => s.store && out.sample("", s.store.replayed)),
+    new Family(CATALOG.recordDropped, (out) => s.recorder && out.sample("", s.recorder.dropped)),
     new Family(CATALOG.collectorErrors, (out) => byLabel(out, "collector", s.collectorErrors)),
     new Family(CATALOG.buildInfo, (out) => out.sample(labelString({ version: s.version }), 1)),
   ];

@@ -9,6 +9,8 @@ import { DatabaseReader } from "../store/read/database-reader.js";
 import { LlmRowFollower } from "../follow/llm-row-follower.js";
 import { SpendWatch } from "../spend/spend-watch.js";
 import { delay } from "../util/guard.js";
+import { recordedChannels } from "../record/record-queries.js";
+import type { RecordedChannel } from "../record/recorder.js";
 import type { Clock } from "../util/clock.js";
 
 /** The database's parts, or none with --no-db: the composition root wires either the same way. */
@@ -19,6 +21,8 @@ export interface DatabaseFeature {
   spend: SpendWatch | undefined;
   /** The notifier's state as the last run saved it (notify/notifier.ts). */
   notifyState: string | undefined;
+  /** What the record last said of each channel (record/), for the recorder to go on from. */
+  recorded: RecordedChannel[];
   /** Bots the last run knew, for the sampler to check before the first scrape. */
   restored: SampleTarget[];
   /** Opened while being built: stopped last (the final commit). */
@@ -46,11 +50,12 @@ export interface StoreReport {
  * spend. With --no-db, every part is absent and nothing is started.
  */
 export async function databaseFeature(config: Config, core: Core, clock: Clock, onBackpressure: (full: boolean) => void): Promise<DatabaseFeature> {
-  if (config.noDb) return { store: undefined, reader: undefined, follower: undefined, spend: undefined, notifyState: undefined, restored: [], files: [], readers: [], flushed: async () => false, report: () => ({ dbWritten: null, dbCommittedRows: null, dbSetAsideRows: null, dbDropped: null, droppedRows: 0 }) };
-  const store = new StoreWriter({ path: config.db, retentionDays: config.retentionDays, usageRetentionDays: config.usageRetentionDays, fileMode: config.fileMode, onBackpressure }, core.limitedLog, clock);
+  if (config.noDb) return { store: undefined, reader: undefined, follower: undefined, spend: undefined, notifyState: undefined, recorded: [], restored: [], files: [], readers: [], flushed: async () => false, report: () => ({ dbWritten: null, dbCommittedRows: null, dbSetAsideRows: null, dbDropped: null, droppedRows: 0 }) };
+  const store = new StoreWriter({ path: config.db, retentionDays: config.retentionDays, usageRetentionDays: config.usageRetentionDays, recordRetentionDays: config.incidentRetentionDays, fileMode: config.fileMode, onBackpressure }, core.limitedLog, clock);
   const db = await store.open();
   const restored = db === undefined ? [] : core.registry.restore(restorableBots(db, clock.now()));
   const notifyState = db === undefined ? undefined : savedNotifyState(db);
+  const recorded = db === undefined ? [] : recordedChannels(db);
   db?.close();
   // The API's reads run on their own thread, bounded in time: a slow database answers 503.
   const reader = new DatabaseReader({ path: config.db, timeoutMs: config.dbReadTimeoutMs });
@@ -70,6 +75,7 @@ export async function databaseFeature(config: Config, core: Core, clock: Clock, 
     follower,
     spend,
     notifyState,
+    recorded,
     restored,
     files: [
       { name: "store", start: () => store.start(), stop: () => store.close(2000) },

@@ -7,6 +7,7 @@ import type { OtelSink } from "../otel/otel-sink.js";
 import type { SocketServer } from "../transport/socket-server.js";
 import type { ReloadableBudgets } from "../spend/budget-file.js";
 import type { HttpRefusal } from "../http/host-guard.js";
+import type { RecordFeature } from "./record.js";
 import type { NotifyFeature } from "./notify.js";
 import type { ReloadableWebConfig } from "../http/web-security.js";
 import { notifyFamilies } from "../metrics/notify-families.js";
@@ -27,6 +28,7 @@ export type BridgeParts = {
   budgets: ReloadableBudgets | undefined;
   httpRefused: CounterMap<HttpRefusal>;
   notify: NotifyFeature;
+  record: RecordFeature;
   /** --web.config.file, reloadable; undefined without one. */
   web: ReloadableWebConfig | undefined;
 };
@@ -79,6 +81,8 @@ export function metricsExposition(config: Config, clock: Clock, version: string,
       internalErrors: internalErrors.counts,
       http: { refused: p.httpRefused },
       logDrops: p.logDrops,
+      availabilityObjective: config.availabilityObjective,
+      recorder: p.record.recorder,
     }),
     ...notifyFamilies({ snoozes: p.notify.snoozes, notifier: p.notify.notifier }),
     ...spendFamilies({ clock, timeZone: config.timezone, spend: p.db.spend, budgets: p.budgets, bots: registry, maxDetailSeries: config.maxLlmSeries }),

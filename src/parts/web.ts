@@ -7,6 +7,7 @@ import type { Part } from "../lifecycle/lifecycle.js";
 import type { Exposition } from "../metrics/exposition.js";
 import type { BridgeParts } from "./metrics.js";
 import { createApp } from "../http/app.js";
+import type { RecordRead } from "../http/record-routes.js";
 import type { HttpRefusal } from "../http/host-guard.js";
 import { secureContext, tlsServerOptions, type ReloadableWebConfig } from "../http/web-security.js";
 import type { WebConfig } from "../http/web-config.js";
@@ -24,6 +25,14 @@ export type WebParts = BridgeParts & { exposition: Exposition };
 export function webApp(config: Config, clock: Clock, version: string, p: WebParts): { status: StatusPage; app: Express } {
   const { registry, ingest, usage, limitedLog } = p.core;
   const { reader, store, spend } = p.db;
+  // Reads of the record answer with every change received so far, unless the database is stuck (1 s at most).
+  const recordRead: RecordRead | undefined =
+    reader === undefined || p.record.recorder === undefined
+      ? undefined
+      : async (name, args) => {
+          await p.db.flushed();
+          return reader.read(name, args);
+        };
   const status = new StatusPage({
     clock,
     version,
@@ -75,6 +84,24 @@ export function webApp(config: Config, clock: Clock, version: string, p: WebPart
       usage: async (sinceMs, by) => ((await p.db.flushed()) ? reader!.read("usage", { sinceMs, by }) : undefined),
       usageByDay: async (sinceMs, timeZone) => ((await p.db.flushed()) ? reader!.read("usageByDay", { sinceMs, nowMs: clock.now(), timeZone }) : undefined),
       timeZone: config.timezone,
+    },
+    record: { now: () => clock.now(), timeZone: config.timezone, live: p.record.live, read: recordRead },
+    badges: {
+      public: config.publicBadges,
+      now: () => clock.now(),
+      objective: config.availabilityObjective,
+      status: (channel) => {
+        const bot = registry.get(channel);
+        if (p.notify.snoozes?.isSnoozed(channel) === true && (bot !== undefined || p.record.recorder?.stateOf(channel) !== undefined)) return "snoozed";
+        if (bot !== undefined) return bot.status;
+        if (p.record.recorder?.stateOf(channel) === "stopped" || registry.unregisteredLately(channel)) return "stopped";
+        return "unknown";
+      },
+      availability: async (channel, fromMs, toMs) => {
+        if (recordRead === undefined) return undefined;
+        const view = await recordRead("availability", { fromMs, toMs, nowMs: clock.now(), live: p.record.live, channels: [channel] });
+        return view.channels[0]?.availability ?? null;
+      },
     },
   });
   return { status, app };

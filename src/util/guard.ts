@@ -1,7 +1,7 @@
 import { CounterMap } from "./counter-map.js";
 
 /** The parts whose callbacks run outside any request or message, by the label they count under. */
-export const COMPONENTS = ["evaluator", "sampler", "store", "reader", "follower", "spend", "status", "live_feed", "channel_log", "transport", "http", "notify", "shutdown", "process"] as const;
+export const COMPONENTS = ["evaluator", "sampler", "store", "reader", "follower", "spend", "status", "live_feed", "channel_log", "transport", "http", "notify", "record", "shutdown", "process"] as const;
 export type Component = (typeof COMPONENTS)[number];
 
 /** Where a caught error is reported, at a bounded rate (RateLimitedLog.warn fits). */

@@ -8,6 +8,7 @@ import { botHistoryFromDatabase, type BotHistoryView } from "./history-queries.j
 import { latencyFromDatabase, spendFromDatabase, idRangeFromDatabase, type SpendRow } from "../../spend/spend-queries.js";
 import type { LatencyCell } from "../../spend/spend-cells.js";
 import { activeSnoozes, type Snooze } from "../../notify/snoozes.js";
+import { availabilityFromDatabase, botAvailabilityFromDatabase, incidentsFromDatabase, stripsFromDatabase } from "../../record/record-queries.js";
 
 /**
  * The reads the HTTP API may ask of the database, by name, so they can run on the reader
@@ -23,6 +24,10 @@ export const READ_QUERIES = {
   latency: (db: Database, a: { sinceMs: number; afterId: number; upToId?: number; botsOnly?: boolean }): { cells: LatencyCell[]; maxId: number } => latencyFromDatabase(db, a),
   snoozes: (db: Database, a: { now: number }): Snooze[] => activeSnoozes(db, a.now),
   botHistory: (db: Database, a: { channel: string; nowMs: number; rangeMs: number }): BotHistoryView => botHistoryFromDatabase(db, a),
+  availability: (db: Database, a: Parameters<typeof availabilityFromDatabase>[1]) => availabilityFromDatabase(db, a),
+  incidents: (db: Database, a: Parameters<typeof incidentsFromDatabase>[1]) => incidentsFromDatabase(db, a),
+  strips: (db: Database, a: Parameters<typeof stripsFromDatabase>[1]) => stripsFromDatabase(db, a),
+  botAvailability: (db: Database, a: Parameters<typeof botAvailabilityFromDatabase>[1]) => botAvailabilityFromDatabase(db, a),
 };
 
 export type ReadQueries = typeof READ_QUERIES;

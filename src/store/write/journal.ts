@@ -1,5 +1,6 @@
 import { closeSync, existsSync, fsyncSync, openSync, readFileSync, writeSync } from "node:fs";
 import type { SampleRow, StatusRow, UsageRow } from "./writer-protocol.js";
+import type { RecordRow, RunMark } from "../../record/record-row.js";
 
 /**
  * Rows the database could not take within the shutdown bound, set aside beside it: one JSON line
@@ -16,6 +17,9 @@ export interface JournalEntry {
   samples: SampleRow[];
   followPosition?: number | undefined;
   notifyState?: string | undefined;
+  /** Absent in journals written before the record existed. */
+  record?: RecordRow[] | undefined;
+  mark?: RunMark | undefined;
 }
 
 export const journalPath = (dbPath: string) => `${dbPath}.journal`;
@@ -23,7 +27,7 @@ export const journalPath = (dbPath: string) => `${dbPath}.journal`;
 /** bridge_state's key for the last batch a run committed. */
 export const batchKey = (run: string) => `batch:${run}`;
 
-export const entryRows = (e: JournalEntry) => e.usage.length + e.samples.length + e.statuses.length;
+export const entryRows = (e: JournalEntry) => e.usage.length + e.samples.length + e.statuses.length + (e.record?.length ?? 0);
 
 /** Appends the entries and waits until they are on disk. Throws when they cannot be written. */
 export function appendJournal(path: string, entries: readonly JournalEntry[], mode: number): void {

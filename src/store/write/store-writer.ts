@@ -16,6 +16,7 @@ import { appendJournal, entryRows, journalPath, type JournalEntry } from "./jour
 import type { CommittedUsage } from "../../spend/spend-cells.js";
 import { delay, every } from "../../util/guard.js";
 import { WorkerChannel, WorkerLost } from "../../util/worker-channel.js";
+import type { RecordRow } from "../../record/record-row.js";
 
 /**
  * Rows queued at most before reading the sockets pauses. Large enough that a burst of stock
@@ -27,9 +28,15 @@ import { WorkerChannel, WorkerLost } from "../../util/worker-channel.js";
  */
 const MAX_QUEUED_ROWS = 60_000;
 
+/**
+ * The run's mark in bridge_runs is moved on at least this often, idle or not: after a crash the
+ * time since the last mark is counted as the bridge's absence (unknown), never as a bot's.
+ */
+export const MARK_INTERVAL_MS = 2000;
+
 export const DB_OPS = ["open", "write", "retention", "replaced"] as const;
 export type DbOp = (typeof DB_OPS)[number];
-export const DB_TABLES = ["bot_status", "llm_usage", "bot_metrics"] as const;
+export const DB_TABLES = ["bot_status", "llm_usage", "bot_metrics", "bot_record"] as const;
 export type DbTable = (typeof DB_TABLES)[number];
 
 export type StoreWriterOptions = {
@@ -38,6 +45,8 @@ export type StoreWriterOptions = {
   retentionDays: number;
   /** llm_usage rows older than this are deleted, daily; null keeps them. */
   usageRetentionDays: number | null;
+  /** bot_record rows (and bridge_runs) older than this are deleted daily, but a channel's last state before it. */
+  recordRetentionDays?: number;
   flushIntervalMs?: number;
   /**
    * Rows waiting for the next commit before the sockets stop being read (backpressure, see
@@ -105,6 +114,13 @@ export class StoreWriter {
   private statuses = new Map<string, StatusRow>();
   private usage = new UsageColumnsQueue();
   private samples: SampleRow[] = [];
+  private record: RecordRow[] = [];
+  /** When this run began (bridge_runs.started_ms), and when its mark was last handed to a commit. */
+  readonly runStartedMs: number;
+  private markedAt: number;
+  /** close() has begun: the next commit marks the run as ended cleanly. */
+  private ending = false;
+  private endMarked = false;
   private timer: NodeJS.Timeout | undefined;
   private readonly channel: WorkerChannel<WorkerRequest, WorkerReply>;
   private chain: Promise<void> = Promise.resolve();
@@ -115,16 +131,18 @@ export class StoreWriter {
   /** The last commit succeeded: the database is only slow, not broken. */
   private healthy = true;
 
-  private readonly options: WithDefaults<StoreWriterOptions, "flushIntervalMs" | "maxQueuedRows" | "fileMode">;
+  private readonly options: WithDefaults<StoreWriterOptions, "flushIntervalMs" | "maxQueuedRows" | "fileMode" | "recordRetentionDays">;
 
   constructor(
     options: StoreWriterOptions,
     private readonly log: RateLimitedLog,
     private readonly clock: Clock,
   ) {
-    this.options = withDefaults(options, { flushIntervalMs: 1000, maxQueuedRows: MAX_QUEUED_ROWS, fileMode: 0o640 });
-    const { path, retentionDays, usageRetentionDays, fileMode } = this.options;
-    this.channel = new WorkerChannel({ url: new URL("./writer-worker.js", import.meta.url), workerData: { path, retentionDays, usageRetentionDays, fileMode, run: this.run }, component: "store" });
+    this.options = withDefaults(options, { flushIntervalMs: 1000, maxQueuedRows: MAX_QUEUED_ROWS, fileMode: 0o640, recordRetentionDays: 400 });
+    const { path, retentionDays, usageRetentionDays, recordRetentionDays, fileMode } = this.options;
+    this.runStartedMs = clock.now();
+    this.markedAt = -Infinity;
+    this.channel = new WorkerChannel({ url: new URL("./writer-worker.js", import.meta.url), workerData: { path, retentionDays, usageRetentionDays, recordRetentionDays, fileMode, run: this.run }, component: "store" });
   }
 
   /** Told what each commit added to llm_usage from the socket (spend and latency add it up). */
@@ -197,6 +215,12 @@ export class StoreWriter {
     this.samples.push([this.now(), bot.channel, bot.pid, rssBytes / MIB, cpuRatio * 100, featuresJson(bot)]);
   }
 
+  /** A change of a bot's state or snooze (record/recorder.ts), committed with the bot_status it goes with. */
+  recordChange(row: RecordRow): void {
+    if (this.full()) return;
+    this.record.push(row);
+  }
+
   /**
    * The follower has counted the bots' rows up to `position`: saved in bridge_state with the next
    * commit (and set aside with the rows at shutdown), by this thread, the only one that writes.
@@ -212,7 +236,12 @@ export class StoreWriter {
 
   /** State to save that is not rows: a commit is due for it even with no row queued. */
   private get stateQueued(): boolean {
-    return this.followPosition !== undefined || this.notifyState !== undefined;
+    return this.followPosition !== undefined || this.notifyState !== undefined || this.markDue;
+  }
+
+  /** The run's mark is due: its interval has passed, or the clean end is not written yet. */
+  private get markDue(): boolean {
+    return this.ending ? !this.endMarked : this.clock.now() - this.markedAt >= MARK_INTERVAL_MS;
   }
 
   /** Commits everything queued so far; resolves once it is committed (or has failed and been requeued). */
@@ -232,6 +261,7 @@ export class StoreWriter {
    */
   async close(boundMs = 2000): Promise<void> {
     clearInterval(this.timer);
+    this.ending = true;
     // A commit that fails at once (a lock SQLite will not wait for) is tried again until the bound.
     const deadline = Date.now() + boundMs;
     for (let left = boundMs; left > 0; left = deadline - Date.now()) {
@@ -252,10 +282,10 @@ export class StoreWriter {
   /** The batch in flight and the queue, appended to the journal and synced (or counted as dropped). */
   private setAsideQueued(): void {
     const entries: JournalEntry[] = [];
-    const entry = (b: Batch): JournalEntry => ({ run: b.run, seq: b.seq, statuses: b.statuses, usage: [...rowsOf(b.usage)], samples: b.samples, followPosition: b.followPosition, notifyState: b.notifyState });
+    const entry = (b: Batch): JournalEntry => ({ run: b.run, seq: b.seq, statuses: b.statuses, usage: [...rowsOf(b.usage)], samples: b.samples, followPosition: b.followPosition, notifyState: b.notifyState, record: b.record, mark: b.mark });
     if (this.inFlight !== undefined) entries.push(entry(this.inFlight));
     if (this.queuedRows > 0 || this.stateQueued) entries.push(entry(this.takeBatch(this.clock.now(), false)));
-    const kept = entries.filter((e) => entryRows(e) > 0 || e.followPosition !== undefined || e.notifyState !== undefined);
+    const kept = entries.filter((e) => entryRows(e) > 0 || e.followPosition !== undefined || e.notifyState !== undefined || e.mark?.ended === true);
     const rows = kept.reduce((n, e) => n + entryRows(e), 0);
     if (kept.length === 0) return;
     try {
@@ -269,9 +299,13 @@ export class StoreWriter {
   }
 
   private takeBatch(now: number, retention: boolean): Batch {
-    const batch: Batch = { run: this.run, seq: ++this.seq, now, retention, statuses: [...this.statuses.values()], usage: this.usage.take(), samples: this.samples, followPosition: this.followPosition, notifyState: this.notifyState };
+    const mark = { startedMs: this.runStartedMs, markMs: now, ended: this.ending };
+    const batch: Batch = { run: this.run, seq: ++this.seq, now, retention, statuses: [...this.statuses.values()], usage: this.usage.take(), samples: this.samples, followPosition: this.followPosition, notifyState: this.notifyState, record: this.record, mark };
+    this.markedAt = now;
+    if (this.ending) this.endMarked = true;
     this.statuses = new Map();
     this.samples = [];
+    this.record = [];
     this.followPosition = undefined;
     this.notifyState = undefined;
     return batch;
@@ -332,12 +366,13 @@ export class StoreWriter {
     // paused no new row would start a commit, and waiting for the next tick stalled the sockets.
     if (this.halfFull) void this.flush();
     const usageRows = rowCount(batch.usage);
-    if (batch.statuses.length + usageRows + batch.samples.length === 0) return;
+    if (batch.statuses.length + usageRows + batch.samples.length + batch.record.length === 0) return;
     this.#commits++;
     this.#lastCommitAt = this.clock.now();
     this.written.inc("bot_status", batch.statuses.length);
     this.written.inc("llm_usage", usageRows);
     this.written.inc("bot_metrics", batch.samples.length);
+    this.written.inc("bot_record", batch.record.length);
   }
 
   /** The rows are committed whatever a sink does: one that throws is logged, the others still told. */
@@ -355,6 +390,9 @@ export class StoreWriter {
   private requeue(batch: Batch): void {
     this.followPosition ??= batch.followPosition;
     this.notifyState ??= batch.notifyState;
+    if (batch.mark?.ended === true) this.endMarked = false;
+    // The record is a handful of rows a day per bot: kept whole, in front, whatever the bound.
+    this.record = batch.record.concat(this.record);
     for (const row of batch.statuses) if (!this.statuses.has(row[0])) this.statuses.set(row[0], row);
     const room = this.options.maxQueuedRows - this.boundedRows;
     const failedRows = rowCount(batch.usage);
@@ -410,7 +448,7 @@ export class StoreWriter {
 
   /** Rows the queue bound counts: LLM calls and samples (status rows are one per bot, replaced in place). */
   private get boundedRows(): number {
-    return this.usage.length + this.samples.length;
+    return this.usage.length + this.samples.length + this.record.length;
   }
 
   /** Past half the bound a commit starts at once, and paused reading stays paused. */

@@ -1,6 +1,7 @@
 import type { MigrationReport } from "../../db/schema.js";
 import type { UsageColumns, UsageRow } from "./usage-columns.js";
 import type { CommittedUsage } from "../../spend/spend-cells.js";
+import type { RecordRow, RunMark } from "../../record/record-row.js";
 
 export type { UsageRow };
 
@@ -23,6 +24,10 @@ export interface Batch {
   followPosition?: number | undefined;
   /** The notifier's state (notify/notifier.ts), saved in notify_state with these rows. */
   notifyState?: string | undefined;
+  /** State changes for bot_record (record/recorder.ts), in the order they happened. */
+  record: RecordRow[];
+  /** This run's mark in bridge_runs: the bridge was running up to `markMs`. */
+  mark?: RunMark | undefined;
 }
 
 export type WorkerRequest = { type: "open" } | { type: "commit"; batch: Batch } | { type: "close" };

@@ -12,12 +12,13 @@ import { indexed, rowCount, rowsOf, toColumns, type UsageColumns } from "./usage
 import { batchKey, entryRows, journalPath, readJournal } from "./journal.js";
 import { aggregateUsage } from "../../spend/spend-cells.js";
 import { DAY_MS } from "../../util/units.js";
+import type { RecordRow, RunMark } from "../../record/record-row.js";
 
 /**
  * The database's writer, on its own thread: opening (and migrating), committing batches and
  * deleting old rows all block, so none of it may run on the thread that reads the socket.
  */
-const { path, retentionDays, usageRetentionDays, fileMode, run } = workerData as { path: string; retentionDays: number; usageRetentionDays: number | null; fileMode: number; run: string };
+const { path, retentionDays, usageRetentionDays, recordRetentionDays, fileMode, run } = workerData as { path: string; retentionDays: number; usageRetentionDays: number | null; recordRetentionDays: number; fileMode: number; run: string };
 
 /** A new database file is created private (SQLite gives its -wal and -shm files the same mode). */
 function createPrivate(): void {
@@ -31,7 +32,7 @@ const QUEUED_USAGE = "kissbot_bridge_queued_usage";
 let queuedUsage: UsageColumns | undefined;
 
 let db: Database | undefined;
-let statements: { status: Statement; usage: Statement; sample: Statement; marker: Statement; follow: Statement; notify: Statement } | undefined;
+let statements: { status: Statement; usage: Statement; sample: Statement; marker: Statement; follow: Statement; notify: Statement; record: Statement; run: Statement } | undefined;
 /** What replaying the journal did, told with the next reply. */
 let replay: ReplayReport | undefined;
 let migration: MigrationReport | undefined;
@@ -94,6 +95,9 @@ function open(): string | undefined {
       marker: d.prepare("INSERT INTO bridge_state (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value"),
       follow: d.prepare("UPDATE bridge_state SET value = ? WHERE key = ?"),
       notify: d.prepare("INSERT INTO notify_state (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value"),
+      // A flapping interval's row is written again as its count grows: the same key, replaced.
+      record: d.prepare("INSERT INTO bot_record (channel, at_ms, kind, state, cause, changes) VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT(channel, kind, at_ms) DO UPDATE SET state = excluded.state, cause = excluded.cause, changes = excluded.changes"),
+      run: d.prepare("INSERT INTO bridge_runs (started_ms, mark_ms, ended_ms) VALUES (?, ?, ?) ON CONFLICT(started_ms) DO UPDATE SET mark_ms = MAX(mark_ms, excluded.mark_ms), ended_ms = COALESCE(excluded.ended_ms, ended_ms)"),
     };
     db = d;
     identity = statSync(path);
@@ -111,10 +115,17 @@ function open(): string | undefined {
 }
 
 /** Inserts one batch's rows (inside the caller's transaction); the ids its llm_usage rows took. */
-function insertRows(statuses: readonly StatusRow[], usageRows: UsageColumns, samples: readonly SampleRow[], state: { followPosition?: number | undefined; notifyState?: string | undefined }): { firstId: number; lastId: number } {
-  const { status, usage, sample, follow, notify } = statements!;
+function insertRows(
+  statuses: readonly StatusRow[],
+  usageRows: UsageColumns,
+  samples: readonly SampleRow[],
+  state: { followPosition?: number | undefined; notifyState?: string | undefined; record?: readonly RecordRow[] | undefined; mark?: RunMark | undefined },
+): { firstId: number; lastId: number } {
+  const { status, usage, sample, follow, notify, record, run: runs } = statements!;
   if (state.followPosition !== undefined) follow.run(state.followPosition, FOLLOW_POSITION_KEY);
   if (state.notifyState !== undefined) notify.run(NOTIFY_STATE_KEY, state.notifyState);
+  if (state.mark !== undefined) runs.run(state.mark.startedMs, state.mark.markMs, state.mark.ended ? state.mark.markMs : null);
+  for (const r of state.record ?? []) record.run(r);
   let firstId = 0;
   let lastId = 0;
   for (const r of statuses) status.run(r);
@@ -168,6 +179,10 @@ function retention(now: number): string | undefined {
     // Bots that left (unregistered or refused) longer ago than the retention: churn leaves no rows.
     db.prepare("DELETE FROM bot_status WHERE status = 'offline' AND last_seen < ?").run(cutoff);
     if (usageRetentionDays !== null) db.prepare(DELETE_LLM_USAGE_BEFORE).run(toSqlTime(now - usageRetentionDays * DAY_MS));
+    // The record keeps each channel's last state (and snooze) before the cutoff: what held then still counts after it.
+    const recordCutoff = now - recordRetentionDays * DAY_MS;
+    db.prepare("DELETE FROM bot_record WHERE at_ms < ?1 AND (channel, kind, at_ms) NOT IN (SELECT channel, kind, MAX(at_ms) FROM bot_record WHERE at_ms < ?1 GROUP BY channel, kind)").run(recordCutoff);
+    db.prepare("DELETE FROM bridge_runs WHERE COALESCE(ended_ms, mark_ms) < ?").run(recordCutoff);
     return undefined;
   } catch (err) {
     return (err as Error).message;
