@@ -22,7 +22,7 @@ export const BRIDGE_TABLES = [
   "CREATE TABLE IF NOT EXISTS notify_state (key TEXT PRIMARY KEY, value TEXT NOT NULL)",
   "CREATE TABLE IF NOT EXISTS bot_snoozes (channel TEXT PRIMARY KEY, until_ms INTEGER NOT NULL, reason TEXT NOT NULL DEFAULT '', set_at_ms INTEGER NOT NULL)",
   // The record (record/): every bot's state changes and snoozes, and when a bridge was running.
-  "CREATE TABLE IF NOT EXISTS bot_record (channel TEXT NOT NULL, kind TEXT NOT NULL, at_ms INTEGER NOT NULL, state TEXT NOT NULL, cause TEXT, changes INTEGER NOT NULL DEFAULT 1, PRIMARY KEY (channel, kind, at_ms)) WITHOUT ROWID",
+  "CREATE TABLE IF NOT EXISTS bot_record (channel TEXT NOT NULL, kind TEXT NOT NULL, at_ms INTEGER NOT NULL, state TEXT NOT NULL, cause TEXT, changes INTEGER NOT NULL DEFAULT 1, until_ms INTEGER, PRIMARY KEY (channel, kind, at_ms)) WITHOUT ROWID",
   "CREATE TABLE IF NOT EXISTS bridge_runs (started_ms INTEGER PRIMARY KEY, mark_ms INTEGER NOT NULL, ended_ms INTEGER)",
 ];
 

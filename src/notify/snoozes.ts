@@ -50,11 +50,19 @@ export class SnoozeBook {
     private readonly read: (now: number) => Promise<Snooze[]>,
   ) {}
 
+  private readonly listeners: ((active: Snooze[]) => void)[] = [];
+
+  /** Told the snoozes in force after every successful read (the record follows them). */
+  observe(listener: (active: Snooze[]) => void): void {
+    this.listeners.push(listener);
+  }
+
   async refresh(): Promise<void> {
     try {
       const list = await this.read(this.clock.now());
       this.byChannel = new Map(list.map((s) => [s.channel, s]));
       this.#error = null;
+      for (const l of this.listeners) l(this.active());
     } catch (err) {
       // The last snoozes read stay in force: a locked database must not wake a snoozed bot's pager.
       this.#error = (err as Error).message;

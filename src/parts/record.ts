@@ -30,6 +30,7 @@ export function recordFeature(config: Config, core: Core, db: DatabaseFeature, s
   const recorder = new Recorder(clock, (row) => store.recordChange(row), { maxChangesPerDay: MAX_RECORDED_CHANGES_PER_DAY, maxChannels: config.maxBots * 2 });
   recorder.restore(db.recorded);
   core.registry.observe(recorder.observer());
+  snoozes?.observe((active) => recorder.snoozes(active));
   const follow = () => {
     if (snoozes !== undefined) recorder.snoozes(snoozes.active());
     recorder.tick();

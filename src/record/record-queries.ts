@@ -25,13 +25,19 @@ const hasRecord = (db: Database) => db.prepare("SELECT 1 FROM sqlite_master WHER
 function statements(db: Database) {
   return {
     lastState: db.prepare("SELECT at_ms AS atMs, state, cause FROM bot_record WHERE channel = ? AND kind = 'state' AND at_ms < ? ORDER BY at_ms DESC LIMIT 1"),
-    lastSnooze: db.prepare("SELECT state FROM bot_record WHERE channel = ? AND kind = 'snooze' AND at_ms < ? ORDER BY at_ms DESC LIMIT 1").pluck(),
+    lastSnooze: db.prepare("SELECT state, until_ms AS untilMs FROM bot_record WHERE channel = ? AND kind = 'snooze' AND at_ms < ? ORDER BY at_ms DESC LIMIT 1"),
     lastNotDown: db.prepare("SELECT MAX(at_ms) FROM bot_record WHERE channel = ? AND kind = 'state' AND at_ms < ? AND state <> 'down'").pluck(),
     firstDownAfter: db.prepare("SELECT MIN(at_ms) FROM bot_record WHERE channel = ? AND kind = 'state' AND at_ms > ? AND state = 'down'").pluck(),
-    changes: db.prepare("SELECT at_ms AS atMs, kind, state, cause FROM bot_record WHERE channel = ? AND kind IN ('state', 'snooze') AND at_ms >= ? AND at_ms < ? ORDER BY at_ms, kind"),
+    changes: db.prepare("SELECT at_ms AS atMs, kind, state, cause, until_ms AS untilMs FROM bot_record WHERE channel = ? AND kind IN ('state', 'snooze') AND at_ms >= ? AND at_ms < ? ORDER BY at_ms, kind"),
   };
 }
 type Statements = ReturnType<typeof statements>;
+
+/** The end of the snooze recorded last before `beforeMs` (null if it was taken back, or none was). */
+function snoozedUntil(st: Statements, channel: string, beforeMs: number): number | null {
+  const s = st.lastSnooze.get(channel, beforeMs) as { state: string; untilMs: number | null } | undefined;
+  return s?.state === "snoozed" ? (s.untilMs ?? Number.MAX_SAFE_INTEGER) : null;
+}
 
 /**
  * The channel's record from `fromMs` to `toMs`, reaching back to the start of an incident that
@@ -49,7 +55,7 @@ function channelRecord(st: Statements, channel: string, fromMs: number, toMs: nu
     startMs,
     record: {
       prior: prior === undefined ? null : { state: prior.state, cause: prior.cause },
-      priorSnoozed: st.lastSnooze.get(channel, startMs) === "snoozed",
+      priorSnoozedUntil: snoozedUntil(st, channel, startMs),
       changes: st.changes.all(channel, startMs, toMs) as Change[],
     },
   };
@@ -187,6 +193,6 @@ export function recordedChannels(db: Database): RecordedChannel[] {
   const st = statements(db);
   return listChannels(db, undefined).map((channel) => {
     const last = st.lastState.get(channel, Number.MAX_SAFE_INTEGER) as { state: RecordedState; cause: Cause | null } | undefined;
-    return { channel, state: last?.state ?? null, cause: last?.cause ?? null, snoozed: st.lastSnooze.get(channel, Number.MAX_SAFE_INTEGER) === "snoozed" };
+    return { channel, state: last?.state ?? null, cause: last?.cause ?? null, snoozedUntil: snoozedUntil(st, channel, Number.MAX_SAFE_INTEGER) };
   });
 }

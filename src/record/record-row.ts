@@ -14,8 +14,11 @@ export type Cause = (typeof CAUSES)[number];
 export type RecordKind = "state" | "snooze";
 export type SnoozeState = "snoozed" | "unsnoozed";
 
-/** One change, as the writer thread inserts it (channel, kind and time are its key). */
-export type RecordRow = [channel: string, atMs: number, kind: RecordKind, state: RecordedState | SnoozeState, cause: Cause | null, changes: number];
+/**
+ * One change, as the writer thread inserts it (channel, kind and time are its key). A snooze
+ * row carries when the snooze ends, so its end is known even if no bridge runs then.
+ */
+export type RecordRow = [channel: string, atMs: number, kind: RecordKind, state: RecordedState | SnoozeState, cause: Cause | null, changes: number, untilMs: number | null];
 
 /** The bridge's run, marked with every commit: its absence after `markMs` is unknown time. */
 export interface RunMark {

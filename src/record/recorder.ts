@@ -9,7 +9,8 @@ export interface RecordedChannel {
   channel: string;
   state: RecordedState | null;
   cause: Cause | null;
-  snoozed: boolean;
+  /** When the snooze last recorded ends; null when none was in force. */
+  snoozedUntil: number | null;
 }
 
 export type RecorderOptions = {
@@ -38,7 +39,7 @@ export function recordedStateOf(bot: Bot): { state: RecordedState; cause: Cause 
  */
 export class Recorder {
   private readonly last = new Map<string, { state: RecordedState; cause: Cause | null }>();
-  /** Channels snoozed now, with when their snooze ends (Infinity: restored, end not known yet). */
+  /** Channels snoozed now, with when their snooze ends. */
   private readonly snoozedUntil = new Map<string, number>();
   private readonly days = new Map<string, Day>();
   #dropped = 0;
@@ -62,7 +63,7 @@ export class Recorder {
   restore(channels: readonly RecordedChannel[]): void {
     for (const c of channels.slice(0, this.options.maxChannels)) {
       if (c.state !== null) this.last.set(c.channel, { state: c.state, cause: c.cause });
-      if (c.snoozed) this.snoozedUntil.set(c.channel, Infinity);
+      if (c.snoozedUntil !== null) this.snoozedUntil.set(c.channel, c.snoozedUntil);
     }
   }
 
@@ -99,19 +100,21 @@ export class Recorder {
     for (const s of active) {
       if (s.untilMs <= now) continue;
       seen.add(s.channel);
-      if (!this.snoozedUntil.has(s.channel)) {
-        if (this.snoozedUntil.size >= this.options.maxChannels) {
-          this.#dropped++;
-          continue;
-        }
-        this.write([s.channel, Math.min(now, s.setAtMs), "snooze", "snoozed", null, 1]);
+      const known = this.snoozedUntil.get(s.channel);
+      if (known === s.untilMs) continue;
+      if (known === undefined && this.snoozedUntil.size >= this.options.maxChannels) {
+        this.#dropped++;
+        continue;
       }
+      // A new snooze from when it was set; one made longer or shorter, from now.
+      this.write([s.channel, known === undefined ? Math.min(now, s.setAtMs) : now, "snooze", "snoozed", null, 1, s.untilMs]);
       this.snoozedUntil.set(s.channel, s.untilMs);
     }
     for (const [channel, until] of this.snoozedUntil) {
       if (seen.has(channel)) continue;
       this.snoozedUntil.delete(channel);
-      this.write([channel, Math.min(now, until), "snooze", "unsnoozed", null, 1]);
+      // One that ran out needs no row: its own end says when (timeline.ts). One taken back, now.
+      if (until > now) this.write([channel, now, "snooze", "unsnoozed", null, 1, null]);
     }
   }
 
@@ -122,7 +125,7 @@ export class Recorder {
       if (d.day === today) continue;
       this.days.delete(channel);
       const now = this.last.get(channel);
-      if (d.flap !== undefined && now !== undefined) this.write([channel, this.clock.now(), "state", now.state, now.cause, 1]);
+      if (d.flap !== undefined && now !== undefined) this.write([channel, this.clock.now(), "state", now.state, now.cause, 1, null]);
     }
   }
 
@@ -144,16 +147,16 @@ export class Recorder {
     }
     if (d.flap !== undefined) {
       // Merged: the flapping row is written again with one more change counted.
-      d.flap = [channel, d.flap[1], "state", "down", "flapping", d.flap[5] + 1];
+      d.flap = [channel, d.flap[1], "state", "down", "flapping", d.flap[5] + 1, null];
       this.write(d.flap);
       return;
     }
     d.changes++;
     if (d.changes > this.options.maxChangesPerDay) {
-      d.flap = [channel, now, "state", "down", "flapping", 1];
+      d.flap = [channel, now, "state", "down", "flapping", 1, null];
       this.write(d.flap);
       return;
     }
-    this.write([channel, now, "state", state, cause, 1]);
+    this.write([channel, now, "state", state, cause, 1, null]);
   }
 }

@@ -20,13 +20,16 @@ export interface Change {
   kind: RecordKind;
   state: string;
   cause: Cause | null;
+  /** A snooze's end. */
+  untilMs: number | null;
 }
 
 /** One channel's record over a window: what held at its start, and the changes within it, oldest first. */
 export interface ChannelRecord {
   /** The state in force at the window's start; null when the channel had not been seen yet. */
   prior: { state: RecordedState; cause: Cause | null } | null;
-  priorSnoozed: boolean;
+  /** When the snooze in force at the window's start ends; null when none was. */
+  priorSnoozedUntil: number | null;
   changes: readonly Change[];
 }
 
@@ -53,13 +56,15 @@ export function segments(record: ChannelRecord, coverage: Coverage, fromMs: numb
   const runs = merged(coverage);
   const cuts = new Set<number>([fromMs, toMs]);
   for (const c of record.changes) if (c.atMs > fromMs && c.atMs < toMs) cuts.add(c.atMs);
+  // A snooze ends by itself: its end is a cut even with no row there.
+  for (const until of [record.priorSnoozedUntil, ...record.changes.map((c) => c.untilMs)]) if (until !== null && until > fromMs && until < toMs) cuts.add(until);
   for (const [s, e] of runs) {
     if (s > fromMs && s < toMs) cuts.add(s);
     if (e > fromMs && e < toMs) cuts.add(e);
   }
   const times = [...cuts].sort((a, b) => a - b);
   let state = record.prior;
-  let snoozed = record.priorSnoozed;
+  let snoozedUntil = record.priorSnoozedUntil ?? -Infinity;
   let next = 0;
   let run = 0;
   const out: Segment[] = [];
@@ -68,13 +73,13 @@ export function segments(record: ChannelRecord, coverage: Coverage, fromMs: numb
     const b = times[i + 1]!;
     for (; next < record.changes.length && record.changes[next]!.atMs <= a; next++) {
       const c = record.changes[next]!;
-      if (c.kind === "snooze") snoozed = c.state === "snoozed";
+      if (c.kind === "snooze") snoozedUntil = c.state === "snoozed" ? (c.untilMs ?? Infinity) : -Infinity;
       else state = { state: c.state as RecordedState, cause: c.cause };
     }
     if (state === null) continue;
     while (run < runs.length && runs[run]![1] <= a) run++;
     const covered = run < runs.length && runs[run]![0] <= a;
-    const category: Category = !covered ? "unknown" : snoozed ? "snoozed" : state.state;
+    const category: Category = !covered ? "unknown" : a < snoozedUntil ? "snoozed" : state.state;
     const cause = category === "down" ? state.cause : null;
     const prev = out.at(-1);
     if (prev !== undefined && prev.toMs === a && prev.category === category && prev.cause === cause) prev.toMs = b;

@@ -74,7 +74,7 @@ for (const [name, make] of Object.entries(STARTING_POINTS)) {
     writer.llmUsage({ type: "llm_usage", channel: "bridge_bot", model: "gpt-4o", feature: "socket", tokensIn: 7, tokensOut: 3, latencyMs: 150, estimatedCostUsd: null, operation: null, costUsd: 0.00005, costSource: "computed" });
     await writer.flush();
     assert.deepEqual([...writer.errors.entries()].filter(([, n]) => n > 0), [], "no write of the bridge failed");
-    assert.deepEqual([...writer.written.entries()], [["bot_status", 1], ["llm_usage", 1], ["bot_metrics", 1]]);
+    assert.deepEqual([...writer.written.entries()], [["bot_status", 1], ["llm_usage", 1], ["bot_metrics", 1], ["bot_record", 0]]);
 
     // KissBot's own writers, beside the bridge (its writer thread holds the file open).
     assert.deepEqual(kissbotDb("monitor-write", path, "kissbot_mon"), { ok: true }, "the Monitor's inserts");
@@ -133,7 +133,7 @@ test("a newer KissBot's tables, with NOT NULL columns the bridge does not know: 
   await writer.flush();
   await writer.close();
   assert.deepEqual([...writer.errors.entries()].filter(([, n]) => n > 0), [], "no write of the bridge failed");
-  assert.deepEqual([...writer.written.entries()], [["bot_status", 1], ["llm_usage", 3], ["bot_metrics", 1]]);
+  assert.deepEqual([...writer.written.entries()], [["bot_status", 1], ["llm_usage", 3], ["bot_metrics", 1], ["bot_record", 0]]);
   for (const table of ["bot_status", "llm_usage", "bot_metrics"]) {
     assert.deepEqual(kissbotQuery(path, `SELECT DISTINCT region, shard FROM ${table} WHERE channel = 'bridge_bot'`), [{ region: "", shard: 0 }], table);
   }

@@ -96,7 +96,7 @@ function open(): string | undefined {
       follow: d.prepare("UPDATE bridge_state SET value = ? WHERE key = ?"),
       notify: d.prepare("INSERT INTO notify_state (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value"),
       // A flapping interval's row is written again as its count grows: the same key, replaced.
-      record: d.prepare("INSERT INTO bot_record (channel, at_ms, kind, state, cause, changes) VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT(channel, kind, at_ms) DO UPDATE SET state = excluded.state, cause = excluded.cause, changes = excluded.changes"),
+      record: d.prepare("INSERT INTO bot_record (channel, at_ms, kind, state, cause, changes, until_ms) VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT(channel, kind, at_ms) DO UPDATE SET state = excluded.state, cause = excluded.cause, changes = excluded.changes, until_ms = excluded.until_ms"),
       run: d.prepare("INSERT INTO bridge_runs (started_ms, mark_ms, ended_ms) VALUES (?, ?, ?) ON CONFLICT(started_ms) DO UPDATE SET mark_ms = MAX(mark_ms, excluded.mark_ms), ended_ms = COALESCE(excluded.ended_ms, ended_ms)"),
     };
     db = d;
@@ -181,7 +181,7 @@ function retention(now: number): string | undefined {
     if (usageRetentionDays !== null) db.prepare(DELETE_LLM_USAGE_BEFORE).run(toSqlTime(now - usageRetentionDays * DAY_MS));
     // The record keeps each channel's last state (and snooze) before the cutoff: what held then still counts after it.
     const recordCutoff = now - recordRetentionDays * DAY_MS;
-    db.prepare("DELETE FROM bot_record WHERE at_ms < ?1 AND (channel, kind, at_ms) NOT IN (SELECT channel, kind, MAX(at_ms) FROM bot_record WHERE at_ms < ?1 GROUP BY channel, kind)").run(recordCutoff);
+    db.prepare("DELETE FROM bot_record WHERE at_ms < ? AND (channel, kind, at_ms) NOT IN (SELECT channel, kind, MAX(at_ms) FROM bot_record WHERE at_ms < ? GROUP BY channel, kind)").run(recordCutoff, recordCutoff);
     db.prepare("DELETE FROM bridge_runs WHERE COALESCE(ended_ms, mark_ms) < ?").run(recordCutoff);
     return undefined;
   } catch (err) {
