@@ -15,6 +15,7 @@ import { httpServer, webApp } from "./parts/web.js";
 import { reloadableFiles, reloader } from "./parts/reload.js";
 import { notifyFeature } from "./parts/notify.js";
 import { recordFeature } from "./parts/record.js";
+import { digestFeature } from "./parts/digest.js";
 import { warnIfExposed } from "./parts/exposure.js";
 import { CounterMap } from "./util/counter-map.js";
 import { internalErrors } from "./util/guard.js";
@@ -80,7 +81,7 @@ export async function startBridge(config: Config, log: Logger, deps: BridgeDeps 
     await life.start(part("transport", () => transport.stop(1000), () => transport.start()));
     // Status changes are logged when they happen, not only when someone scrapes.
     const evaluate = intervalPart("evaluator", "evaluator", 1000, () => core.registry.evaluate());
-    await life.startAll([part("status", () => status.stop(), () => status.start()), evaluate, ...record.parts, ...logs.timers]);
+    await life.startAll([part("status", () => status.stop(), () => status.start()), evaluate, ...record.parts, ...digestFeature(config, db, notify, record, files.budgets, clock, core.limitedLog), ...logs.timers]);
     const address = http.address();
     log.info({ socket: config.socket, http: `${address.host}:${address.port}`, version: VERSION, db: config.noDb ? "off" : config.db, prices: { models: core.prices.current.size, updated: core.prices.current.updated, file: config.prices }, otlp: config.otel.otlp?.protocol ?? "off", otelPrometheus: config.otel.prometheus }, "kissbot-bridge ready");
     return {

@@ -85,3 +85,18 @@ function localMidnight(year: number, month: number, day: number, timeZone: strin
   guess = wall - offsetAt(guess, timeZone);
   return guess;
 }
+
+/** The instant a local wall-clock time happens on the calendar day that starts at `dayStartMs` (DST-corrected). */
+export function wallClock(dayStartMs: number, hour: number, minute: number, timeZone: string): number {
+  const { year, month, day } = localDate(dayStartMs, timeZone);
+  const wall = Date.UTC(year, month - 1, day, hour, minute);
+  let guess = wall - offsetAt(wall, timeZone);
+  guess = wall - offsetAt(guess, timeZone);
+  return guess;
+}
+
+/** Day of the week (0 Sunday … 6 Saturday) of an instant in the zone. */
+export function localWeekday(ms: number, timeZone: string): number {
+  const { year, month, day } = localDate(ms, timeZone);
+  return new Date(Date.UTC(year, month - 1, day)).getUTCDay();
+}

@@ -8,7 +8,12 @@ import { parseTargets, type NotifyTarget } from "../notify/targets.js";
 import { render } from "../notify/formats.js";
 import { postJson } from "../notify/http-post.js";
 import { printable, renderTable, useColor } from "./table.js";
-import { dbPath, type Out } from "./common.js";
+import { dbPath, readDatabase, type Out } from "./common.js";
+import type { Notice } from "../notify/alert.js";
+import { latestDigest } from "../digest/schedule.js";
+import { digestFromDatabase } from "../digest/digest-queries.js";
+import { digestPlain, digestText } from "../digest/digest-text.js";
+import { channelLimits, type BudgetTable } from "../spend/budget-file.js";
 
 /** A snooze is a planned outage: a year at most. */
 const MAX_SNOOZE_MS = 366 * 86_400_000;
@@ -93,37 +98,96 @@ export async function unsnoozeCommand(argv: string[], env: NodeJS.ProcessEnv, ou
   return 0;
 }
 
-/** `kissbot-bridge notify test [--notify KIND=URL]…`: one test message to every target, and what each answered. */
-export async function notifyCommand(argv: string[], env: NodeJS.ProcessEnv, out: Out): Promise<number> {
-  const { values, positionals } = parseArgs({ args: argv, options: { notify: { type: "string", multiple: true }, "public-url": { type: "string" }, help: { type: "boolean" } }, allowPositionals: true, strict: true });
-  if (values.help || positionals[0] !== "test" || positionals.length !== 1) {
-    out[values.help ? "stdout" : "stderr"].write("Usage: kissbot-bridge notify test [--notify KIND=URL]…\n\nSends a test message to every target (--notify, else KISSBOT_NOTIFY) and prints what each server answered.\n");
-    return values.help ? 0 : 2;
-  }
+/** The targets of --notify, else KISSBOT_NOTIFY; an error message when none or invalid. */
+function targetsOf(given: string[] | undefined, env: NodeJS.ProcessEnv): NotifyTarget[] | string {
   let targets: NotifyTarget[];
   try {
-    targets = parseTargets(values.notify?.join(",") ?? env[FLAGS.notify.env] ?? "");
+    targets = parseTargets(given?.join(",") ?? env[FLAGS.notify.env] ?? "");
   } catch (err) {
-    out.stderr.write(`kissbot-bridge: invalid --notify: ${(err as Error).message}\n`);
-    return 2;
+    return `invalid --notify: ${(err as Error).message}`;
   }
-  if (targets.length === 0) {
-    out.stderr.write("kissbot-bridge: no target: pass --notify discord=URL (or slack=, webhook=), or set KISSBOT_NOTIFY\n");
-    return 2;
-  }
-  const publicUrl = (values["public-url"] ?? env[FLAGS.publicUrl.env] ?? "").replace(/\/+$/, "") || "http://127.0.0.1:9877";
-  const now = Date.now();
-  const notice = {
-    publicUrl,
-    alerts: [{ name: "KissBotBridgeTest" as const, channel: "test", severity: "none" as const, status: "firing" as const, summary: "Test message from kissbot-bridge", description: "If you can read this, kissbot-bridge can reach this channel: bots that die or hang will be reported here.", startsAt: now, endsAt: null, labels: {}, reminder: false }],
-  };
+  return targets.length === 0 ? "no target: pass --notify discord=URL (or slack=, webhook=), or set KISSBOT_NOTIFY" : targets;
+}
+
+/** Posts one notice to every target and prints each answer; true if every one took it. */
+async function sendToAll(targets: NotifyTarget[], notice: Notice, userAgent: string, out: Out): Promise<boolean> {
   let ok = true;
   for (const t of targets) {
-    const r = await postJson(t.url, render(t.kind, notice), 10_000, "kissbot-bridge (notify test)");
+    const r = await postJson(t.url, render(t.kind, notice), 10_000, userAgent);
     const good = r.status >= 200 && r.status < 300;
     ok &&= good;
     const answer = r.status === 0 ? `no answer: ${r.text}` : `HTTP ${r.status}${r.text.trim() === "" ? "" : ` ${printable(r.text.trim())}`}`;
     out.stdout.write(`${good ? "ok  " : "FAIL"} ${t.name}: ${answer}\n`);
   }
-  return ok ? 0 : 1;
+  return ok;
+}
+
+const NOTIFY_USAGE = [
+  "Usage: kissbot-bridge notify test [--notify KIND=URL]…",
+  "       kissbot-bridge notify digest --preview [--period last-week|last-month] [--timezone ZONE] [--budgets FILE] [--db PATH]",
+  "       kissbot-bridge notify digest --send [--period last-week|last-month] [--notify KIND=URL]… [same flags]",
+  "",
+  "test sends a test message to every target (--notify, else KISSBOT_NOTIFY) and prints what each server answered.",
+  "digest --preview prints the digest of the last complete week or month from the database; --send sends it now",
+  "(besides the one the bridge sends by itself with --notify-digest).",
+  "",
+].join("\n");
+
+/** `kissbot-bridge notify test|digest …` */
+export async function notifyCommand(argv: string[], env: NodeJS.ProcessEnv, out: Out): Promise<number> {
+  const { values, positionals } = parseArgs({
+    args: argv,
+    options: { notify: { type: "string", multiple: true }, "public-url": { type: "string" }, help: { type: "boolean" }, preview: { type: "boolean" }, send: { type: "boolean" }, period: { type: "string", default: "last-week" }, timezone: { type: "string" }, budgets: { type: "string" }, db: { type: "string" } },
+    allowPositionals: true,
+    strict: true,
+  });
+  const verb = positionals[0];
+  if (values.help || (verb !== "test" && verb !== "digest") || positionals.length !== 1) {
+    out[values.help ? "stdout" : "stderr"].write(NOTIFY_USAGE);
+    return values.help ? 0 : 2;
+  }
+  const publicUrl = (values["public-url"] ?? env[FLAGS.publicUrl.env] ?? "").replace(/\/+$/, "") || "http://127.0.0.1:9877";
+  if (verb === "digest") return digestCommand(values, env, publicUrl, out);
+  const targets = targetsOf(values.notify, env);
+  if (typeof targets === "string") {
+    out.stderr.write(`kissbot-bridge: ${targets}\n`);
+    return 2;
+  }
+  const now = Date.now();
+  const notice: Notice = {
+    publicUrl,
+    alerts: [{ name: "KissBotBridgeTest", channel: "test", severity: "none", status: "firing", summary: "Test message from kissbot-bridge", description: "If you can read this, kissbot-bridge can reach this channel: bots that die or hang will be reported here.", startsAt: now, endsAt: null, labels: {}, reminder: false }],
+  };
+  return (await sendToAll(targets, notice, "kissbot-bridge (notify test)", out)) ? 0 : 1;
+}
+
+async function digestCommand(values: { preview?: boolean | undefined; send?: boolean | undefined; period?: string | undefined; timezone?: string | undefined; budgets?: string | undefined; db?: string | undefined; notify?: string[] | undefined }, env: NodeJS.ProcessEnv, publicUrl: string, out: Out): Promise<number> {
+  const fail = (msg: string) => {
+    out.stderr.write(`kissbot-bridge: ${msg}\n`);
+    return 2;
+  };
+  if (values.preview === values.send) return fail("notify digest takes one of --preview and --send");
+  const period = values.period === "last-week" ? "weekly" : values.period === "last-month" ? "monthly" : undefined;
+  if (period === undefined) return fail(`--period must be last-week or last-month, not ${JSON.stringify(values.period)}`);
+  let timeZone: string;
+  let budgets: BudgetTable | null;
+  try {
+    timeZone = FLAGS.timezone.parse(values.timezone ?? env[FLAGS.timezone.env] ?? FLAGS.timezone.default);
+    budgets = FLAGS.budgets.parse(values.budgets ?? env[FLAGS.budgets.env] ?? "");
+  } catch (err) {
+    return fail((err as Error).message);
+  }
+  const targets = values.send ? targetsOf(values.notify, env) : [];
+  if (typeof targets === "string") return fail(targets);
+  const now = Date.now();
+  // The last whole week or month: the one whose digest is due at midnight.
+  const w = latestDigest(period, now, { hour: 0, minute: 0 }, timeZone);
+  const path = dbPath(values, env);
+  const rows = readDatabase(path, (db) => digestFromDatabase(db, { fromMs: w.fromMs, toMs: w.toMs, previousFromMs: w.previousFromMs, nowMs: now, live: null }));
+  const text = digestText(w, rows, (channel) => (budgets === null ? null : channelLimits(budgets, channel).monthly), timeZone);
+  if (values.preview) {
+    out.stdout.write(printable(digestPlain(text)).replace(/\\x0a/g, "\n"));
+    return 0;
+  }
+  return (await sendToAll(targets, { alerts: [], digest: text, publicUrl }, "kissbot-bridge (notify digest)", out)) ? 0 : 1;
 }

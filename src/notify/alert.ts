@@ -28,6 +28,8 @@ export interface Alert {
 /** Messages are grouped: one notice lists every alert that came within the group wait. */
 export interface Notice {
   alerts: Alert[];
+  /** A digest (digest/) instead of alerts: a report, not news of trouble. */
+  digest?: { title: string; table: string[]; note: string } | undefined;
   /** Where a person clicks to see more (--public-url). */
   publicUrl: string;
 }

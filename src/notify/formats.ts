@@ -42,7 +42,26 @@ export function headline(n: Notice): string {
   return `KissBot: ${parts.join(", ")}`;
 }
 
+/** A digest's table in a code block, within `max` characters: whole lines only, the rest counted. */
+function digestBlock(d: NonNullable<Notice["digest"]>, max: number): string {
+  const lines: string[] = [];
+  let size = 8;
+  for (const [i, l] of d.table.entries()) {
+    const more = `… and ${d.table.length - i} more lines`;
+    if (size + l.length + 1 + more.length + 1 > max) {
+      lines.push(more);
+      break;
+    }
+    lines.push(l);
+    size += l.length + 1;
+  }
+  return `\`\`\`\n${lines.join("\n")}\n\`\`\``;
+}
+
 function discord(n: Notice): unknown {
+  if (n.digest !== undefined) {
+    return { content: clip(n.digest.title, 2000), embeds: [{ title: clip(n.digest.title, 256), description: digestBlock(n.digest, DESCRIPTION_CHARS), url: `${n.publicUrl}/`, color: COLOURS.test, footer: { text: clip(n.digest.note, 2048) } }], allowed_mentions: { parse: [] } };
+  }
   const shown = n.alerts.length <= DISCORD_EMBEDS ? n.alerts : n.alerts.slice(0, DISCORD_EMBEDS - 1);
   const embeds: unknown[] = shown.map((a) => ({
     title: clip(`${a.status === "resolved" ? "✅" : "🔴"} ${a.summary}`, 256),
@@ -70,6 +89,7 @@ function discord(n: Notice): unknown {
 }
 
 function slack(n: Notice): unknown {
+  if (n.digest !== undefined) return { text: `${n.digest.title}\n${digestBlock(n.digest, 39_000)}\n${n.digest.note}` };
   const hex = (c: number) => `#${c.toString(16).padStart(6, "0")}`;
   return {
     text: headline(n),
@@ -110,6 +130,23 @@ function common(all: Record<string, string>[]): Record<string, string> {
 
 /** Alertmanager's webhook payload, version 4: any receiver written for Alertmanager reads it. */
 function webhook(n: Notice): unknown {
+  if (n.digest !== undefined) {
+    // One informational alert, resolved at once, so that a receiver written for Alertmanager files it without paging.
+    const at = new Date().toISOString();
+    const labels = { alertname: "KissBotDigest", severity: "none" };
+    return {
+      version: "4",
+      groupKey: `{}:{bridge="kissbot-bridge"}`,
+      truncatedAlerts: 0,
+      status: "resolved",
+      receiver: "kissbot-bridge",
+      groupLabels: {},
+      commonLabels: labels,
+      commonAnnotations: { summary: n.digest.title },
+      externalURL: n.publicUrl,
+      alerts: [{ status: "resolved", labels, annotations: { summary: n.digest.title, description: `${n.digest.table.join("\n")}\n\n${n.digest.note}` }, startsAt: at, endsAt: at, generatorURL: `${n.publicUrl}/`, fingerprint: fingerprint(labels) }],
+    };
+  }
   const labels = n.alerts.map(labelsOf);
   const firing = n.alerts.some((a) => a.status === "firing");
   return {

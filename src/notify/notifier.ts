@@ -3,7 +3,7 @@ import type { RegistryObserver } from "../registry/bot-registry.js";
 import type { Bot } from "../registry/bot.js";
 import { CounterMap } from "../util/counter-map.js";
 import { delay } from "../util/guard.js";
-import type { Alert } from "./alert.js";
+import type { Alert, Notice } from "./alert.js";
 import { Delivery, NOTIFY_OUTCOMES, type DeliveryOptions, type NotifyOutcome, type PendingMessage, type TargetView } from "./delivery.js";
 import { Pager, type Down, type PagerOptions, type PagerState } from "./pager.js";
 import { SpendAlerts, type SpendAlertSources } from "./spend-alerts.js";
@@ -32,6 +32,8 @@ interface SavedState {
   outbox: Array<[string, PendingMessage[]]>;
   spendSent: string[];
   buffered: Alert[];
+  /** The last digest sent (digest/schedule.ts key); absent before digests existed. */
+  digestSent?: string | null;
 }
 
 /** How a bot's trouble reads in a message. */
@@ -56,6 +58,11 @@ export class Notifier {
   private lastSpendCheck = -Infinity;
   private dirty = false;
   private savedAt = -Infinity;
+  #digestSent: string | null = null;
+  /** The key of the last digest sent, kept across restarts; null before the first. */
+  get digestSent(): string | null {
+    return this.#digestSent;
+  }
 
   constructor(
     private readonly options: NotifierOptions,
@@ -103,11 +110,24 @@ export class Notifier {
       this.delivery.restore(s.outbox);
       this.spend?.restore(s.spendSent);
       this.buffered = s.buffered.slice(0, MAX_BUFFERED);
+      this.#digestSent = typeof s.digestSent === "string" ? s.digestSent : null;
       this.bufferedSince = this.buffered.length > 0 ? this.clock.now() : null;
       return undefined;
     } catch (err) {
       return `the notifier's saved state cannot be read (${(err as Error).message}); starting afresh`;
     }
+  }
+
+  /**
+   * Sends a digest to every target, once per key: a key already sent (before a restart too) is
+   * not sent again. `key` alone marks it sent without a message (digests just turned on).
+   */
+  sendDigest(key: string, digest: Notice["digest"] | undefined): boolean {
+    if (this.#digestSent === key) return false;
+    this.#digestSent = key;
+    this.dirty = true;
+    if (digest !== undefined) this.delivery.enqueue({ alerts: [], digest, publicUrl: this.options.publicUrl() });
+    return digest !== undefined;
   }
 
   /** Runs the rules, sends a group whose wait is over, retries what is due, saves what changed. */
@@ -175,7 +195,7 @@ export class Notifier {
   }
 
   private stateJson(): string {
-    const state: SavedState = { version: 1, pager: this.pager.snapshot(), outbox: this.delivery.snapshot(), spendSent: this.spend?.snapshot() ?? [], buffered: this.buffered };
+    const state: SavedState = { version: 1, pager: this.pager.snapshot(), outbox: this.delivery.snapshot(), spendSent: this.spend?.snapshot() ?? [], buffered: this.buffered, digestSent: this.#digestSent };
     return JSON.stringify(state);
   }
 }

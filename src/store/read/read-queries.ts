@@ -8,6 +8,7 @@ import { botHistoryFromDatabase, type BotHistoryView } from "./history-queries.j
 import { latencyFromDatabase, spendFromDatabase, idRangeFromDatabase, type SpendRow } from "../../spend/spend-queries.js";
 import type { LatencyCell } from "../../spend/spend-cells.js";
 import { activeSnoozes, type Snooze } from "../../notify/snoozes.js";
+import { digestFromDatabase } from "../../digest/digest-queries.js";
 import { availabilityFromDatabase, botAvailabilityFromDatabase, incidentsFromDatabase, stripsFromDatabase } from "../../record/record-queries.js";
 
 /**
@@ -28,6 +29,7 @@ export const READ_QUERIES = {
   incidents: (db: Database, a: Parameters<typeof incidentsFromDatabase>[1]) => incidentsFromDatabase(db, a),
   strips: (db: Database, a: Parameters<typeof stripsFromDatabase>[1]) => stripsFromDatabase(db, a),
   botAvailability: (db: Database, a: Parameters<typeof botAvailabilityFromDatabase>[1]) => botAvailabilityFromDatabase(db, a),
+  digest: (db: Database, a: Parameters<typeof digestFromDatabase>[1]) => digestFromDatabase(db, a),
 };
 
 export type ReadQueries = typeof READ_QUERIES;
