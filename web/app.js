@@ -11,6 +11,8 @@ const state = {
   overview: null,
   range: "1h",
   botTimer: undefined,
+  strips: new Map(), // channel → bars of the last 90 days (GET /api/v1/availability/days)
+  days: [], // their dates, oldest first
 };
 
 // ---- formatting -------------------------------------------------------------------------
@@ -58,6 +60,19 @@ function axisColour() {
 /** Tick steps for counts: whole numbers only, so an axis never reads "1, 1, 1" for 0.5, 1, 1.5. */
 const WHOLE_STEPS = [1, 2, 5, 10, 20, 50, 100, 200, 500, 1e3, 2e3, 5e3, 1e4, 2e4, 5e4, 1e5, 2e5, 5e5, 1e6, 2e6, 5e6, 1e7];
 
+/** The y axis as wide as its longest label (a fixed 60 px cut "200,000" to "00,000"). */
+function axisSize(u, values, axisIdx, cycleNum) {
+  const axis = u.axes[axisIdx];
+  if (cycleNum > 1) return axis._size;
+  let size = axis.ticks.size + axis.gap;
+  const longest = (values ?? []).reduce((a, v) => (String(v).length > a.length ? String(v) : a), "");
+  if (longest !== "") {
+    u.ctx.font = axis.font[0];
+    size += u.ctx.measureText(longest).width / devicePixelRatio;
+  }
+  return Math.ceil(size) + 4;
+}
+
 function chart(box, xs, series, { valueFormat = (v) => v, stepped = false, xRange, counts = false } = {}) {
   box.replaceChildren();
   const points = xs.length === 0 ? 0 : series.reduce((n, s) => n + s.values.filter((v) => v !== null && v !== undefined).length, 0);
@@ -70,12 +85,13 @@ function chart(box, xs, series, { valueFormat = (v) => v, stepped = false, xRang
     width,
     height: 200,
     scales: { x: xRange === undefined ? { time: true } : { time: true, range: () => xRange } },
-    axes: [{ ...axis }, { ...axis, values: (_u, vals) => vals.map(valueFormat), size: 60, ...(counts ? { incrs: WHOLE_STEPS } : {}) }],
+    axes: [{ ...axis }, { ...axis, values: (_u, vals) => vals.map(valueFormat), size: axisSize, ...(counts ? { incrs: WHOLE_STEPS } : {}) }],
     series: [{}, ...series.map((s, i) => ({ label: s.label, stroke: colour(i), width: 1.5, points: { show: xs.length < 3 }, fill: series.length === 1 ? `${colour(i)}22` : undefined, paths: stepped ? uPlot.paths.stepped({ align: 1 }) : undefined, value: (_u, v) => (v === null ? "–" : valueFormat(v)) }))],
     legend: { show: series.length > 1 || series.some((s) => s.label) },
     cursor: { drag: { x: false, y: false } },
   };
-  new uPlot(opts, [xs, ...series.map((s) => s.values)], box);
+  // Kept on its box: the browser test checks that no axis label is cut.
+  box.uplot = new uPlot(opts, [xs, ...series.map((s) => s.values)], box);
 }
 
 function sparkline(box, xs, ys) {
@@ -132,10 +148,12 @@ function uptime(row) {
 
 function makeRow(channel) {
   const tr = el("tr", { class: "bot", dataset: { channel } });
-  const cells = ["c-channel", "c-status", "c-pid num", "c-uptime num", "c-age num", "c-cpu num", "spark-cell", "c-rss num", "spark-cell", "c-features wide", "c-calls num", "c-cost num"];
+  const cells = ["c-channel", "c-status", "c-pid num", "c-uptime num", "c-age num", "c-cpu num", "spark-cell", "c-rss num", "spark-cell", "c-features wide", "c-calls num", "c-cost num", "c-strip"];
   for (const c of cells) tr.append(el("td", { class: c }));
   tr.children[6].append(el("div", { class: "spark cpu" }));
   tr.children[8].append(el("div", { class: "spark rss" }));
+  tr.children[12].append(el("div", { class: "strip", dataset: { channel } }));
+  renderStrip(tr.children[12].firstChild, channel);
   const a = el("a", { href: `/bot/${encodeURIComponent(channel)}`, text: channel });
   tr.children[0].append(a);
   tr.addEventListener("click", (ev) => {
@@ -191,7 +209,11 @@ function renderBots() {
 
 function upsert(row) {
   let tr = state.rows.get(row.channel);
-  if (tr === undefined) state.rows.set(row.channel, (tr = makeRow(row.channel)));
+  if (tr === undefined) {
+    state.rows.set(row.channel, (tr = makeRow(row.channel)));
+    // A bot not seen before: its strip is read soon (a burst of new bots costs one read).
+    if (!state.strips.has(row.channel)) scheduleStrips(1000);
+  }
   state.bots.set(row.channel, row);
   updateRow(tr, row);
 }
@@ -214,6 +236,88 @@ function applyFilter() {
     tr.hidden = (text !== "" && !channel.toLowerCase().includes(text)) || (status !== "" && row.status !== status);
   }
 }
+
+// ---- availability strips --------------------------------------------------------------------
+const pct2 = (r) => (r === null || r === undefined ? "–" : `${(Math.floor(r * 10000) / 100).toFixed(2)}%`);
+function levelOf(a) {
+  if (a === null) return "none";
+  if (a >= 0.999) return "full";
+  if (a >= 0.99) return "high";
+  if (a >= 0.95) return "mid";
+  if (a >= 0.9) return "low";
+  return "bad";
+}
+function barText(day, bar) {
+  if (bar.availability === null) return `${day}: nothing observed`;
+  const inc = bar.incidents === 0 ? "no incident" : bar.incidents === 1 ? "1 incident" : `${bar.incidents} incidents`;
+  return `${day}: ${pct2(bar.availability)} up (down ${duration(bar.down_seconds)}), ${inc}`;
+}
+
+/** One bar a day into `box` for the channel, from the last strips read (grey while none are known). */
+function renderStrip(box, channel) {
+  if (box === null) return;
+  const bars = state.strips.get(channel);
+  const days = state.days;
+  const n = days.length || 90;
+  if (box.children.length !== n) box.replaceChildren(...Array.from({ length: n }, () => el("span")));
+  for (let i = 0; i < n; i++) {
+    const span = box.children[i];
+    const bar = bars?.[i] ?? { availability: null, incidents: 0, down_seconds: 0 };
+    const text = days[i] === undefined ? "not read yet" : barText(days[i], bar);
+    span.dataset.level = levelOf(bar.availability);
+    span.dataset.text = text;
+    span.setAttribute("aria-label", text);
+  }
+  box.setAttribute("role", "img");
+  box.setAttribute("aria-label", bars === undefined ? "availability not read yet" : `availability of the last ${n} days`);
+}
+
+let stripsTimer;
+function scheduleStrips(ms) {
+  clearTimeout(stripsTimer);
+  stripsTimer = setTimeout(() => void loadStrips(), ms);
+}
+async function loadStrips() {
+  try {
+    const s = await getJson("/api/v1/availability/days?days=90");
+    state.days = s.days;
+    state.strips = new Map(s.channels.map((c) => [c.channel, c.bars]));
+  } catch {
+    // no database (--no-db), or busy: the strips stay grey and are read again
+  }
+  for (const [channel, tr] of state.rows) renderStrip(tr.querySelector(".strip"), channel);
+  const m = /^\/bot\/([^/]+)$/.exec(location.pathname);
+  if (m !== null) renderStrip($("bot-strip"), decodeURIComponent(m[1]));
+  // A day's bar changes slowly: read again every minute.
+  scheduleStrips(60000);
+}
+
+/** Hovering a bar (or tapping it, on a phone) shows its day, availability and incidents. */
+function showTip(span) {
+  const tip = $("bar-tip");
+  for (const x of document.querySelectorAll('.strip > span[aria-current="true"]')) x.removeAttribute("aria-current");
+  if (span === null) return void (tip.hidden = true);
+  span.setAttribute("aria-current", "true");
+  tip.textContent = span.dataset.text ?? "";
+  tip.hidden = false;
+  const r = span.getBoundingClientRect();
+  const w = tip.offsetWidth;
+  tip.style.left = `${Math.max(4, Math.min(window.innerWidth - w - 4, r.left + r.width / 2 - w / 2))}px`;
+  tip.style.top = `${r.top > 48 ? r.top - tip.offsetHeight - 6 : r.bottom + 6}px`;
+}
+document.addEventListener("mouseover", (ev) => {
+  const span = ev.target.closest?.(".strip > span") ?? null;
+  if (span !== null || !$("bar-tip").hidden) showTip(span);
+});
+document.addEventListener("click", (ev) => {
+  const span = ev.target.closest?.(".strip > span") ?? null;
+  if (span !== null) {
+    // A tap on a bar shows it; it does not open the bot's page under it.
+    ev.stopPropagation();
+    ev.preventDefault();
+  }
+  showTip(span);
+}, true);
 
 // ---- LLM and bridge sections ----------------------------------------------------------------
 function renderOverview(o) {
@@ -292,13 +396,15 @@ async function showBot(channel) {
   $("bot-title").textContent = channel;
   document.title = `${channel} · KissBot fleet`;
   for (const b of document.querySelectorAll("[data-range]")) b.setAttribute("aria-pressed", String(b.dataset.range === state.range));
-  await Promise.all([loadBot(channel), loadHistory(channel)]);
+  renderStrip($("bot-strip"), channel);
+  await Promise.all([loadBot(channel), loadHistory(channel), loadAvailability(channel)]);
   clearInterval(state.botTimer);
   // The page stays live: its facts, events, charts and tables are read again while it is open.
   state.botTimer = setInterval(() => {
     if ($("botview").hidden) return;
     void loadBot(channel);
     void loadHistory(channel);
+    void loadAvailability(channel);
   }, 5000);
 }
 
@@ -332,6 +438,25 @@ async function loadBot(channel) {
     $("bot-facts").replaceChildren();
   }
   $("bot-events").replaceChildren(...found.events.map((e) => el("li", {}, el("time", { datetime: new Date(e.at).toISOString(), text: new Date(e.at).toLocaleString() }), el("strong", { text: e.event }), ` pid ${e.pid}: ${e.detail}`)));
+}
+
+const PERIOD_NAMES = { "24h": "Last 24 hours", "7d": "Last 7 days", "30d": "Last 30 days", this_month: "This month", last_month: "Last month" };
+
+async function loadAvailability(channel) {
+  let a;
+  try {
+    a = await getJson(`/api/v1/bots/${encodeURIComponent(channel)}/availability`);
+  } catch (err) {
+    $("bot-availability-note").textContent = `Availability unavailable: ${err.message}`;
+    return;
+  }
+  fillTable($("bot-availability"), a.periods, (p) => [[PERIOD_NAMES[p.period] ?? p.period], [pct2(p.availability), "num"], [duration(p.down_seconds), "num"], [int(p.incidents), "num"], [p.incidents === 0 ? "–" : duration(p.longest_down_seconds), "num"]]);
+  $("bot-availability-note").textContent = `Up ÷ (up + down); time stopped, snoozed or with no bridge running counts neither way. Months in ${a.timezone}.`;
+  // 2026-12-03 02:22: short enough for a phone's column.
+  const when = (iso) => (iso === null ? "ongoing" : new Date(iso).toLocaleString("sv-SE", { dateStyle: "short", timeStyle: "short" }));
+  fillTable($("bot-incidents"), a.incidents, (i) => [[when(i.start)], [when(i.end)], [duration(i.duration_seconds), "num"], [i.cause]]);
+  $("bot-incidents").hidden = a.incidents.length === 0;
+  $("bot-incidents-none").hidden = a.incidents.length > 0;
 }
 
 async function loadHistory(channel) {
@@ -418,3 +543,4 @@ setInterval(() => {
 }, 1000);
 connect();
 route();
+void loadStrips();

@@ -1,7 +1,9 @@
 /// <reference lib="dom" />
 import { test } from "node:test";
 import assert from "node:assert/strict";
+import { spawn } from "node:child_process";
 import { existsSync, mkdtempSync } from "node:fs";
+import Database from "better-sqlite3";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { Browser, Page } from "playwright-core";
@@ -243,6 +245,108 @@ test("readable on a phone, light and dark following the system", async (t) => {
   assert.notEqual(light, dark);
   const lum = (rgb: string) => rgb.match(/\d+/g)!.slice(0, 3).reduce((a, b) => a + Number(b), 0);
   assert.ok(lum(dark) < lum(light), `dark ${dark} is darker than light ${light}`);
+});
+
+/** 90 days of one bot's record, as a bridge would have written it: up, but 2 hours dead yesterday (10:00–12:00 UTC). */
+function seedRecord(dbPath: string, channel: string, now: number): string {
+  const db = new Database(dbPath);
+  const day = 86_400_000;
+  const yesterday = Math.floor(now / day) * day - day;
+  db.prepare("INSERT INTO bridge_runs (started_ms, mark_ms, ended_ms) VALUES (?, ?, ?)").run(now - 92 * day, now - 1000, now - 1000);
+  const row = db.prepare("INSERT INTO bot_record (channel, kind, at_ms, state, cause, changes, until_ms) VALUES (?, 'state', ?, ?, ?, 1, NULL)");
+  row.run(channel, now - 92 * day, "up", null);
+  row.run(channel, yesterday + 10 * 3_600_000, "down", "dead");
+  row.run(channel, yesterday + 12 * 3_600_000, "up", null);
+  db.close();
+  return new Date(yesterday).toISOString().slice(0, 10);
+}
+
+/** Every table in a card fits it, every wrapped table scrolls only inside its box, and the page is no wider than the screen. */
+async function nothingCut(page: Page, scrollingTables: boolean): Promise<string[]> {
+  return page.evaluate((allowScroll) => {
+    const cut: string[] = [];
+    if (document.documentElement.scrollWidth > window.innerWidth) cut.push(`page ${document.documentElement.scrollWidth} > ${window.innerWidth}`);
+    for (const card of Array.from(document.querySelectorAll<HTMLElement>(".card"))) {
+      if (card.offsetParent === null) continue;
+      const over = card.scrollWidth - card.clientWidth;
+      if (over > 0 && !allowScroll) cut.push(`${card.querySelector("h3, figcaption")?.textContent ?? "a card"}: ${over} px wider than its card`);
+      if (over > 0 && allowScroll && getComputedStyle(card).overflowX !== "auto") cut.push(`${card.textContent?.slice(0, 30)}: cut, not scrollable`);
+    }
+    for (const wrap of Array.from(document.querySelectorAll<HTMLElement>(".table-wrap"))) {
+      if (wrap.offsetParent !== null && wrap.scrollWidth > wrap.clientWidth && !allowScroll) cut.push(`the bots table: ${wrap.scrollWidth - wrap.clientWidth} px wider than its box`);
+    }
+    // Chart axes: drawn on a canvas, as wide as their widest label.
+    for (const box of Array.from(document.querySelectorAll<HTMLElement & { uplot?: { axes: { _size: number; _values?: string[]; font: string[]; ticks: { size: number }; gap: number }[]; ctx: CanvasRenderingContext2D } }>(".chart"))) {
+      const u = box.uplot;
+      if (u === undefined || box.offsetParent === null) continue;
+      const y = u.axes[1]!;
+      u.ctx.font = y.font[0]!;
+      const widest = Math.max(0, ...(y._values ?? []).map((v: string) => u.ctx.measureText(String(v)).width / devicePixelRatio));
+      if (y._size < widest + y.ticks.size + y.gap) cut.push(`${box.id}: axis ${y._size} px for a ${Math.ceil(widest)} px label`);
+    }
+    return cut;
+  }, scrollingTables);
+}
+
+test("availability on the page: a 90-day strip per bot (30 on a phone), each bar's day, availability and incidents on hover and on tap; the bot view's periods and incidents, live; nothing cut at 1280 and 390 px", async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), "kb-strip-"));
+  const first = await startBridgeProcess([], { dir });
+  await first.stop();
+  const yesterday = seedRecord(join(dir, "kissbot_monitor.db"), "strip_bot", Date.now());
+  const bridge = await startBridgeProcess(["--sample-interval", "0.2"], { dir, socket: join(dir, "monitor.sock") });
+  t.after(() => bridge.stop());
+  const bot = spawn("sleep", ["600"], { stdio: "ignore" });
+  t.after(() => bot.kill());
+  await sendOnce(bridge.socket, `{"type":"register","channel":"strip_bot","pid":${bot.pid}}\n`);
+  // 200,000 tokens in a minute: the token chart's axis must show "200,000" whole.
+  await sendOnce(bridge.socket, `{"type":"llm_usage","channel":"strip_bot","model":"gpt-4o-mini","feature":"ask","tokens_in":199000,"tokens_out":1000}\n`);
+
+  const { page, problems } = await watchedPage(browser, { width: 1280, height: 900 });
+  await page.goto(`${bridge.url}/`);
+  const strip = '#bots tbody tr[data-channel="strip_bot"] .strip';
+  await page.waitForFunction((sel) => document.querySelector(sel)?.lastElementChild?.getAttribute("data-level") === "full", strip);
+  const bars = await page.$$eval(`${strip} > span`, (spans) => spans.map((s) => ({ level: s.getAttribute("data-level"), text: s.getAttribute("data-text"), visible: (s as HTMLElement).offsetWidth > 0 })));
+  assert.equal(bars.length, 90);
+  assert.equal(bars.filter((b) => b.visible).length, 90, "90 days on a laptop");
+  const y = bars.findIndex((b) => b.text?.startsWith(yesterday));
+  assert.equal(y, 88, "yesterday is the bar before today's");
+  assert.equal(bars[y]!.level, "low", "22 of 24 hours up");
+  await page.hover(`${strip} > span:nth-child(${y + 1})`);
+  assert.equal(await page.textContent("#bar-tip"), `${yesterday}: 91.66% up (down 2h 0m), 1 incident`);
+  assert.equal(await page.isVisible("#bar-tip"), true);
+  await page.waitForFunction(() => Number(document.getElementById("tokens-chart")?.dataset.points ?? 0) > 0, undefined, { timeout: 30_000 });
+  assert.deepEqual(await nothingCut(page, false), []);
+  await page.screenshot({ path: screenshotPath("availability.png") });
+
+  // One bot's view: its periods, its incidents; live when it dies.
+  await page.goto(`${bridge.url}/bot/strip_bot`);
+  await page.waitForSelector("#bot-incidents tbody tr");
+  const periods = await page.$$eval("#bot-availability tbody tr", (rows) => rows.map((r) => Array.from(r.children).map((c) => c.textContent)));
+  assert.deepEqual(periods.map((p) => p[0]), ["Last 24 hours", "Last 7 days", "Last 30 days", "This month", "Last month"]);
+  assert.deepEqual(periods[1]!.slice(2, 4), ["2h 0m", "1"], "7 days: 2 h down, one incident");
+  assert.deepEqual(await page.$$eval("#bot-incidents tbody tr", (rows) => rows.map((r) => [r.children[2]!.textContent, r.children[3]!.textContent])), [["2h 0m", "dead"]]);
+  bot.kill();
+  await page.waitForFunction(() => Array.from(document.querySelectorAll("#bot-incidents tbody tr")).some((r) => r.children[1]?.textContent === "ongoing"), undefined, { timeout: 15_000 });
+  assert.deepEqual(await nothingCut(page, false), []);
+  assert.deepEqual(problems, []);
+  await page.close();
+
+  // A phone: the last 30 days, a tap shows a bar; tables too wide scroll inside their box.
+  const phone = await browser.newContext({ viewport: { width: 390, height: 844 }, hasTouch: true, isMobile: true });
+  const p2 = await phone.newPage();
+  await p2.goto(`${bridge.url}/`);
+  await p2.waitForFunction((sel) => document.querySelector(sel)?.lastElementChild?.getAttribute("data-level") !== null, strip);
+  assert.equal(await p2.$$eval(`${strip} > span`, (spans) => spans.filter((s) => (s as HTMLElement).offsetWidth > 0).length), 30, "30 days on a phone");
+  await p2.locator(`${strip} > span`).nth(y).scrollIntoViewIfNeeded();
+  await p2.locator(`${strip} > span`).nth(y).tap();
+  assert.equal(await p2.textContent("#bar-tip"), `${yesterday}: 91.66% up (down 2h 0m), 1 incident`);
+  assert.equal(new URL(p2.url()).pathname, "/", "a tap on a bar shows it, it does not open the bot");
+  assert.deepEqual(await nothingCut(p2, true), []);
+  await p2.goto(`${bridge.url}/bot/strip_bot`);
+  await p2.waitForSelector("#bot-incidents tbody tr");
+  assert.deepEqual(await nothingCut(p2, true), []);
+  await p2.screenshot({ path: screenshotPath("availability-phone.png"), fullPage: true });
+  await phone.close();
 });
 
 test("the screenshots are written for a person to look at", () => {
