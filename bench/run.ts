@@ -16,6 +16,7 @@ import { benchRestore } from "./restore.js";
 import { benchPage } from "./page.js";
 import { benchRunaway } from "./runaway.js";
 import { benchBigMonth } from "./big-month.js";
+import { benchRecord, printRecord } from "./record.js";
 import { benchHandoff } from "./handoff.js";
 import { benchSeriesBound, benchShutdownUnderLock } from "./robustness.js";
 import { waitFor } from "../test/helpers/wait.js";
@@ -218,6 +219,10 @@ function printRestore(r: Awaited<ReturnType<typeof benchRestore>>): void {
   console.log(`restart to ready, median of ${r.empty.length} alternating rounds: empty database ${median(r.empty)} ms; ${fmt(r.bots)} bots to restore ${median(r.restored)} ms (${(median(r.restored) / median(r.empty)).toFixed(2)}x); ${fmt(r.dead)} found dead at the first scrape; open descriptors ${r.fdsEmpty} vs ${r.fdsRestored}`);
 }
 
+if (only === "record") {
+  printRecord(await benchRecord(Number(process.argv[3] ?? 2000), Number(process.argv[4] ?? 400)));
+  process.exit(0);
+}
 if (only === "month") {
   const m = await benchBigMonth();
   console.log(`a month of ${fmt(m.rows)} LLM calls in the database, bridge started on it: this month's spend in /metrics after ${m.seconds.toFixed(1)} s, ${m.spentUsd.toFixed(2)} USD (SQL's sum ${m.expectedUsd.toFixed(2)}); reads refused for time meanwhile: ${m.timeouts}`);

@@ -161,6 +161,32 @@ export const OVERVIEW = dashboard("kissbot-overview", "KissBot / Overview", "Eve
     ],
   ],
   [
+    "Availability",
+    [
+      bars({
+        title: "Availability by bot, 30 days",
+        unit: "percentunit",
+        w: 12,
+        description: "Time online ÷ time online, stale or dead, over 30 days (the shipped recording rules; time stopped, snoozed or unscraped counts neither way): what `kissbot-bridge uptime --since 30d` computes from the bridge's own record.",
+        targets: [{ expr: "sort(channel:kissbot_bot_availability:ratio_30d)", legend: "{{channel}}", instant: true }],
+        thresholds: [{ color: "red", value: null }, { color: "orange", value: 0.95 }, { color: "yellow", value: 0.99 }, { color: "green", value: 0.999 }],
+        display: BarGaugeDisplayMode.Basic,
+        unfilled: true,
+      }),
+      bars({
+        title: "Error budget left, 30 days",
+        unit: "percentunit",
+        w: 12,
+        description: "Share of the 30-day error budget (1 − --availability-objective) not yet spent: 100% untouched, 0 spent, below 0 overspent. KissBotErrorBudgetBurnFast and KissBotErrorBudgetBurnSlow page before it runs out.",
+        targets: [{ expr: "sort(channel:kissbot_bot_error_budget_remaining:ratio_30d)", legend: "{{channel}}", instant: true }],
+        thresholds: [{ color: "red", value: null }, { color: "orange", value: 0 }, { color: "yellow", value: 0.25 }, { color: "green", value: 0.5 }],
+        display: BarGaugeDisplayMode.Basic,
+        unfilled: true,
+      }),
+      lines({ title: "Unavailability, last hour (burn-rate window)", unit: "percentunit", w: 24, description: "Share of the last hour each bot was stale or dead: KissBotErrorBudgetBurnFast fires above 14.4 × (1 − objective), 14.4% at 0.99.", targets: [{ expr: "channel:kissbot_bot_unavailability:ratio_rate1h", legend: "{{channel}}" }] }),
+    ],
+  ],
+  [
     "Processes",
     [
       lines({ title: "CPU by bot", unit: "percentunit", w: 12, description: "1.0 = one core.", targets: [{ expr: "kissbot_process_cpu_usage_ratio", legend: "{{channel}}" }] }),

@@ -196,12 +196,36 @@ export interface DayBar {
   incidents: number;
 }
 
-/** Bars for the days starting at each of `dayStarts` (ascending), the last one ending at `endMs`. */
+/** Bars for the days starting at each of `dayStarts` (ascending), the last one ending at `endMs`: one sweep of the segments. */
 export function dayBars(segs: readonly Segment[], dayStarts: readonly number[], endMs: number): DayBar[] {
-  const starts = incidents(segs).map((i) => i.startMs);
-  return dayStarts.map((start, k) => {
-    const end = dayStarts[k + 1] ?? endMs;
-    const t = totals(segs, start, end);
-    return { availability: availability(t), up_seconds: t.up_seconds, down_seconds: t.down_seconds, incidents: starts.filter((s) => s >= start && s < end).length };
+  const up = dayStarts.map(() => 0);
+  const down = dayStarts.map(() => 0);
+  const count = dayStarts.map(() => 0);
+  const dayOf = (t: number) => {
+    // The last day starting at or before t (binary search).
+    let lo = 0;
+    let hi = dayStarts.length - 1;
+    while (lo < hi) {
+      const mid = (lo + hi + 1) >> 1;
+      if (dayStarts[mid]! <= t) lo = mid;
+      else hi = mid - 1;
+    }
+    return lo;
+  };
+  const first = dayStarts[0] ?? endMs;
+  for (const s of segs) {
+    if (s.category !== "up" && s.category !== "down") continue;
+    let from = Math.max(s.fromMs, first);
+    const to = Math.min(s.toMs, endMs);
+    for (let k = dayOf(from); from < to; k++) {
+      const until = Math.min(to, dayStarts[k + 1] ?? endMs);
+      (s.category === "up" ? up : down)[k]! += until - from;
+      from = until;
+    }
+  }
+  for (const i of incidents(segs)) if (i.startMs >= first && i.startMs < endMs) count[dayOf(i.startMs)]!++;
+  return dayStarts.map((_, k) => {
+    const counted = up[k]! + down[k]!;
+    return { availability: counted === 0 ? null : up[k]! / counted, up_seconds: up[k]! / 1000, down_seconds: down[k]! / 1000, incidents: count[k]! };
   });
 }
