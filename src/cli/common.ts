@@ -10,6 +10,15 @@ export function dbPath(values: { db?: string | boolean | undefined }, env: NodeJ
   return typeof values.db === "string" ? values.db : (env[FLAGS.db.env] ?? FLAGS.db.default);
 }
 
+/** --timezone, else the bridge's variable, else UTC, by its canonical name; or what is wrong with it. */
+export function timeZoneOption(given: string | undefined, env: NodeJS.ProcessEnv): { zone: string } | { error: string } {
+  try {
+    return { zone: FLAGS.timezone.parse(given ?? env[FLAGS.timezone.env] ?? FLAGS.timezone.default) };
+  } catch (err) {
+    return { error: `invalid --timezone: ${(err as Error).message}` };
+  }
+}
+
 /** Where the running bridge answers: --url, else the address --listen (or its variable) names. */
 export function bridgeUrl(values: Record<string, string | boolean | undefined>, env: NodeJS.ProcessEnv): string {
   if (typeof values["url"] === "string") return values["url"].replace(/\/$/, "");

@@ -8,7 +8,7 @@ import { parseTargets, type NotifyTarget } from "../notify/targets.js";
 import { render } from "../notify/formats.js";
 import { postJson } from "../notify/http-post.js";
 import { printable, renderTable, useColor } from "./table.js";
-import { dbPath, readDatabase, type Out } from "./common.js";
+import { dbPath, readDatabase, timeZoneOption, type Out } from "./common.js";
 import type { Notice } from "../notify/alert.js";
 import { latestDigest } from "../digest/schedule.js";
 import { digestFromDatabase } from "../digest/digest-queries.js";
@@ -169,13 +169,14 @@ async function digestCommand(values: { preview?: boolean | undefined; send?: boo
   if (values.preview === values.send) return fail("notify digest takes one of --preview and --send");
   const period = values.period === "last-week" ? "weekly" : values.period === "last-month" ? "monthly" : undefined;
   if (period === undefined) return fail(`--period must be last-week or last-month, not ${JSON.stringify(values.period)}`);
-  let timeZone: string;
+  const zone = timeZoneOption(values.timezone, env);
+  if ("error" in zone) return fail(zone.error);
+  const timeZone = zone.zone;
   let budgets: BudgetTable | null;
   try {
-    timeZone = FLAGS.timezone.parse(values.timezone ?? env[FLAGS.timezone.env] ?? FLAGS.timezone.default);
     budgets = FLAGS.budgets.parse(values.budgets ?? env[FLAGS.budgets.env] ?? "");
   } catch (err) {
-    return fail((err as Error).message);
+    return fail(`invalid --budgets: ${(err as Error).message}`);
   }
   const targets = values.send ? targetsOf(values.notify, env) : [];
   if (typeof targets === "string") return fail(targets);

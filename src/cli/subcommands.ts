@@ -5,7 +5,7 @@ import { isUsageGroup, parseSince, USAGE_GROUPS, type UsageView } from "../read-
 import type { BotView } from "../read-model/bots.js";
 import { duration, printable, renderTable, useColor, type Color, type Column } from "./table.js";
 import { MIB } from "../util/units.js";
-import { bridgeUrl, COMMON, dbPath, fromBridge, notReachable, readDatabase, type Out } from "./common.js";
+import { bridgeUrl, COMMON, dbPath, fromBridge, notReachable, readDatabase, timeZoneOption, type Out } from "./common.js";
 
 const STATUS_COLORS = new Map<string, Color>([["online", "green"], ["stale", "yellow"], ["dead", "red"], ["offline", "grey"]]);
 
@@ -87,13 +87,12 @@ export async function usageCommand(argv: string[], env: NodeJS.ProcessEnv, out: 
     out.stderr.write(`kissbot-bridge: invalid --by: expected one of ${USAGE_GROUPS.join(", ")}, day, got ${JSON.stringify(by)}\n`);
     return 2;
   }
-  let timeZone: string;
-  try {
-    timeZone = FLAGS.timezone.parse(values.timezone ?? env[FLAGS.timezone.env] ?? FLAGS.timezone.default);
-  } catch (err) {
-    out.stderr.write(`kissbot-bridge: invalid --timezone: ${(err as Error).message}\n`);
+  const zone = timeZoneOption(values.timezone, env);
+  if ("error" in zone) {
+    out.stderr.write(`kissbot-bridge: ${zone.error}\n`);
     return 2;
   }
+  const timeZone = zone.zone;
   if (values.json && values.csv) {
     out.stderr.write("kissbot-bridge: --json and --csv exclude each other\n");
     return 2;

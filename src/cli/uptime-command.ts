@@ -4,7 +4,7 @@ import { availabilityFromDatabase, type AvailabilityView } from "../record/recor
 import type { ChannelAvailability } from "../record/timeline.js";
 import { resolvePeriod } from "../read-model/periods.js";
 import { duration, renderTable, useColor, type Color } from "./table.js";
-import { bridgeUrl, COMMON, dbPath, fromBridge, notReachable, readDatabase, type Out } from "./common.js";
+import { bridgeUrl, COMMON, dbPath, fromBridge, notReachable, readDatabase, timeZoneOption, type Out } from "./common.js";
 
 const HELP = [
   "Usage: kissbot-bridge uptime [CHANNEL…] [--since 24h|7d|30d | --month YYYY-MM] [--timezone ZONE] [--json] [--url URL] [--db PATH]",
@@ -30,13 +30,12 @@ export async function uptimeCommand(argv: string[], env: NodeJS.ProcessEnv, out:
     out.stdout.write(HELP);
     return 0;
   }
-  let timeZone: string;
-  try {
-    timeZone = FLAGS.timezone.parse(values.timezone ?? env[FLAGS.timezone.env] ?? FLAGS.timezone.default);
-  } catch (err) {
-    out.stderr.write(`kissbot-bridge: invalid --timezone: ${(err as Error).message}\n`);
+  const zone = timeZoneOption(values.timezone, env);
+  if ("error" in zone) {
+    out.stderr.write(`kissbot-bridge: ${zone.error}\n`);
     return 2;
   }
+  const timeZone = zone.zone;
   const period = resolvePeriod({ since: values.since, month: values.month }, Date.now(), timeZone);
   if ("error" in period) {
     out.stderr.write(`kissbot-bridge: ${period.error.replace(/^(since|month)/, "--$1")}\n`);

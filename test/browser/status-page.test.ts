@@ -317,6 +317,11 @@ test("availability on the page: a 90-day strip per bot (30 on a phone), each bar
   await page.waitForFunction(() => Number(document.getElementById("tokens-chart")?.dataset.points ?? 0) > 0, undefined, { timeout: 30_000 });
   assert.deepEqual(await nothingCut(page, false), []);
   await page.screenshot({ path: screenshotPath("availability.png") });
+  // Wider, the LLM cards are narrower (three to a row): the spend table still fits its card.
+  await page.setViewportSize({ width: 1400, height: 900 });
+  await page.waitForTimeout(300);
+  assert.deepEqual(await nothingCut(page, false), []);
+  await page.setViewportSize({ width: 1280, height: 900 });
 
   // One bot's view: its periods, its incidents; live when it dies.
   await page.goto(`${bridge.url}/bot/strip_bot`);

@@ -20,7 +20,8 @@ export function scaleDurations(yaml: string, factor: number, keys: readonly stri
   return yaml.replace(re, (_m, head: string, d: string) => `${head}${Math.max(1, Math.round(durationMs(d) * factor))}ms`);
 }
 
-export const PROMETHEUS_KEYS = ["scrape_interval", "evaluation_interval", "for"] as const;
+/** `interval` is a rule group's own evaluation interval (the availability rules' 5 m group). */
+export const PROMETHEUS_KEYS = ["scrape_interval", "evaluation_interval", "interval", "for"] as const;
 export const ALERTMANAGER_KEYS = ["group_wait", "group_interval", "repeat_interval", "resolve_timeout"] as const;
 
 export interface AlertingStack {

@@ -183,3 +183,30 @@ test("a scripted month: uptime --month, the API and the status page's figures ma
   assert.equal(await uptimeCommand(["--month", "2026-10", "--timezone", "Europe/Paris", "--json", "--url", "http://127.0.0.1:1", "--db", dbPath], {}, fromDb.out), 0);
   assert.deepEqual((JSON.parse(fromDb.text()) as { channels: Row[] }).channels.map(approx), [approx(ALPHA), approx(BETA)]);
 });
+
+test("retention: the record older than --incident-retention-days goes, but each bot's last state (and snooze) before the cutoff stays, so the bot still counts as up", async (t) => {
+  const s = new Script(mkdtempSync(join(tmpdir(), "kb-retention-")), ["--stale-after", "86400", "--incident-retention-days", "2"]);
+  t.after(() => s.stop());
+  const dbPath = join(s.dir, "kissbot_monitor.db");
+  await s.start();
+  s.at("2026-09-30T21:00:00Z");
+  await s.register("old");
+  await s.kill("old");
+  s.at("2026-09-30T22:00:00Z");
+  await s.register("old");
+  // Retention runs at the first commit, then once a day: five days on, the day-one rows are past it.
+  await s.liveUntil("2026-10-05T23:00:00Z", ["old"]);
+  await s.stop();
+  s.at("2026-10-06T00:00:00Z");
+  await s.start();
+  await s.heartbeat("old");
+  await waitFor("retention", () => {
+    const d = new Database(dbPath, { readonly: true });
+    const rows = d.prepare("SELECT at_ms AS at, state FROM bot_record WHERE channel = 'old' ORDER BY at_ms").all() as { at: number; state: string }[];
+    d.close();
+    return rows.length === 1 ? rows : undefined;
+  });
+  const view = await s.json<{ channels: Row[] }>("/api/v1/availability?since=1d");
+  assert.equal(view.channels[0]?.availability, 1, "the last state before the cutoff still holds");
+  assert.equal(view.channels[0]?.up_seconds, 86_400 - 3600, "up all day but the hour the bridge was away");
+});
