@@ -38,9 +38,13 @@ export async function holdWriteLock(db: string): Promise<{ release(): Promise<vo
   };
 }
 
-/** Rows of a query, read by Python's sqlite3 as KissBot's tools would. */
-export function kissbotQuery(path: string, sql: string): Record<string, unknown>[] {
-  const r = spawnSync("python3", [SCRIPT, "query", path, sql], { encoding: "utf8" });
+/**
+ * Rows of a query, read by Python's sqlite3 as KissBot's tools would. `within`: a command that
+ * runs it elsewhere (inside another process's namespaces, where its file system is mounted).
+ */
+export function kissbotQuery(path: string, sql: string, within: readonly string[] = []): Record<string, unknown>[] {
+  const [command, ...args] = [...within, "python3", SCRIPT, "query", path, sql];
+  const r = spawnSync(command!, args, { encoding: "utf8" });
   if (r.status !== 0) throw new Error(`query failed: ${r.stdout}${r.stderr}`);
   return JSON.parse(r.stdout) as Record<string, unknown>[];
 }

@@ -1,7 +1,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
-import { chmodSync, closeSync, mkdtempSync, openSync, rmSync, writeSync } from "node:fs";
+import { chmodSync, closeSync, mkdirSync, mkdtempSync, openSync, rmSync, writeSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { startBridgeProcess, until, type BridgeProcess } from "../helpers/bridge-process.js";
@@ -9,6 +9,7 @@ import { holdWriteLock, kissbotDb, kissbotQuery, sqlite3Exec } from "../helpers/
 import type { Samples } from "../helpers/samples.js";
 import { sendOnce } from "../helpers/raw-client.js";
 import { waitFor } from "../helpers/wait.js";
+import { requireUserNamespaces } from "../helpers/userns.js";
 
 const tmp = () => mkdtempSync(join(tmpdir(), "kb-dbfaults-"));
 
@@ -141,26 +142,22 @@ test("another process holds the write lock while the bridge runs (a backup, a lo
 });
 
 test("a full disk while the bridge runs: commits fail and are counted, nothing is dropped, and writes resume once space is freed", async (t) => {
+  // A file system of its own, small enough to fill: the database and its WAL live there. It is
+  // mounted in a user and mount namespace of the bridge's own (no root needed); the test reaches
+  // the bridge's view of it through /proc/PID/root. The socket stays outside, where bots see it.
+  requireUserNamespaces();
   const dir = tmp();
-  // A file system of its own, small enough to fill: the database and its WAL live there. Like
-  // the many-host test's network namespaces, it needs root (README), as CI runs the tests.
-  const mounted = spawnSync("mount", ["-t", "tmpfs", "-o", "size=4m", "tmpfs", dir], { encoding: "utf8" });
-  assert.equal(mounted.status, 0, `mounting a 4 MB tmpfs (needs root): ${mounted.stderr}`);
-  const unmount = () => spawnSync("umount", [dir]);
-  const db = join(dir, "kissbot_monitor.db");
-  const bridge = await startBridgeProcess([], { dir }).catch((err: unknown) => {
-    unmount();
-    throw err;
-  });
-  // Unmounted once the bridge has stopped and closed its files (after hooks run in order).
-  t.after(async () => {
-    await bridge.stop();
-    unmount();
-  });
+  const fs = join(dir, "fs");
+  mkdirSync(fs);
+  const db = join(fs, "kissbot_monitor.db");
+  const mountFirst = ["unshare", "--user", "--map-root-user", "--mount", "sh", "-c", 'mount -t tmpfs -o size=4m tmpfs "$0" && exec "$@"', fs];
+  const bridge = await startBridgeProcess(["--db", db], { dir, wrap: mountFirst });
+  t.after(() => bridge.stop());
+  const seen = (path: string) => `/proc/${bridge.proc.pid}/root${path}`;
   assert.equal(await sendOnce(bridge.socket, llm("before", 10)), true);
   await until(bridge, "the first rows written", (s) => written(s) === 10);
 
-  const filler = join(dir, "filler");
+  const filler = seen(join(fs, "filler"));
   fillDisk(filler);
   assert.equal(await sendOnce(bridge.socket, llm("full", 5000)), true);
   const failing = await until(bridge, "commits fail on the full disk", (s) => writeErrors(s) >= 2 && s.get("kissbot_bridge_db_queued_rows") === 5000);
@@ -172,8 +169,10 @@ test("a full disk while the bridge runs: commits fail and are counted, nothing i
   const s = await until(bridge, "the queued rows written", (x) => written(x) === 5013 && x.get("kissbot_bridge_db_queued_rows") === 0 && x.get("kissbot_bridge_db_writable") === 1);
   t.diagnostic(`written ${Date.now() - freedAt} ms after space was freed`);
   assert.equal(s.get("kissbot_bridge_db_dropped_rows_total"), 0);
-  assert.equal(count(db, "full"), 5000);
-  assert.deepEqual(kissbotQuery(db, "PRAGMA integrity_check"), [{ integrity_check: "ok" }]);
+  // Read where the file system is: SQLite follows /proc/PID/root back to this namespace's "/".
+  const inside = ["nsenter", `--target=${bridge.proc.pid}`, "--user", "--mount", "--preserve-credentials"];
+  assert.deepEqual(kissbotQuery(db, "SELECT COUNT(*) AS n FROM llm_usage WHERE channel = 'full'", inside), [{ n: 5000 }]);
+  assert.deepEqual(kissbotQuery(db, "PRAGMA integrity_check", inside), [{ integrity_check: "ok" }]);
 });
 
 /** Writes zeros to `path` until the file system has no block left. */
