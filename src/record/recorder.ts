@@ -43,7 +43,7 @@ export class Recorder {
   private readonly snoozedUntil = new Map<string, number>();
   private readonly days = new Map<string, Day>();
   #dropped = 0;
-  /** Changes not recorded because maxChannels channels were already followed. */
+  /** Changes not recorded because maxChannels channels were already followed, all of them up or down. */
   get dropped(): number {
     return this.#dropped;
   }
@@ -59,9 +59,10 @@ export class Recorder {
     return this.last.get(channel)?.state;
   }
 
-  /** What the last run recorded, so that a restart writes only what changed while it was away. */
+  /** What the last run recorded, so that a restart writes only what changed while it was away (bots still there first). */
   restore(channels: readonly RecordedChannel[]): void {
-    for (const c of channels.slice(0, this.options.maxChannels)) {
+    const stoppedLast = [...channels.filter((c) => c.state !== "stopped"), ...channels.filter((c) => c.state === "stopped")];
+    for (const c of stoppedLast.slice(0, this.options.maxChannels)) {
       if (c.state !== null) this.last.set(c.channel, { state: c.state, cause: c.cause });
       if (c.snoozedUntil !== null) this.snoozedUntil.set(c.channel, c.snoozedUntil);
     }
@@ -129,13 +130,30 @@ export class Recorder {
     }
   }
 
+  /**
+   * Makes room by forgetting the channel that stopped longest ago (its record stays in the
+   * database; a new change of it is written as a change). False when every channel followed is
+   * up or down: then the new one is left out and counted, never one that is still there.
+   */
+  private forgetOneStopped(): boolean {
+    for (const [channel, s] of this.last) {
+      if (s.state !== "stopped") continue;
+      this.last.delete(channel);
+      this.days.delete(channel);
+      return true;
+    }
+    return false;
+  }
+
   private set(channel: string, state: RecordedState, cause: Cause | null): void {
     const prev = this.last.get(channel);
     if (prev !== undefined && prev.state === state && prev.cause === cause) return;
-    if (prev === undefined && this.last.size >= this.options.maxChannels) {
+    if (prev === undefined && this.last.size >= this.options.maxChannels && !this.forgetOneStopped()) {
       this.#dropped++;
       return;
     }
+    // Kept in order of last change: the channel stopped longest ago is forgotten first.
+    this.last.delete(channel);
     this.last.set(channel, { state, cause });
     const now = this.clock.now();
     const today = Math.floor(now / DAY_MS);

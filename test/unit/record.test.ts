@@ -115,12 +115,18 @@ test("recorder: a snooze from when it was set, made longer from now, taken back 
   );
 });
 
-test("recorder: a bound on channels; what it leaves out is counted", () => {
+test("recorder: a bound on channels; a channel stopped longest ago makes room, one still there never does; what is left out is counted", () => {
   const rows: RecordRow[] = [];
   const r = new Recorder(new ManualClock(), (row) => rows.push(row), { maxChangesPerDay: 50, maxChannels: 2 });
-  for (const c of ["a", "b", "c"]) r.observer().registered!(bot(c, "online"), null, false);
+  const o = r.observer();
+  for (const c of ["a", "b", "c"]) o.registered!(bot(c, "online"), null, false);
   assert.deepEqual(rows.map((x) => x[0]), ["a", "b"]);
   assert.equal(r.dropped, 1);
+  o.unregistered!(bot("a", "online"));
+  o.registered!(bot("c", "online"), null, false);
+  assert.deepEqual(rows.map((x) => [x[0], x[3]]).slice(2), [["a", "stopped"], ["c", "up"]], "c takes the place of a, which left");
+  assert.equal(r.stateOf("a"), undefined);
+  assert.equal(r.stateOf("b"), "up");
 });
 
 test("badges: valid SVG with a title and escaped text; shields endpoint JSON; colours against the objective", () => {
