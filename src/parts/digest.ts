@@ -36,7 +36,14 @@ export function digestFeature(config: Config, db: DatabaseFeature, notify: Notif
         return;
       }
       await db.flushed();
-      const rows = await reader.read("digest", { fromMs: w.fromMs, toMs: w.toMs, previousFromMs: w.previousFromMs, nowMs: clock.now(), live: record.live });
+      let rows;
+      try {
+        rows = await reader.read("digest", { fromMs: w.fromMs, toMs: w.toMs, previousFromMs: w.previousFromMs, nowMs: clock.now(), live: record.live });
+      } catch (err) {
+        // A busy or locked database: read again at the next check (the digest is late, not lost).
+        log.warn("digest:read", { err: (err as Error).message, digest: w.key }, "the digest's figures could not be read; trying again");
+        return;
+      }
       const budget = (channel: string) => (budgets === undefined ? null : channelLimits(budgets.current, channel).monthly);
       if (notifier.sendDigest(w.key, digestText(w, rows, budget, config.timezone))) log.info({ digest: w.key, channels: rows.length, late: clock.now() - w.dueMs > DIGEST_CHECK_MS }, "digest sent");
     } finally {
