@@ -29,7 +29,7 @@ test("the weekly digest arrives once, with each bot's availability beside last w
   // Monday 30 November 09:00 in Paris: the week of the 23rd (alpha was up its last 11 hours).
   await s.liveUntil("2026-11-30T07:59:00Z", ["alpha"]);
   await sleep(1500);
-  assert.equal(chat.delivered("/discord").length, 0, "nothing before Monday 09:00, and nothing for the week before digests were turned on");
+  assert.equal(digests(chat).length, 0, "nothing before Monday 09:00, and nothing for the week before digests were turned on");
   s.at("2026-11-30T08:00:00Z");
   const [first] = await waitFor("the first digest", () => (digests(chat).length > 0 ? digests(chat) : undefined));
   assert.equal(first!.body.embeds[0].title, "KissBot weekly digest: 2026-11-23 to 2026-11-29");
@@ -69,5 +69,8 @@ test("the weekly digest arrives once, with each bot's availability beside last w
   assert.equal(all[2]!.body.embeds[0].title, "KissBot weekly digest: 2026-12-07 to 2026-12-13");
   await sleep(1500);
   assert.equal(digests(chat).length, 3);
-  assert.equal(chat.delivered("/discord").length, 3, "and no other message: the outage was within the grace");
+  // Besides the digests, only the spend alert for the call to a model with no price may come
+  // (its check runs every 5 s): never a message about the hour-long outage, within the grace.
+  const others = chat.delivered("/discord").filter((r) => !digests(chat).includes(r)).flatMap((r) => (r.body.embeds as { title: string }[]).map((e) => e.title));
+  assert.deepEqual(others.filter((title) => !/no price/i.test(title)), [], "no message about the outage");
 });
