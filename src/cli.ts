@@ -61,10 +61,13 @@ async function run(): Promise<void> {
       output.flush();
       process.exit(code);
     };
+    // Held, not unref'd: it keeps the process until the stop ends or the deadline passes. While a
+    // stop waits on a worker thread's reply, nothing else may be holding the event loop, and Node
+    // would end the process with code 0 and no "stopped" line.
     setTimeout(() => {
       log.error("shutdown took too long; exiting");
       exit(1);
-    }, SHUTDOWN_DEADLINE_MS).unref();
+    }, SHUTDOWN_DEADLINE_MS);
     if (starting === undefined) return exit(failed ? 1 : 0);
     starting.then((b) => b.stop()).then(
       (report) => exit(failed || report.droppedRows > 0 ? 1 : 0),
