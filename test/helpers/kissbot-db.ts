@@ -1,6 +1,8 @@
 import { spawn, spawnSync } from "node:child_process";
 import { join } from "node:path";
+import BetterSqlite3 from "better-sqlite3";
 import { FIXTURES } from "./paths.js";
+import { PYTHON } from "./python.js";
 
 const SCRIPT = join(FIXTURES, "kissbot_db.py");
 
@@ -8,7 +10,7 @@ export type KissbotDbResult = { ok: boolean; error?: string };
 
 /** Runs one command of test/fixtures/kissbot_db.py (KissBot's Monitor and bots' logger, in Python). */
 export function kissbotDb(cmd: string, path: string, ...args: string[]): KissbotDbResult {
-  const r = spawnSync("python3", [SCRIPT, cmd, path, ...args], { encoding: "utf8" });
+  const r = spawnSync(PYTHON, [SCRIPT, cmd, path, ...args], { encoding: "utf8" });
   if (r.stdout.trim() === "") throw new Error(`kissbot_db.py ${cmd}: ${r.stderr}`);
   return JSON.parse(r.stdout) as KissbotDbResult;
 }
@@ -16,7 +18,7 @@ export function kissbotDb(cmd: string, path: string, ...args: string[]): Kissbot
 /** The same, without blocking the test's event loop (for writers running beside the bridge). */
 export function kissbotDbAsync(cmd: string, path: string, ...args: string[]): Promise<KissbotDbResult> {
   return new Promise((resolve, reject) => {
-    const p = spawn("python3", [SCRIPT, cmd, path, ...args], { stdio: ["ignore", "pipe", "pipe"] });
+    const p = spawn(PYTHON, [SCRIPT, cmd, path, ...args], { stdio: ["ignore", "pipe", "pipe"] });
     let out = "";
     let err = "";
     p.stdout.on("data", (d: Buffer) => (out += d.toString()));
@@ -27,7 +29,7 @@ export function kissbotDbAsync(cmd: string, path: string, ...args: string[]): Pr
 
 /** Holds SQLite's write lock on `db` from another process until `release()`. */
 export async function holdWriteLock(db: string): Promise<{ release(): Promise<void> }> {
-  const locker = spawn("python3", ["-c", "import sqlite3, sys\nc = sqlite3.connect(sys.argv[1], isolation_level=None)\nc.execute('BEGIN IMMEDIATE')\nprint('locked', flush=True)\nsys.stdin.read()\nc.execute('COMMIT')", db], { stdio: ["pipe", "pipe", "inherit"] });
+  const locker = spawn(PYTHON, ["-c", "import sqlite3, sys\nc = sqlite3.connect(sys.argv[1], isolation_level=None)\nc.execute('BEGIN IMMEDIATE')\nprint('locked', flush=True)\nsys.stdin.read()\nc.execute('COMMIT')", db], { stdio: ["pipe", "pipe", "inherit"] });
   await new Promise((r) => locker.stdout!.once("data", r));
   const exited = new Promise((r) => locker.once("exit", r));
   return {
@@ -39,14 +41,33 @@ export async function holdWriteLock(db: string): Promise<{ release(): Promise<vo
 }
 
 /**
+ * Rows of a query read in this process, read-only: for polling until the bridge has committed
+ * something (a Python start per poll would cost the machine more than the test it waits in).
+ * What KissBot's tools read is checked with `kissbotQuery`.
+ */
+export function readRows(path: string, sql: string): Record<string, unknown>[] {
+  const db = new BetterSqlite3(path, { readonly: true, fileMustExist: true });
+  try {
+    return db.prepare(sql).all() as Record<string, unknown>[];
+  } finally {
+    db.close();
+  }
+}
+
+/**
  * Rows of a query, read by Python's sqlite3 as KissBot's tools would. `within`: a command that
  * runs it elsewhere (inside another process's namespaces, where its file system is mounted).
  */
 export function kissbotQuery(path: string, sql: string, within: readonly string[] = []): Record<string, unknown>[] {
-  const [command, ...args] = [...within, "python3", SCRIPT, "query", path, sql];
+  return kissbotQueries(path, [sql], within)[0]!;
+}
+
+/** Several queries' rows, read in one Python process (each start costs a few hundred ms). */
+export function kissbotQueries<const Q extends readonly string[]>(path: string, sqls: Q, within: readonly string[] = []): { [K in keyof Q]: Record<string, unknown>[] } {
+  const [command, ...args] = [...within, PYTHON, SCRIPT, "query", path, ...sqls];
   const r = spawnSync(command!, args, { encoding: "utf8" });
   if (r.status !== 0) throw new Error(`query failed: ${r.stdout}${r.stderr}`);
-  return JSON.parse(r.stdout) as Record<string, unknown>[];
+  return r.stdout.trim().split("\n").map((line) => JSON.parse(line) as Record<string, unknown>[]) as { [K in keyof Q]: Record<string, unknown>[] };
 }
 
 /** The bridge's schema 1 (its first release), as it created a new file. */

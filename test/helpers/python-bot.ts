@@ -3,6 +3,7 @@ import { createInterface } from "node:readline";
 import { join } from "node:path";
 import { FIXTURES } from "./paths.js";
 import { waitFor } from "./wait.js";
+import { PYTHON } from "./python.js";
 
 /** A real bot process (test/fixtures/bot.py) using a stock-like Python MonitorClient. */
 export class PythonBot {
@@ -12,7 +13,7 @@ export class PythonBot {
   pid = 0;
 
   private constructor(channel: string, socket: string, wrap: string[]) {
-    const [command, ...prefix] = [...wrap, "python3"];
+    const [command, ...prefix] = [...wrap, PYTHON];
     this.proc = spawn(command!, [...prefix, join(FIXTURES, "bot.py"), channel], {
       stdio: ["pipe", "pipe", "inherit"],
       env: { ...process.env, KISSBOT_MONITOR_SOCKET: socket },

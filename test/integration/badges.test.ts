@@ -8,10 +8,11 @@ import { hashSync } from "bcryptjs";
 import { startBridgeProcess } from "../helpers/bridge-process.js";
 import { sendOnce } from "../helpers/raw-client.js";
 import { waitFor } from "../helpers/wait.js";
+import { PYTHON } from "../helpers/python.js";
 
 /** Parsed by Python's XML parser, as any consumer of an SVG would: its role, title and texts. */
 function parseSvg(svg: string): { role: string; title: string; texts: string[] } {
-  const r = spawnSync("python3", ["-c", "import sys, json, xml.etree.ElementTree as E; r = E.fromstring(sys.stdin.read()); ns = '{http://www.w3.org/2000/svg}'; print(json.dumps({'role': r.get('role'), 'title': r.find(ns + 'title').text, 'texts': [t.text for t in r.iter(ns + 'text')]}))"], { input: svg, encoding: "utf8" });
+  const r = spawnSync(PYTHON, ["-c", "import sys, json, xml.etree.ElementTree as E; r = E.fromstring(sys.stdin.read()); ns = '{http://www.w3.org/2000/svg}'; print(json.dumps({'role': r.get('role'), 'title': r.find(ns + 'title').text, 'texts': [t.text for t in r.iter(ns + 'text')]}))"], { input: svg, encoding: "utf8" });
   assert.equal(r.status, 0, r.stderr);
   return JSON.parse(r.stdout) as { role: string; title: string; texts: string[] };
 }

@@ -10,6 +10,7 @@ import type { Samples } from "../helpers/samples.js";
 import { sendOnce } from "../helpers/raw-client.js";
 import { waitFor } from "../helpers/wait.js";
 import { requireUserNamespaces } from "../helpers/userns.js";
+import { PYTHON } from "../helpers/python.js";
 
 const tmp = () => mkdtempSync(join(tmpdir(), "kb-dbfaults-"));
 
@@ -19,7 +20,7 @@ const count = (db: string, channel: string) => Number(kissbotQuery(db, `SELECT C
 
 /** A million recent llm_usage rows, written the way a busy fleet's bots would have left them. */
 function fillDatabase(db: string, rows: number): void {
-  const r = spawnSync("python3", ["-c", `
+  const r = spawnSync(PYTHON, ["-c", `
 import sqlite3, sys, datetime
 c = sqlite3.connect(sys.argv[1])
 ts = datetime.datetime.now(datetime.timezone.utc).isoformat()

@@ -9,12 +9,13 @@ import { FIXTURES } from "../helpers/paths.js";
 import { waitFor } from "../helpers/wait.js";
 import { Samples } from "../helpers/samples.js";
 import { CATALOG } from "../../src/metrics/catalog.js";
+import { PYTHON } from "../helpers/python.js";
 
 type Parsed = Record<string, { type: string; samples: Record<string, number> }>;
 
 /** The reference parser runs under Debian's python3, where python3-prometheus-client lives. */
 function parse(format: "text" | "openmetrics", body: string): Parsed {
-  const r = spawnSync("/usr/bin/python3", [join(FIXTURES, "parse_exposition.py"), format], { input: body, encoding: "utf8" });
+  const r = spawnSync(PYTHON, [join(FIXTURES, "parse_exposition.py"), format], { input: body, encoding: "utf8" });
   assert.equal(r.status, 0, `the ${format} parser rejected the exposition: ${r.stderr}`);
   return JSON.parse(r.stdout) as Parsed;
 }

@@ -14,6 +14,7 @@ import { createLogger } from "../../src/log/logger.js";
 import { ManualClock } from "../../src/util/clock.js";
 import { FIXTURES } from "../helpers/paths.js";
 import { expositionOver } from "../helpers/exposition.js";
+import { PYTHON } from "../helpers/python.js";
 
 /**
  * Property-based: whatever a bot sends, the decoder answers a message or a reason, and whatever
@@ -123,7 +124,7 @@ test("exposition: whatever lines were accepted, promtool and the OpenMetrics ref
       const promtool = spawnSync("promtool", ["check", "metrics"], { input: text, encoding: "utf8" });
       assert.equal(promtool.status, 0, `promtool: ${promtool.stdout}${promtool.stderr}`);
       const om = (await exposition.render("openmetrics")).body.toString();
-      const parsed = spawnSync("/usr/bin/python3", [join(FIXTURES, "parse_exposition.py"), "openmetrics"], { input: om, encoding: "utf8" });
+      const parsed = spawnSync(PYTHON, [join(FIXTURES, "parse_exposition.py"), "openmetrics"], { input: om, encoding: "utf8" });
       assert.equal(parsed.status, 0, `OpenMetrics parser: ${parsed.stderr}`);
       checked++;
     }),

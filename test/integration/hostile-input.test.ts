@@ -6,7 +6,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { startBridgeProcess, until } from "../helpers/bridge-process.js";
 import { PythonBot } from "../helpers/python-bot.js";
-import { kissbotDb, kissbotQuery, sqlite3Exec } from "../helpers/kissbot-db.js";
+import { kissbotDb, kissbotQuery, sqlite3Exec, readRows } from "../helpers/kissbot-db.js";
 import { finish, openStream, writeAll } from "../helpers/raw-client.js";
 import { CLI } from "../helpers/paths.js";
 import { waitFor } from "../helpers/wait.js";
@@ -40,7 +40,7 @@ test("hostile text and numbers are rejected by reason; the good lines around the
   assert.equal(s.get("kissbot_bridge_rejected_lines_total", { reason: "out_of_range" }), 3);
   assert.equal(s.get("kissbot_llm_latency_seconds_sum", { channel: "good", model: "m", feature: "f" }), 0.25, "no sum became infinite");
   assert.doesNotMatch((await bridge.scrape()).body, /\+Inf\s*$/m);
-  await waitFor("committed", () => (kissbotQuery(join(bridge.dir, "kissbot_monitor.db"), "SELECT COUNT(*) AS n FROM llm_usage")[0]!["n"] === 2 ? true : undefined));
+  await waitFor("committed", () => (readRows(join(bridge.dir, "kissbot_monitor.db"), "SELECT COUNT(*) AS n FROM llm_usage")[0]!["n"] === 2 ? true : undefined));
   assert.deepEqual(kissbotQuery(join(bridge.dir, "kissbot_monitor.db"), "SELECT model FROM llm_usage"), [{ model: "m" }, { model: "m" }], "Python's sqlite3 reads every row");
 });
 
@@ -87,7 +87,7 @@ test("HTTP errors carry no stack trace; a huge `since` is a 400", async (t) => {
 test("the CLI never prints control characters from the database raw", async (t) => {
   const bridge = await startBridgeProcess();
   const db = join(bridge.dir, "kissbot_monitor.db");
-  await waitFor("tables", () => (kissbotQuery(db, "SELECT COUNT(*) AS n FROM sqlite_master WHERE name = 'bridge_state'")[0]!["n"] === 1 ? true : undefined));
+  await waitFor("tables", () => (readRows(db, "SELECT COUNT(*) AS n FROM sqlite_master WHERE name = 'bridge_state'")[0]!["n"] === 1 ? true : undefined));
   assert.equal(await bridge.stop(), 0);
   // A row written straight into the file (as a bot's logger would), never checked by the bridge.
   kissbotDb("log-row", db, JSON.stringify({ ts: new Date().toISOString(), channel: "c", model: "\u001b[2J\u001b]0;pwned\u0007", feature: "f", tokens_in: 1, tokens_out: 1 }));
@@ -174,7 +174,7 @@ test("churn leaves nothing behind: channels that came and went free their slots,
   const bridge = await startBridgeProcess(["--retention-days", "7", "--max-bots", "100"], { dir });
   t.after(() => bridge.stop());
   await waitFor("the old folder removed", () => (readdirSync(logs).includes("gone_long") ? undefined : true));
-  await waitFor("the old row removed", () => (kissbotQuery(db, "SELECT channel FROM bot_status WHERE channel = 'gone_long'").length === 0 ? true : undefined));
+  await waitFor("the old row removed", () => (readRows(db, "SELECT channel FROM bot_status WHERE channel = 'gone_long'").length === 0 ? true : undefined));
   assert.deepEqual(readdirSync(logs).sort(), ["alive_quiet", "gone_lately", "not_ours"], "a live bot's folder, a recent one and a folder that is not a bot's log stay");
   assert.deepEqual(kissbotQuery(db, "SELECT channel FROM bot_status ORDER BY channel").map((r) => r["channel"]), ["alive_quiet", "gone_lately"]);
 

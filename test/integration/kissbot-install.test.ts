@@ -5,7 +5,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { startBridgeProcess, until } from "../helpers/bridge-process.js";
 import { PythonBot } from "../helpers/python-bot.js";
-import { kissbotDb, kissbotDbAsync, kissbotQuery, STARTING_POINTS } from "../helpers/kissbot-db.js";
+import { kissbotDb, kissbotDbAsync, kissbotQuery, STARTING_POINTS, readRows } from "../helpers/kissbot-db.js";
 import { waitFor } from "../helpers/wait.js";
 import type { Samples } from "../helpers/samples.js";
 
@@ -29,7 +29,7 @@ for (const [name, make] of Object.entries(STARTING_POINTS)) {
     await bot.send("heartbeat");
     await bot.send("llm gpt-4o ask 145 87 900");
     await waitFor("the bridge's rows in all three tables", () => {
-      const n = kissbotQuery(db, "SELECT (SELECT COUNT(*) FROM bot_status WHERE channel = 'socket_bot') AS s, (SELECT COUNT(*) FROM bot_metrics WHERE channel = 'socket_bot') AS m, (SELECT COUNT(*) FROM llm_usage WHERE channel = 'socket_bot') AS u")[0]!;
+      const n = readRows(db, "SELECT (SELECT COUNT(*) FROM bot_status WHERE channel = 'socket_bot') AS s, (SELECT COUNT(*) FROM bot_metrics WHERE channel = 'socket_bot') AS m, (SELECT COUNT(*) FROM llm_usage WHERE channel = 'socket_bot') AS u")[0]!;
       return n["s"] === 1 && Number(n["m"]) >= 1 && n["u"] === 1 ? true : undefined;
     });
     // KissBot's Monitor and its bots' logger, writing beside the running bridge.
@@ -115,7 +115,7 @@ test("a bad row from a bot is counted by reason and skipped; the rows around it 
   const db = join(dir, "kissbot_monitor.db");
   const bridge = await startBridgeProcess([], { dir });
   t.after(() => bridge.stop());
-  await waitFor("the bridge's tables", () => (kissbotQuery(db, "SELECT COUNT(*) AS n FROM sqlite_master WHERE name = 'bridge_state'")[0]!["n"] === 1 ? true : undefined));
+  await waitFor("the bridge's tables", () => (readRows(db, "SELECT COUNT(*) AS n FROM sqlite_master WHERE name = 'bridge_state'")[0]!["n"] === 1 ? true : undefined));
   const row = (r: Record<string, unknown>) => assert.deepEqual(kissbotDb("log-row", db, JSON.stringify({ ts: new Date().toISOString(), feature: "ask", tokens_in: 10, tokens_out: 5, ...r })), { ok: true });
   row({ channel: "good", model: "gpt-4o", latency_ms: 100, cost_usd: 0.5 });
   row({ channel: "good", model: "some-local-model", latency_ms: null });

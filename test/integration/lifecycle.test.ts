@@ -6,6 +6,7 @@ import { createInterface } from "node:readline";
 import { startBridgeProcess, until } from "../helpers/bridge-process.js";
 import { PythonBot } from "../helpers/python-bot.js";
 import type { Samples } from "../helpers/samples.js";
+import { PYTHON } from "../helpers/python.js";
 
 const status = (s: Samples, channel: string) => ["online", "stale", "dead"].find((st) => s.get("kissbot_bot_status", { channel, status: st }) === 1);
 
@@ -47,7 +48,7 @@ test("a zombie (killed, never reaped by its parent) counts as dead", async (t) =
   const bridge = await startBridgeProcess(["--sample-interval", "0.2"]);
   t.after(() => bridge.stop());
   // A parent that starts a child and never waits for it.
-  const parent = spawn("python3", ["-c", "import subprocess,time,sys; p=subprocess.Popen(['sleep','300']); print(p.pid, flush=True); time.sleep(300)"], { stdio: ["ignore", "pipe", "inherit"] });
+  const parent = spawn(PYTHON, ["-c", "import subprocess,time,sys; p=subprocess.Popen(['sleep','300']); print(p.pid, flush=True); time.sleep(300)"], { stdio: ["ignore", "pipe", "inherit"] });
   t.after(() => parent.kill("SIGKILL"));
   const pid = Number(await new Promise<string>((r) => createInterface({ input: parent.stdout! }).once("line", r)));
   const bot = await PythonBot.start("zombie_bot", bridge.socket);

@@ -10,6 +10,7 @@ import { startBridgeProcess } from "../helpers/bridge-process.js";
 import { PythonBot } from "../helpers/python-bot.js";
 import { REPO_ROOT } from "../helpers/paths.js";
 import { waitFor } from "../helpers/wait.js";
+import { PYTHON } from "../helpers/python.js";
 
 const tempSocket = () => join(mkdtempSync(join(tmpdir(), "kb-client-")), "monitor.sock");
 
@@ -93,7 +94,7 @@ test("with no bridge every method resolves false at once and nothing rejects", a
 
 test("a refused connection (socket file left by a dead server) resolves false", async () => {
   const path = tempSocket();
-  spawnSync("python3", ["-c", `import socket; s=socket.socket(socket.AF_UNIX); s.bind(${JSON.stringify(path)})`]);
+  spawnSync(PYTHON, ["-c", `import socket; s=socket.socket(socket.AF_UNIX); s.bind(${JSON.stringify(path)})`]);
   const errors: string[] = [];
   const client = new MonitorClient({ channel: "refused", pid: 1, socketPath: path, onError: (e) => errors.push((e as NodeJS.ErrnoException).code ?? e.message) });
   assert.equal(await client.register(), false);

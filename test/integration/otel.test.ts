@@ -15,6 +15,7 @@ import { parseCommandLine } from "../../src/config/config.js";
 import { startBridge } from "../../src/main.js";
 import { TOKEN_USAGE_BUCKETS, OPERATION_DURATION_BUCKETS } from "../../src/otel/genai.js";
 import { createLogger } from "../../src/log/logger.js";
+import { PYTHON } from "../helpers/python.js";
 
 const llm = (channel: string, model: string, tin: number, tout: number, latency?: number, extra = "") =>
   `{"type":"llm_usage","channel":"${channel}","model":"${model}","feature":"jokes","tokens_in":${tin},"tokens_out":${tout}${latency === undefined ? "" : `,"latency_ms":${latency}`}${extra}}\n`;
@@ -128,7 +129,7 @@ test("/otel/metrics parses as Prometheus text and carries the same token totals 
   const res = await fetch(`${bridge.url}/otel/metrics`);
   assert.equal(res.status, 200);
   const text = await res.text();
-  const parsed = spawnSync("/usr/bin/python3", [join(FIXTURES, "parse_exposition.py"), "text"], { input: text, encoding: "utf8" });
+  const parsed = spawnSync(PYTHON, [join(FIXTURES, "parse_exposition.py"), "text"], { input: text, encoding: "utf8" });
   assert.equal(parsed.status, 0, parsed.stderr);
   assert.equal((JSON.parse(parsed.stdout) as Record<string, { type: string }>)["gen_ai_client_token_usage"]?.type, "histogram");
 

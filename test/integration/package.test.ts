@@ -22,7 +22,8 @@ const run = (cmd: string, args: string[], cwd: string) => {
 
 test("npm pack → install the tarball in an empty folder → the CLI, a real run with the status page, and the client from .mjs and TypeScript", { timeout: 600_000 }, async (t) => {
   const dir = mkdtempSync(join(tmpdir(), "kb-package-"));
-  const packed = JSON.parse(run("npm", ["pack", "--json", "--pack-destination", dir], REPO_ROOT)) as { filename: string; files: { path: string }[] }[];
+  // --ignore-scripts: `prepare` would build the whole project again; `npm test` has just built it.
+  const packed = JSON.parse(run("npm", ["pack", "--json", "--ignore-scripts", "--pack-destination", dir], REPO_ROOT)) as { filename: string; files: { path: string }[] }[];
   const files = packed[0]!.files.map((f) => f.path);
   for (const needed of ["dist/src/cli.js", "dist/src/client/index.d.ts", "prices/llm-prices.yaml", "web/index.html", "web/app.js", "docs/runbook.md"]) assert.ok(files.includes(needed), `${needed} is in the tarball`);
   assert.deepEqual(files.filter((f) => f.startsWith("dist/test") || f.startsWith("dist/bench") || f.startsWith("src/")), [], "no tests, benchmarks or sources");

@@ -8,6 +8,7 @@ import { startBridgeProcess } from "../helpers/bridge-process.js";
 import { finish, openStream, writeAll } from "../helpers/raw-client.js";
 import { CLI } from "../helpers/paths.js";
 import { waitFor } from "../helpers/wait.js";
+import { PYTHON } from "../helpers/python.js";
 
 const line = (n: number) => `{"type":"custom_metric","channel":"owner","metric_name":"n","value":${n}}\n`;
 
@@ -45,7 +46,7 @@ test("a socket file left by a dead process is replaced", async (t) => {
   const dir = mkdtempSync(join(tmpdir(), "kb-test-"));
   const socket = join(dir, "monitor.sock");
   // Python binds and exits without unlinking: exactly what a crashed Monitor leaves behind.
-  spawnSync("python3", ["-c", `import socket; s=socket.socket(socket.AF_UNIX); s.bind(${JSON.stringify(socket)}); s.listen(1)`]);
+  spawnSync(PYTHON, ["-c", `import socket; s=socket.socket(socket.AF_UNIX); s.bind(${JSON.stringify(socket)}); s.listen(1)`]);
   assert.ok(statSync(socket).isSocket(), "leftover socket exists");
   const bridge = await startBridgeProcess([], { dir, socket });
   t.after(() => bridge.stop());

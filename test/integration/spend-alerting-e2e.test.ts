@@ -9,6 +9,7 @@ import { startBridgeProcess } from "../helpers/bridge-process.js";
 import { FIXTURES } from "../helpers/paths.js";
 import { startAlertingStack } from "../helpers/alerting-stack.js";
 import { waitFor, sleep } from "../helpers/wait.js";
+import { PYTHON } from "../helpers/python.js";
 
 /**
  * The spend alerts in the real Prometheus and Alertmanager, against the real bridge and bot
@@ -19,7 +20,7 @@ import { waitFor, sleep } from "../helpers/wait.js";
 const FACTOR = 1 / 15;
 
 function loopingBot(channel: string, callsPerSecond: number, socket: string) {
-  const proc = spawn("python3", [join(FIXTURES, "looping_bot.py"), channel, String(callsPerSecond)], { stdio: ["ignore", "pipe", "inherit"], env: { ...process.env, KISSBOT_MONITOR_SOCKET: socket } });
+  const proc = spawn(PYTHON, [join(FIXTURES, "looping_bot.py"), channel, String(callsPerSecond)], { stdio: ["ignore", "pipe", "inherit"], env: { ...process.env, KISSBOT_MONITOR_SOCKET: socket } });
   const started = new Promise<number>((resolve) => createInterface({ input: proc.stdout! }).once("line", () => resolve(Date.now())));
   return { proc, started };
 }

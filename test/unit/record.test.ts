@@ -7,6 +7,7 @@ import type { RecordRow } from "../../src/record/record-row.js";
 import { dayBars, incidents, segments, summarise, type Change, type ChannelRecord } from "../../src/record/timeline.js";
 import { availabilityColor, badgeSvg, percent, shieldsJson } from "../../src/badges/badge.js";
 import type { Bot } from "../../src/registry/bot.js";
+import { PYTHON } from "../helpers/python.js";
 
 const H = 3_600_000;
 const state = (atMs: number, s: string, cause: Change["cause"] = null): Change => ({ atMs, kind: "state", state: s, cause, untilMs: null });
@@ -132,7 +133,7 @@ test("recorder: a bound on channels; a channel stopped longest ago makes room, o
 test("badges: valid SVG with a title and escaped text; shields endpoint JSON; colours against the objective", () => {
   const svg = badgeSvg({ label: `a<b>&"c'`, message: "99.82%", color: "green" });
   // Parsed by Python's XML parser: the title as a reader (and a screen reader) gets it.
-  const parsed = spawnSync("python3", ["-c", "import sys, xml.etree.ElementTree as E; r = E.fromstring(sys.stdin.read()); ns = '{http://www.w3.org/2000/svg}'; print(r.get('role')); print(r.find(ns + 'title').text)"], { input: svg, encoding: "utf8" });
+  const parsed = spawnSync(PYTHON, ["-c", "import sys, xml.etree.ElementTree as E; r = E.fromstring(sys.stdin.read()); ns = '{http://www.w3.org/2000/svg}'; print(r.get('role')); print(r.find(ns + 'title').text)"], { input: svg, encoding: "utf8" });
   assert.equal(parsed.status, 0, parsed.stderr);
   assert.equal(parsed.stdout, `img\na<b>&"c': 99.82%\n`);
   assert.deepEqual(shieldsJson({ label: "uptime 30d", message: "99.82%", color: "green" }), { schemaVersion: 1, label: "uptime 30d", message: "99.82%", color: "green" });

@@ -11,7 +11,7 @@ import type { Bot } from "../../src/registry/bot.js";
 import { RateLimitedLog } from "../../src/log/rate-limited-log.js";
 import { createLogger } from "../../src/log/logger.js";
 import { ManualClock } from "../../src/util/clock.js";
-import { kissbotDb, kissbotQuery, STARTING_POINTS } from "../helpers/kissbot-db.js";
+import { kissbotDb, kissbotQueries, kissbotQuery, STARTING_POINTS } from "../helpers/kissbot-db.js";
 
 const tmp = () => mkdtempSync(join(tmpdir(), "kb-schema-"));
 
@@ -81,30 +81,35 @@ for (const [name, make] of Object.entries(STARTING_POINTS)) {
     assert.deepEqual(kissbotDb("log-calls", path, "kissbot_bot", "2"), { ok: true }, "the bots' logger's inserts");
     await writer.close();
 
-    // KissBot's queries (its column names).
-    const kStatus = kissbotQuery(path, "SELECT channel, status, features_json, last_seen FROM bot_status ORDER BY channel");
+    // KissBot's queries (its column names), then the guide's and this README's (the other names),
+    // all read by Python's sqlite3 in one process.
+    const [kStatus, kUsage, kMetrics, gStatus, gUsage, recent, gHeartbeats, gMetrics] = kissbotQueries(path, [
+      "SELECT channel, status, features_json, last_seen FROM bot_status ORDER BY channel",
+      "SELECT channel, cost_usd FROM llm_usage WHERE ts > datetime('now', '-30 days')",
+      "SELECT ts, features_json FROM bot_metrics WHERE channel = 'bridge_bot'",
+      "SELECT * FROM bot_status;",
+      "SELECT * FROM llm_usage ORDER BY timestamp DESC;",
+      // SQLite's datetime() compares with `timestamp` correctly: the fixtures' rows of 2026-11-20 are not recent.
+      "SELECT SUM(ts LIKE '2026-11-20%') AS old, COUNT(*) AS n FROM llm_usage WHERE timestamp > datetime('now', '-5 minutes')",
+      "SELECT channel, status, last_heartbeat FROM bot_status",
+      "SELECT timestamp, rss_mb FROM bot_metrics WHERE channel = 'bridge_bot'",
+    ]);
     assert.ok(kStatus.some((r) => r["channel"] === "bridge_bot" && r["features_json"] === '{"llm":true}' && r["status"] === "online"));
     assert.ok(kStatus.some((r) => r["channel"] === "kissbot_mon"));
-    const kUsage = kissbotQuery(path, "SELECT channel, cost_usd FROM llm_usage WHERE ts > datetime('now', '-30 days')");
     assert.ok(kUsage.some((r) => r["channel"] === "bridge_bot" && r["cost_usd"] === 0.00005));
     assert.equal(kUsage.filter((r) => r["channel"] === "kissbot_bot").length, 2);
-    assert.ok(kissbotQuery(path, "SELECT ts, features_json FROM bot_metrics WHERE channel = 'bridge_bot'").length === 1);
+    assert.equal(kMetrics.length, 1);
 
-    // The guide's and this README's (the other names).
-    const gStatus = kissbotQuery(path, "SELECT * FROM bot_status;");
     const bridgeRow = gStatus.find((r) => r["channel"] === "bridge_bot")!;
     assert.equal(bridgeRow["features"], '{"llm":true}');
     assert.match(String(bridgeRow["last_heartbeat"]), /^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d{3}$/);
-    const gUsage = kissbotQuery(path, "SELECT * FROM llm_usage ORDER BY timestamp DESC;");
     assert.ok(gUsage.some((r) => r["channel"] === "bridge_bot" && r["estimated_cost"] === 0.00005));
     assert.equal(gUsage.filter((r) => r["channel"] === "kissbot_bot").length, 2);
     assert.ok(String(gUsage[0]!["timestamp"]) >= String(gUsage[gUsage.length - 1]!["timestamp"]), "newest first");
-    // SQLite's datetime() compares with `timestamp` correctly: the fixtures' rows of 2026-11-20 are not recent.
-    const recent = kissbotQuery(path, "SELECT SUM(ts LIKE '2026-11-20%') AS old, COUNT(*) AS n FROM llm_usage WHERE timestamp > datetime('now', '-5 minutes')");
     assert.equal(recent[0]!["old"], 0);
     assert.ok(Number(recent[0]!["n"]) >= 3);
-    assert.ok(kissbotQuery(path, "SELECT channel, status, last_heartbeat FROM bot_status").length >= 2);
-    assert.ok(kissbotQuery(path, "SELECT timestamp, rss_mb FROM bot_metrics WHERE channel = 'bridge_bot'").length === 1);
+    assert.ok(gHeartbeats.length >= 2);
+    assert.equal(gMetrics.length, 1);
 
     // Opening again changes nothing.
     const again = openDatabase(path);
