@@ -1,4 +1,4 @@
-import { test } from "node:test";
+import { test, type TestContext } from "node:test";
 import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
 import { mkdirSync, mkdtempSync, readFileSync, readdirSync, writeFileSync } from "node:fs";
@@ -11,7 +11,8 @@ import { REPO_ROOT } from "../helpers/paths.js";
 import { ALERTMANAGER_KEYS, PROMETHEUS_KEYS, scaleDurations } from "../helpers/alerting-stack.js";
 import { freePort, startService, WebhookRecorder, type Service } from "../helpers/services.js";
 import { dashboardQueries } from "../helpers/promql.js";
-import { makeHosts, type NetHost } from "../helpers/netns.js";
+import { fileURLToPath } from "node:url";
+import { insideNamespace, insideNetworkNamespace, makeHosts, type NetHost } from "../helpers/netns.js";
 import { waitFor } from "../helpers/wait.js";
 
 /**
@@ -67,7 +68,14 @@ function fleetPrometheusConfig(dir: string, tls: string, amPort: number, longTer
   return path;
 }
 
-test("a fleet of three hosts: scraped over TLS with basic auth, one bot per host and channel, one host's outage pages once for that host only, dashboards per host, remote_write to a long-term store", { timeout: 300_000 }, async (t) => {
+const NAME = "a fleet of three hosts: scraped over TLS with basic auth, one bot per host and channel, one host's outage pages once for that host only, dashboards per host, remote_write to a long-term store";
+
+// The hosts are network namespaces: this file runs again inside a user namespace of its own,
+// where a normal user may make them.
+if (insideNamespace) test(NAME, { timeout: 300_000 }, fleet);
+else insideNetworkNamespace(`${NAME} (in a user and network namespace, no root needed)`, fileURLToPath(import.meta.url), 400_000);
+
+async function fleet(t: TestContext): Promise<void> {
   const dir = mkdtempSync(join(tmpdir(), "kb-fleet-"));
   // Undone newest first: Prometheus stops before the store it writes to (else it waits a minute
   // to flush its remote_write queue), the bridges before their network goes.
@@ -75,7 +83,7 @@ test("a fleet of three hosts: scraped over TLS with basic auth, one bot per host
   t.after(async () => {
     for (const f of undo.reverse()) await f();
   });
-  const net = makeHosts("kbf", 3);
+  const net = await makeHosts("kbf", 3);
   undo.push(() => net.remove());
   const hosts = net.hosts;
   // One CA, one certificate per host, the scrape password: the README's first-try script.
@@ -169,4 +177,4 @@ test("a fleet of three hosts: scraped over TLS with basic auth, one bot per host
   assert.equal(byChannel.get("beta"), true, "host 2's bot alert is inhibited by its bridge's outage");
   assert.equal(byChannel.get("gamma"), false, "host 3's is not");
   assert.equal(webhook.alerts("/page", { alertname: "KissBotDown", channel: "beta" }).filter((a) => a.status === "resolved").length, 0, "the outage never resolves beta");
-});
+}
