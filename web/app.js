@@ -335,7 +335,9 @@ function renderLlm(llm) {
   if (key !== tokensKey) {
     tokensKey = key;
     const models = Object.keys(t.series).sort();
-    chart($("tokens-chart"), t.t, models.map((m) => ({ label: m, values: t.series[m] })), { valueFormat: (v) => int(v) });
+    // The whole hour on the time axis: one minute of calls alone would otherwise span years.
+    const to = now() / 1000;
+    chart($("tokens-chart"), t.t, models.map((m) => ({ label: m, values: t.series[m] })), { valueFormat: (v) => int(v), xRange: [to - 3600, to] });
   }
   const spend = llm.spend;
   if (spend === null) {

@@ -27,7 +27,7 @@ const flag = <T>(name: string, metavar: string, env: string, def: string, help: 
 
 /**
  * Every flag of the bridge, with its environment variable and default: a stable contract.
- * --help and the README's flag table are generated from this list.
+ * --help and the flag table of docs/configuration.md are generated from this list.
  */
 export const FLAGS = {
   socket: flag("socket", "PATH", "KISSBOT_MONITOR_SOCKET", "/tmp/kissbot_monitor.sock", "Unix socket the bots report to (the Monitor's path)", nonEmpty),

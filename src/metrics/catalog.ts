@@ -1,7 +1,7 @@
 /**
  * Every metric the bridge exports, in one place. Names, labels and units are public API:
  * dashboards, alert rules and users' queries depend on them. Change none without a note in
- * CHANGELOG.md. The README's catalog is generated from this list (npm run docs).
+ * CHANGELOG.md. The catalog in docs/metrics.md is generated from this list (npm run docs).
  */
 export type MetricType = "gauge" | "counter" | "histogram";
 

@@ -13,5 +13,5 @@ export function warnIfExposed(log: Logger, host: string, web: ReloadableWebConfi
   const c = web?.current;
   if (c !== undefined && c.tls !== undefined && c.users.size > 0) return;
   const missing = c === undefined ? "no --web.config.file" : c.tls === undefined ? "a --web.config.file without tls_server_config (clear text)" : "a --web.config.file without basic_auth_users (no password)";
-  log.warn({ listen: host, webConfig: c?.path ?? null }, `listening on ${host}, beyond loopback, with ${missing}: /metrics, the API and the status page (every bot's LLM spend) are open to whoever reaches this port. Give --web.config.file with tls_server_config and basic_auth_users (README: "Many hosts, safely").`);
+  log.warn({ listen: host, webConfig: c?.path ?? null }, `listening on ${host}, beyond loopback, with ${missing}: /metrics, the API and the status page (every bot's LLM spend) are open to whoever reaches this port. Give --web.config.file with tls_server_config and basic_auth_users (docs/many-hosts.md).`);
 }

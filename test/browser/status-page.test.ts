@@ -7,7 +7,7 @@ import Database from "better-sqlite3";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { Browser, Page } from "playwright-core";
-import { startBridgeProcess, type BridgeProcess } from "../helpers/bridge-process.js";
+import { startBridgeProcess, until, type BridgeProcess } from "../helpers/bridge-process.js";
 import { launch, screenshotPath, watchedPage } from "../helpers/browser.js";
 import { PythonBot } from "../helpers/python-bot.js";
 import { freePort } from "../helpers/services.js";
@@ -315,6 +315,12 @@ test("availability on the page: a 90-day strip per bot (30 on a phone), each bar
   assert.equal(await page.textContent("#bar-tip"), `${yesterday}: 91.66% up (down 2h 0m), 1 incident`);
   assert.equal(await page.isVisible("#bar-tip"), true);
   await page.waitForFunction(() => Number(document.getElementById("tokens-chart")?.dataset.points ?? 0) > 0, undefined, { timeout: 30_000 });
+  // One minute of calls: the axis still spans the last hour (uPlot alone made it years).
+  const span = await page.evaluate(() => {
+    const x = (document.getElementById("tokens-chart") as HTMLElement & { uplot: { scales: { x: { min: number; max: number } } } }).uplot.scales.x;
+    return Math.round(x.max - x.min);
+  });
+  assert.equal(span, 3600, "the tokens chart shows the last hour");
   assert.deepEqual(await nothingCut(page, false), []);
   await page.screenshot({ path: screenshotPath("availability.png") });
   // Wider, the LLM cards are narrower (three to a row): the spend table still fits its card.
@@ -354,6 +360,56 @@ test("availability on the page: a 90-day strip per bot (30 on a phone), each bar
   await phone.close();
 });
 
+/** A quarter of a year of one bot's record: an incident every `every` days, `hours` long. */
+function seedHistory(db: Database.Database, channel: string, now: number, every: number, hours: number): void {
+  const day = 86_400_000;
+  const row = db.prepare("INSERT INTO bot_record (channel, kind, at_ms, state, cause, changes, until_ms) VALUES (?, 'state', ?, ?, ?, 1, NULL)");
+  row.run(channel, now - 92 * day, "up", null);
+  for (let d = 88; d > 1; d -= every) {
+    const at = Math.floor(now / day) * day - d * day + 14 * 3_600_000;
+    row.run(channel, at, "down", "dead");
+    row.run(channel, at + hours * 3_600_000, "up", null);
+  }
+}
+
+test("the README's screenshot: a small fleet with a dead bot, 90 days of record and an hour of LLM calls (npm run docs copies it to docs/images)", async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), "kb-readme-"));
+  const first = await startBridgeProcess([], { dir });
+  await first.stop();
+  const now = Date.now();
+  const db = new Database(join(dir, "kissbot_monitor.db"));
+  db.prepare("INSERT INTO bridge_runs (started_ms, mark_ms, ended_ms) VALUES (?, ?, ?)").run(now - 92 * 86_400_000, now - 1000, now - 1000);
+  seedHistory(db, "lena_live", now, 40, 1);
+  seedHistory(db, "retro_rafa", now, 9, 3);
+  seedHistory(db, "speedrun_sam", now, 23, 9);
+  db.close();
+  const bridge = await startBridgeProcess(["--sample-interval", "0.2"], { dir, socket: join(dir, "monitor.sock") });
+  t.after(() => bridge.stop());
+  const processes = ["lena_live", "retro_rafa", "speedrun_sam"].map((channel) => ({ channel, proc: spawn("sleep", ["600"], { stdio: "ignore" }) }));
+  t.after(() => processes.forEach((p) => p.proc.kill()));
+  for (const { channel, proc } of processes) await sendOnce(bridge.socket, `{"type":"register","channel":"${channel}","pid":${proc.pid},"features":{"llm":true,"translator":${channel !== "speedrun_sam"}}}\n`);
+  const calls: [string, string, string, number, number][] = [
+    ["lena_live", "gpt-4o-mini", "ask", 1800, 400],
+    ["lena_live", "gpt-4o", "translate", 900, 300],
+    ["retro_rafa", "gpt-4o-mini", "trivia", 1200, 200],
+    ["retro_rafa", "claude-3-5-haiku", "ask", 700, 250],
+  ];
+  for (let i = 0; i < 12; i++) {
+    for (const [channel, model, feature, tin, tout] of calls) await sendOnce(bridge.socket, `{"type":"llm_usage","channel":"${channel}","model":"${model}","feature":"${feature}","tokens_in":${tin + 37 * i},"tokens_out":${tout},"latency_ms":${600 + 90 * i}}\n`);
+  }
+  processes[2]!.proc.kill();
+  await until(bridge, "speedrun_sam dead", (s) => s.get("kissbot_bot_up", { channel: "speedrun_sam" }) === 0);
+
+  const { page, problems } = await watchedPage(browser, { width: 1280, height: 720 });
+  await page.goto(`${bridge.url}/`);
+  await page.waitForFunction(() => document.querySelectorAll("#bots .strip > span").length === 270);
+  await page.waitForFunction(() => Number(document.getElementById("tokens-chart")?.dataset.points ?? 0) > 0, undefined, { timeout: 30_000 });
+  assert.equal(await page.evaluate(() => (document.querySelector("#bots tbody tr") as HTMLElement).dataset["channel"]), "speedrun_sam", "the dead bot first");
+  await page.waitForTimeout(300);
+  await page.screenshot({ path: screenshotPath("readme.png") });
+  assert.deepEqual(problems, []);
+});
+
 test("the screenshots are written for a person to look at", () => {
-  for (const f of ["overview.png", "bot.png", "phone-dark.png"]) assert.ok(existsSync(screenshotPath(f)), f);
+  for (const f of ["overview.png", "bot.png", "phone-dark.png", "readme.png"]) assert.ok(existsSync(screenshotPath(f)), f);
 });
