@@ -7,6 +7,7 @@ import { startBridgeProcess, until } from "../helpers/bridge-process.js";
 import { PythonBot } from "../helpers/python-bot.js";
 import type { Samples } from "../helpers/samples.js";
 import { PYTHON } from "../helpers/python.js";
+import { waitFor } from "../helpers/wait.js";
 
 const status = (s: Samples, channel: string) => ["online", "stale", "dead"].find((st) => s.get("kissbot_bot_status", { channel, status: st }) === 1);
 
@@ -115,8 +116,13 @@ test("with --unseen-pids accept, a PID this host cannot see is accepted; its liv
   t.after(() => bot.exit());
   const hiddenPid = 4_000_000 + (process.pid % 100_000); // above any real pid_max default: not visible here
   await bot.send(`raw {"type":"register","channel":"elsewhere","pid":${hiddenPid}}`);
-  await bot.send(`raw {"type":"heartbeat","channel":"elsewhere","pid":${hiddenPid},"rss_mb":64,"cpu_pct":12.5}`);
-  let s = await until(bridge, "self-reported usage", (x) => x.get("kissbot_process_resident_memory_bytes", { channel: "elsewhere", pid: String(hiddenPid) }) !== undefined);
+  // A heartbeat before each look: on a loaded machine a second (--stale-after) can pass between
+  // one heartbeat and the scrape that would see it.
+  let s = await waitFor("self-reported usage", async () => {
+    await bot.send(`raw {"type":"heartbeat","channel":"elsewhere","pid":${hiddenPid},"rss_mb":64,"cpu_pct":12.5}`);
+    const x = await bridge.samples();
+    return x.get("kissbot_process_resident_memory_bytes", { channel: "elsewhere", pid: String(hiddenPid) }) !== undefined ? x : undefined;
+  });
   assert.equal(s.get("kissbot_process_resident_memory_bytes", { channel: "elsewhere", pid: String(hiddenPid) }), 64 * 1024 * 1024);
   assert.equal(s.get("kissbot_process_cpu_usage_ratio", { channel: "elsewhere", pid: String(hiddenPid) }), 0.125);
   assert.equal(s.get("kissbot_bot_up", { channel: "elsewhere" }), 1);
