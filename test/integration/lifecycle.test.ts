@@ -8,6 +8,7 @@ import { PythonBot } from "../helpers/python-bot.js";
 import type { Samples } from "../helpers/samples.js";
 import { PYTHON } from "../helpers/python.js";
 import { waitFor } from "../helpers/wait.js";
+import { sendOnce } from "../helpers/raw-client.js";
 
 const status = (s: Samples, channel: string) => ["online", "stale", "dead"].find((st) => s.get("kissbot_bot_status", { channel, status: st }) === 1);
 
@@ -112,17 +113,17 @@ test("a quick restart (new PID, same channel) replaces the old PID's series and 
 test("with --unseen-pids accept, a PID this host cannot see is accepted; its liveness then follows heartbeats and self-reports fill in", async (t) => {
   const bridge = await startBridgeProcess(["--stale-after", "1", "--sample-interval", "0.2", "--unseen-pids", "accept"]);
   t.after(() => bridge.stop());
-  const bot = await PythonBot.start("elsewhere", bridge.socket);
-  t.after(() => bot.exit());
   const hiddenPid = 4_000_000 + (process.pid % 100_000); // above any real pid_max default: not visible here
-  await bot.send(`raw {"type":"register","channel":"elsewhere","pid":${hiddenPid}}`);
+  // Sent from here, each send checked: the stock Python client gives up silently after 2 s, which
+  // a loaded machine can take (the test failed twice in parallel runs, its sends unchecked).
+  assert.ok(await sendOnce(bridge.socket, `{"type":"register","channel":"elsewhere","pid":${hiddenPid}}\n`), "register sent");
   // A heartbeat before each look: on a loaded machine a second (--stale-after) can pass between
   // one heartbeat and the scrape that would see it.
   let s = await waitFor("self-reported usage", async () => {
-    await bot.send(`raw {"type":"heartbeat","channel":"elsewhere","pid":${hiddenPid},"rss_mb":64,"cpu_pct":12.5}`);
+    assert.ok(await sendOnce(bridge.socket, `{"type":"heartbeat","channel":"elsewhere","pid":${hiddenPid},"rss_mb":64,"cpu_pct":12.5}\n`), "heartbeat sent");
     const x = await bridge.samples();
     return x.get("kissbot_process_resident_memory_bytes", { channel: "elsewhere", pid: String(hiddenPid) }) !== undefined ? x : undefined;
-  });
+  }, 30_000);
   assert.equal(s.get("kissbot_process_resident_memory_bytes", { channel: "elsewhere", pid: String(hiddenPid) }), 64 * 1024 * 1024);
   assert.equal(s.get("kissbot_process_cpu_usage_ratio", { channel: "elsewhere", pid: String(hiddenPid) }), 0.125);
   assert.equal(s.get("kissbot_bot_up", { channel: "elsewhere" }), 1);
