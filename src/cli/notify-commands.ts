@@ -6,7 +6,7 @@ import { openForBridgeTables } from "../db/database.js";
 import { activeSnoozes, removeSnooze, setSnooze } from "../notify/snoozes.js";
 import { parseTargets, type NotifyTarget } from "../notify/targets.js";
 import { render } from "../notify/formats.js";
-import { postJson } from "../notify/http-post.js";
+import { sendTo } from "../notify/http-post.js";
 import { printable, renderTable, useColor } from "./table.js";
 import { dbPath, readDatabase, timeZoneOption, type Out } from "./common.js";
 import type { Notice } from "../notify/alert.js";
@@ -113,7 +113,7 @@ function targetsOf(given: string[] | undefined, env: NodeJS.ProcessEnv): NotifyT
 async function sendToAll(targets: NotifyTarget[], notice: Notice, userAgent: string, out: Out): Promise<boolean> {
   let ok = true;
   for (const t of targets) {
-    const r = await postJson(t.url, render(t.kind, notice), 10_000, userAgent);
+    const r = await sendTo(t, render(t.kind, notice), 10_000, userAgent);
     const good = r.status >= 200 && r.status < 300;
     ok &&= good;
     const answer = r.status === 0 ? `no answer: ${r.text}` : `HTTP ${r.status}${r.text.trim() === "" ? "" : ` ${printable(r.text.trim())}`}`;

@@ -2,7 +2,7 @@ import type { Clock } from "../util/clock.js";
 import type { NotifyTarget } from "./targets.js";
 import type { Notice } from "./alert.js";
 import { render } from "./formats.js";
-import { postJson, type PostResult } from "./http-post.js";
+import { sendTo, type PostResult } from "./http-post.js";
 import { delay, internalErrors } from "../util/guard.js";
 
 /** What became of each attempt: counted in kissbot_bridge_notifications_total{kind,outcome}. */
@@ -64,7 +64,7 @@ export class Delivery {
     private readonly count: (kind: NotifyTarget["kind"], outcome: NotifyOutcome) => void,
     /** Told whenever the queues a restart needs have changed. */
     private readonly changed: () => void = () => {},
-    private readonly post: (url: string, body: string, timeoutMs: number, userAgent: string) => Promise<PostResult> = postJson,
+    private readonly post: (target: NotifyTarget, body: string, timeoutMs: number, userAgent: string) => Promise<PostResult> = sendTo,
   ) {
     this.boxes = targets.map((t) => new Outbox(t));
   }
@@ -96,7 +96,7 @@ export class Delivery {
       const next = box.queue[0];
       if (next === undefined || next.nextAt > now) continue;
       box.inFlight = true;
-      void this.post(box.target.url, next.body, this.options.timeoutMs, this.options.userAgent).then(internalErrors.guard("notify", (r: PostResult) => this.answered(box, next, r)));
+      void this.post(box.target, next.body, this.options.timeoutMs, this.options.userAgent).then(internalErrors.guard("notify", (r: PostResult) => this.answered(box, next, r)));
     }
   }
 

@@ -26,6 +26,15 @@ function colourOf(a: Alert): number {
 
 const clip = (s: string, n: number) => (s.length <= n ? s : `${s.slice(0, n - 1)}…`);
 
+/** `clip` for escaped text: never cuts an entity (`&amp;`) in two, which Telegram would refuse. */
+function clipEscaped(s: string, n: number): string {
+  if (s.length <= n) return s;
+  let out = s.slice(0, Math.max(0, n - 1));
+  const amp = out.lastIndexOf("&");
+  if (amp > out.lastIndexOf(";")) out = out.slice(0, amp);
+  return `${out}…`;
+}
+
 /** The page a person opens for a bot: its status page, or the overview for the test. */
 export function linkOf(a: Alert, publicUrl: string): string {
   return a.name === "KissBotBridgeTest" ? `${publicUrl}/` : `${publicUrl}/bot/${encodeURIComponent(a.channel)}`;
@@ -171,10 +180,122 @@ function webhook(n: Notice): unknown {
   };
 }
 
+const icon = (a: Alert) => (a.status === "resolved" ? "✅" : "🔴");
+
+/**
+ * A notice as plain text within `max` characters, for the kinds that take text: each alert's
+ * summary, facts and link; alerts that do not fit are counted in a last line, "… and N more".
+ * `esc` escapes text for the kind's markup (bot names are text, never markup).
+ */
+function textOf(n: Notice, max: number, esc: (s: string) => string = (x) => x): string {
+  if (n.digest !== undefined) {
+    const lines = [esc(n.digest.title)];
+    let size = lines[0]!.length + esc(n.digest.note).length + 2;
+    for (const [i, l] of n.digest.table.entries()) {
+      const more = `… and ${n.digest.table.length - i} more lines`;
+      if (size + esc(l).length + 1 + more.length + 1 > max) {
+        lines.push(more);
+        break;
+      }
+      lines.push(esc(l));
+      size += esc(l).length + 1;
+    }
+    return clipEscaped([...lines, esc(n.digest.note)].join("\n"), max);
+  }
+  const blocks: string[] = [];
+  let size = 0;
+  for (const [i, a] of n.alerts.entries()) {
+    const block = `${icon(a)} ${esc(a.summary)}\n${esc(a.description)}\n${esc(linkOf(a, n.publicUrl))}`;
+    const more = `… and ${n.alerts.length - i} more: ${n.publicUrl}/`;
+    const last = i === n.alerts.length - 1;
+    if (size + block.length + (last ? 0 : more.length + 2) > max && blocks.length > 0) {
+      blocks.push(esc(more));
+      break;
+    }
+    blocks.push(clipEscaped(block, max - size - (last ? 0 : more.length + 2)));
+    size += block.length + 2;
+  }
+  return blocks.join("\n\n");
+}
+
+const titleOf = (n: Notice) => (n.digest !== undefined ? n.digest.title : headline(n));
+const firing = (n: Notice) => n.digest === undefined && n.alerts.some((a) => a.status === "firing");
+
+/** Telegram Bot API sendMessage (chat_id is added at send time): HTML, text escaped, 4,096 characters. */
+const TELEGRAM_CHARS = 4096;
+const html = (s: string) => s.replaceAll("&", "&amp;").replaceAll("<", "&lt;").replaceAll(">", "&gt;");
+function telegram(n: Notice): unknown {
+  const title = `<b>${clipEscaped(html(titleOf(n)), 512)}</b>\n\n`;
+  const body = n.digest !== undefined ? `<pre>${textOf({ ...n, digest: { ...n.digest, title: "", note: "" } }, TELEGRAM_CHARS - title.length - 200, html).trim()}</pre>\n${html(clip(n.digest.note, 150))}` : textOf(n, TELEGRAM_CHARS - title.length, html);
+  return { text: title + body, parse_mode: "HTML", link_preview_options: { is_disabled: true } };
+}
+
+/** ntfy's JSON publishing (the topic is added at send time): a title, plain text, a priority, tags, a click. */
+function ntfy(n: Notice): unknown {
+  return {
+    title: clip(titleOf(n), 250),
+    message: textOf(n, 4000),
+    priority: firing(n) ? 4 : 3,
+    tags: [n.digest !== undefined ? "bar_chart" : firing(n) ? "rotating_light" : "white_check_mark"],
+    click: n.digest !== undefined || n.alerts.length !== 1 ? `${n.publicUrl}/` : linkOf(n.alerts[0]!, n.publicUrl),
+  };
+}
+
+/** Gotify's message API: plain text (its markdown display is not asked for), priority 8 for trouble. */
+function gotify(n: Notice): unknown {
+  return { title: clip(titleOf(n), 250), message: textOf(n, 4000), priority: firing(n) ? 8 : 4, extras: { "client::display": { contentType: "text/plain" } } };
+}
+
+/** Pushover (user and token are added at send time): a message is 1,024 characters at most, plain text. */
+function pushover(n: Notice): unknown {
+  return { title: clip(titleOf(n), 250), message: textOf(n, 1024), priority: firing(n) ? 1 : 0, url: `${n.publicUrl}/`, url_title: "Status page", html: 0 };
+}
+
+/** The TextRun properties used here (Adaptive Cards 1.4). */
+interface TextRunStyle {
+  weight?: "Bolder";
+  size?: "Medium";
+  color?: "Good" | "Attention";
+  isSubtle?: boolean;
+  fontType?: "Monospace";
+}
+
+/**
+ * A Teams Workflows webhook: an Adaptive Card. Text from bots goes in TextRuns, which Teams never
+ * reads as markdown; only our own titles are TextBlocks.
+ */
+function teams(n: Notice): unknown {
+  const run = (text: string, style: TextRunStyle = {}) => ({ type: "RichTextBlock", inlines: [{ type: "TextRun", text: clip(text, 2000), ...style }] });
+  const body: unknown[] = [{ type: "TextBlock", text: "KissBot", size: "Small", isSubtle: true }, run(titleOf(n), { weight: "Bolder", size: "Medium" })];
+  if (n.digest !== undefined) {
+    body.push(run(n.digest.table.slice(0, 200).join("\n"), { fontType: "Monospace" }), run(n.digest.note, { isSubtle: true }));
+  } else {
+    const shown = n.alerts.slice(0, 20);
+    for (const a of shown) body.push(run(`${icon(a)} ${a.summary}`, { weight: "Bolder", color: a.status === "resolved" ? "Good" : "Attention" }), run(a.description));
+    if (n.alerts.length > shown.length) body.push(run(`… and ${n.alerts.length - shown.length} more`));
+  }
+  const url = n.digest === undefined && n.alerts.length === 1 ? linkOf(n.alerts[0]!, n.publicUrl) : `${n.publicUrl}/`;
+  return {
+    type: "message",
+    attachments: [{ contentType: "application/vnd.microsoft.card.adaptive", content: { $schema: "http://adaptivecards.io/schemas/adaptive-card.json", type: "AdaptiveCard", version: "1.4", body, actions: [{ type: "Action.OpenUrl", title: "Open the status page", url }] } }],
+  };
+}
+
+/** An Apprise API server's /notify/KEY: title, plain-text body, and a type its services map to colours. */
+function apprise(n: Notice): unknown {
+  return { title: titleOf(n), body: textOf(n, 8000), type: n.digest !== undefined ? "info" : firing(n) ? "failure" : "success", format: "text" };
+}
+
 const FORMATS = new Map<NotifyKind, (n: Notice) => unknown>([
   ["discord", discord],
   ["slack", slack],
   ["webhook", webhook],
+  ["teams", teams],
+  ["apprise", apprise],
+  ["telegram", telegram],
+  ["ntfy", ntfy],
+  ["gotify", gotify],
+  ["pushover", pushover],
 ]);
 
 /** The JSON body a target of `kind` is sent for a notice. */

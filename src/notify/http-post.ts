@@ -1,3 +1,6 @@
+import type { NotifyTarget } from "./targets.js";
+import { dict } from "../util/dict.js";
+
 /** What a target's server answered to one POST. */
 export interface PostResult {
   /** HTTP status; 0 when no answer came (refused, DNS, timeout). */
@@ -19,18 +22,35 @@ export function retryAfterMs(header: string | null, body: string, now: number): 
     if (Number.isFinite(at)) return Math.max(0, at - now);
   }
   try {
-    const v = (JSON.parse(body) as { retry_after?: unknown }).retry_after;
-    if (typeof v === "number" && Number.isFinite(v) && v >= 0) return v * 1000;
+    // Discord's retry_after (seconds), Telegram's parameters.retry_after (seconds), Matrix's retry_after_ms.
+    const j = JSON.parse(body) as { retry_after?: unknown; retry_after_ms?: unknown; parameters?: { retry_after?: unknown } };
+    const ok = (v: unknown): v is number => typeof v === "number" && Number.isFinite(v) && v >= 0;
+    if (ok(j.retry_after)) return j.retry_after * 1000;
+    if (ok(j.parameters?.retry_after)) return j.parameters.retry_after * 1000;
+    if (ok(j.retry_after_ms)) return j.retry_after_ms;
   } catch {
     // not JSON: no hint
   }
   return null;
 }
 
+/** A target's request for a rendered body: its fields merged in, its headers added. Never throws. */
+export function sendTo(target: NotifyTarget, body: string, timeoutMs: number, userAgent: string): Promise<PostResult> {
+  let merged = body;
+  if (Object.keys(target.fields).length > 0) {
+    try {
+      merged = JSON.stringify({ ...(JSON.parse(body) as object), ...target.fields });
+    } catch {
+      // Not an object (never rendered so): sent as it is, and the server says what is wrong.
+    }
+  }
+  return postJson(target.url, merged, timeoutMs, userAgent, target.headers);
+}
+
 /** POSTs a JSON body, bounded in time; never throws (a failure is a result with status 0). */
-export async function postJson(url: string, body: string, timeoutMs: number, userAgent: string): Promise<PostResult> {
+export async function postJson(url: string, body: string, timeoutMs: number, userAgent: string, headers: Readonly<Record<string, string>> = dict()): Promise<PostResult> {
   try {
-    const res = await fetch(url, { method: "POST", headers: { "content-type": "application/json", "user-agent": userAgent }, body, signal: AbortSignal.timeout(timeoutMs), redirect: "error" });
+    const res = await fetch(url, { method: "POST", headers: { ...headers, "content-type": "application/json", "user-agent": userAgent }, body, signal: AbortSignal.timeout(timeoutMs), redirect: "error" });
     const text = (await res.text()).slice(0, BODY_CHARS);
     return { status: res.status, text, retryAfterMs: res.status === 429 ? retryAfterMs(res.headers.get("retry-after"), text, Date.now()) : null };
   } catch (err) {

@@ -1,13 +1,25 @@
 import { createHash } from "node:crypto";
+import { dict } from "../util/dict.js";
 
-export const NOTIFY_KINDS = ["discord", "slack", "webhook"] as const;
+export const NOTIFY_KINDS = ["discord", "slack", "webhook", "teams", "apprise", "telegram", "ntfy", "gotify", "pushover"] as const;
 export type NotifyKind = (typeof NOTIFY_KINDS)[number];
 
-/** Where notifications go. The URL is a secret (a Discord or Slack webhook URL is a write key). */
+/** The kinds given as KIND=URL; the others are Apprise URLs (tgram://, ntfy://, …). */
+const KIND_EQUALS_URL = ["discord", "slack", "webhook", "teams", "apprise"] as const;
+
+/** Where notifications go. URL, headers and fields hold secrets (tokens, webhook keys). */
 export interface NotifyTarget {
   kind: NotifyKind;
+  /** The HTTP endpoint a message is POSTed to. */
   url: string;
-  /** What logs, /metrics and the status page may show: the kind and host, never the path. */
+  /** Sent with each request (ntfy's and Gotify's credentials). */
+  headers: Readonly<Record<string, string>>;
+  /**
+   * Merged into the JSON body at send time (Telegram's chat, Pushover's keys), so that the
+   * messages kept in the database across restarts hold no secret.
+   */
+  fields: Readonly<Record<string, string>>;
+  /** What logs, /metrics and the status page may show: the kind and host, never a path or a key. */
   name: string;
   /** Stable across restarts, without the secret: the key of its pending messages in the database. */
   id: string;
@@ -18,31 +30,109 @@ export function redact(kind: NotifyKind, url: URL): string {
   return `${kind} ${url.protocol}//${url.host}/…`;
 }
 
-/** One `KIND=URL`; throws with words for the person who wrote it. */
-export function parseTarget(spec: string): NotifyTarget {
-  const eq = spec.indexOf("=");
-  const kind = spec.slice(0, eq).trim().toLowerCase();
-  if (eq < 0 || !(NOTIFY_KINDS as readonly string[]).includes(kind)) {
-    throw new Error(`expected KIND=URL with KIND one of ${NOTIFY_KINDS.join(", ")}, got ${JSON.stringify(spec.slice(0, Math.max(0, eq)) || "no KIND=")}`);
-  }
+function target(kind: NotifyKind, url: URL, headers: Record<string, string> = dict(), fields: Record<string, string> = dict()): NotifyTarget {
+  // A plain webhook's id is the hash of its URL alone, as before there were other kinds: messages
+  // an earlier version left waiting still find their target.
+  const plain = Object.keys(headers).length === 0 && Object.keys(fields).length === 0;
+  const secret = plain ? url.href : JSON.stringify([url.href, Object.entries(headers).sort(), Object.entries(fields).sort()]);
+  return { kind, url: url.href, headers, fields, name: redact(kind, url), id: `${kind}:${createHash("sha256").update(secret).digest("hex").slice(0, 16)}` };
+}
+
+function httpUrl(kind: string, raw: string): URL {
   let url: URL;
   try {
-    url = new URL(spec.slice(eq + 1).trim());
+    url = new URL(raw);
   } catch {
     // The value is not repeated: it may be a secret with a typo.
     throw new Error(`the URL for ${kind} is not a valid URL`);
   }
   if (url.protocol !== "https:" && url.protocol !== "http:") throw new Error(`the URL for ${kind} must be http or https, not ${url.protocol}`);
-  const k = kind as NotifyKind;
-  return { kind: k, url: url.href, name: redact(k, url), id: `${k}:${createHash("sha256").update(url.href).digest("hex").slice(0, 16)}` };
+  return url;
+}
+
+const decode = (s: string) => {
+  try {
+    return decodeURIComponent(s);
+  } catch {
+    return s;
+  }
+};
+
+/** `tgram://BOT_TOKEN/CHAT_ID[/CHAT_ID…][?api=URL]`: one target per chat (Bot API sendMessage). */
+function telegram(spec: string): NotifyTarget[] {
+  const m = /^tgram:\/\/([^/?#]+)\/([^?#]+)(?:\?(.*))?$/.exec(spec);
+  if (m === null) throw new Error("expected tgram://BOT_TOKEN/CHAT_ID[/CHAT_ID…][?api=URL]");
+  const token = decode(m[1]!);
+  const chats = m[2]!.split("/").filter((c) => c !== "").map(decode);
+  if (chats.length === 0) throw new Error("tgram:// needs at least one CHAT_ID after the bot token");
+  const api = new URLSearchParams(m[3] ?? "").get("api") ?? "https://api.telegram.org";
+  const base = httpUrl("tgram ?api=", api);
+  const url = new URL(`${base.href.replace(/\/$/, "")}/bot${token}/sendMessage`);
+  return chats.map((chat) => target("telegram", url, {}, { chat_id: chat }));
+}
+
+/** `ntfy://topic` (ntfy.sh), `ntfy://[user:pass@|token@]host/topic` (http), `ntfys://…` (https). */
+function ntfy(spec: string): NotifyTarget {
+  const m = /^(ntfys?):\/\/(?:([^@/?#]*)@)?([^/?#]+)(?:\/([^?#]*))?$/.exec(spec);
+  if (m === null) throw new Error("expected ntfy://topic or ntfy[s]://[user:pass@|token@]host/topic");
+  const [, scheme, auth, host, path] = m;
+  const own = path !== undefined && path !== "";
+  const server = own ? `${scheme === "ntfys" ? "https" : "http"}://${host}/` : "https://ntfy.sh/";
+  const topic = decode(own ? path! : host!);
+  const headers = dict<string>();
+  if (auth !== undefined && auth !== "") {
+    const colon = auth.indexOf(":");
+    headers["authorization"] = colon < 0 ? `Bearer ${decode(auth)}` : `Basic ${Buffer.from(`${decode(auth.slice(0, colon))}:${decode(auth.slice(colon + 1))}`).toString("base64")}`;
+  }
+  // The topic goes in the body (ntfy's JSON publishing), not in the URL the name shows.
+  return target("ntfy", httpUrl("ntfy", server), headers, { topic });
+}
+
+/** `gotify://host[/path]/APP_TOKEN` (http), `gotifys://…` (https). */
+function gotify(spec: string): NotifyTarget {
+  const m = /^(gotifys?):\/\/([^?#]+)\/([^/?#]+)$/.exec(spec);
+  if (m === null) throw new Error("expected gotify[s]://host/APP_TOKEN");
+  const url = httpUrl("gotify", `${m[1] === "gotifys" ? "https" : "http"}://${m[2]}/message`);
+  return target("gotify", url, { "x-gotify-key": decode(m[3]!) });
+}
+
+/** `pover://USER_KEY@APP_TOKEN`: Pushover's message API, both keys in the body. */
+function pushover(spec: string): NotifyTarget {
+  const m = /^pover:\/\/([^@/?#]+)@([^/?#]+)\/?$/.exec(spec);
+  if (m === null) throw new Error("expected pover://USER_KEY@APP_TOKEN");
+  return target("pushover", new URL("https://api.pushover.net/1/messages.json"), {}, { user: decode(m[1]!), token: decode(m[2]!) });
+}
+
+const SCHEMES = new Map<string, (spec: string) => NotifyTarget[]>([
+  ["tgram", telegram],
+  ["ntfy", (s) => [ntfy(s)]],
+  ["ntfys", (s) => [ntfy(s)]],
+  ["gotify", (s) => [gotify(s)]],
+  ["gotifys", (s) => [gotify(s)]],
+  ["pover", (s) => [pushover(s)]],
+]);
+
+/**
+ * One `KIND=URL` (discord, slack, webhook, teams, apprise) or Apprise URL (tgram://, ntfy://,
+ * ntfys://, gotify://, gotifys://, pover://); throws with words for the person who wrote it.
+ */
+export function parseTarget(spec: string): NotifyTarget[] {
+  const scheme = /^([a-z]+):\/\//i.exec(spec)?.[1]?.toLowerCase();
+  if (scheme !== undefined && SCHEMES.has(scheme)) return SCHEMES.get(scheme)!(spec);
+  const eq = spec.indexOf("=");
+  const kind = spec.slice(0, eq).trim().toLowerCase();
+  if (eq < 0 || !(KIND_EQUALS_URL as readonly string[]).includes(kind)) {
+    const shown = scheme !== undefined ? `${scheme}://` : spec.slice(0, Math.max(0, eq)) || "no KIND=";
+    throw new Error(`expected KIND=URL with KIND one of ${KIND_EQUALS_URL.join(", ")}, or a URL tgram://, ntfy://, ntfys://, gotify://, gotifys://, pover://; got ${JSON.stringify(shown)}`);
+  }
+  return [target(kind as NotifyKind, httpUrl(kind, spec.slice(eq + 1).trim()))];
 }
 
 /** `--notify` given several times, or KISSBOT_NOTIFY comma-separated: the same target twice is one. */
 export function parseTargets(raw: string): NotifyTarget[] {
   const byId = new Map<string, NotifyTarget>();
   for (const spec of raw.split(",")) if (spec.trim() !== "") {
-    const t = parseTarget(spec.trim());
-    byId.set(t.id, t);
+    for (const t of parseTarget(spec.trim())) byId.set(t.id, t);
   }
   return [...byId.values()];
 }

@@ -9,6 +9,8 @@ export interface Received {
   body: any;
   /** What it answered. */
   status: number;
+  /** The request's headers (credentials included: the tests check they arrived). */
+  headers: Record<string, string | string[] | undefined>;
 }
 
 type Answer = { status: number; body?: string; headers?: Record<string, string> };
@@ -20,15 +22,16 @@ type Answer = { status: number; body?: string; headers?: Record<string, string> 
 export class ChatReceiver {
   readonly received: Received[] = [];
   private readonly answers: Answer[] = [];
+  private readonly byPath = new Map<string, Answer[]>();
   private readonly server = new BodyServer((req, body, res) => {
-    const a = this.answers.shift() ?? { status: req.url?.startsWith("/slack") ? 200 : 204 };
+    const a = this.byPath.get(req.url ?? "")?.shift() ?? this.answers.shift() ?? { status: req.url?.startsWith("/slack") ? 200 : 204 };
     let parsed: unknown;
     try {
       parsed = JSON.parse(body.toString("utf8"));
     } catch {
       parsed = body.toString("utf8");
     }
-    this.received.push({ path: req.url ?? "", at: Date.now(), body: parsed, status: a.status });
+    this.received.push({ path: req.url ?? "", at: Date.now(), body: parsed, status: a.status, headers: req.headers });
     res.writeHead(a.status, { "content-type": "application/json", ...a.headers });
     res.end(a.body ?? (a.status === 200 ? "ok" : ""));
   });
@@ -47,9 +50,15 @@ export class ChatReceiver {
     this.answers.push(...answers);
   }
 
+  /** The next requests to `path` (exactly) get these answers, before any of `answer`'s. */
+  answerOn(path: string, ...answers: Answer[]): void {
+    this.byPath.set(path, [...(this.byPath.get(path) ?? []), ...answers]);
+  }
+
   /** Back to answering every request with success. */
   clearAnswers(): void {
     this.answers.length = 0;
+    this.byPath.clear();
   }
 
   /** Requests to `path` that were answered 2xx: what a person would have seen. */

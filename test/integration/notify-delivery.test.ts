@@ -1,7 +1,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { mkdtempSync, writeFileSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { startBridgeProcess, until } from "../helpers/bridge-process.js";
 import { allOnline, liveBot, SCALED, SECRET, sleep, titles } from "../helpers/notify-settings.js";
@@ -49,9 +49,9 @@ test("`notify test` sends one message to every target and prints what each answe
   const none = await runCli(["notify", "test"], { ...process.env, KISSBOT_NOTIFY: "" });
   assert.equal(none.code, 2);
   assert.match(none.stderr, /no target/);
-  const bad = await startBridgeProcess(["--notify", "teams=https://example.org/sEcReT"]).catch((err: Error) => err);
+  const bad = await startBridgeProcess(["--notify", "matrix=https://example.org/sEcReT"]).catch((err: Error) => err);
   assert.ok(bad instanceof Error);
-  assert.match(bad.message, /invalid --notify: expected KIND=URL with KIND one of discord, slack, webhook/);
+  assert.match(bad.message, /invalid --notify: expected KIND=URL with KIND one of discord, slack, webhook, teams, apprise, or a URL tgram:\/\//);
   assert.ok(!bad.message.includes("sEcReT"));
 });
 
@@ -101,4 +101,62 @@ test("spend alerts as messages: a channel over its daily budget is told once, wi
   await bot.send('raw {"type":"llm_usage","channel":"spender","model":"gpt-4o","feature":"ask","tokens_in":10,"tokens_out":5,"estimated_cost":1.00}');
   await sleep(7000); // past the next spend read (5 s) and check
   assert.equal(chat.delivered("/d").length, 1, "once per period");
+});
+
+test("Telegram, ntfy, Gotify, Teams and Apprise each get a killed bot's message in their own form; Telegram's 429 waits as its parameters.retry_after says; no token shows where a person or a scraper reads (issue 35)", async (t) => {
+  const chat = await new ChatReceiver().start();
+  t.after(() => chat.stop());
+  const host = new URL(chat.url("/")).host;
+  const secrets = { telegram: "999:tElEgRaM-sEcReT", ntfy: "nTfY-pAsS", gotify: "GoTiFy-ToKeN", teams: "TeAmS-sIg", topic: "kb-tOpIc" };
+  const tgPath = `/tg/bot${secrets.telegram}/sendMessage`;
+  const bridge = await startBridgeProcess([
+    ...SCALED,
+    "--notify", `tgram://${secrets.telegram}/-1001/-1002?api=http://${host}/tg`,
+    "--notify", `ntfy://alice:${secrets.ntfy}@${host}/${secrets.topic}`,
+    "--notify", `gotify://${host}/gotify/${secrets.gotify}`,
+    "--notify", `teams=${chat.url(`/teams?sig=${secrets.teams}`)}`,
+    "--notify", `apprise=${chat.url("/notify/kissbot")}`,
+  ]);
+  t.after(() => bridge.stop());
+  const bot = await liveBot("victim", bridge.socket);
+  t.after(() => bot.kill());
+  await allOnline(bridge, ["victim"]);
+  // Telegram's flood answer: no Retry-After header, the wait in the body.
+  chat.answerOn(tgPath, { status: 429, body: JSON.stringify({ ok: false, error_code: 429, description: "Too Many Requests: retry after 1", parameters: { retry_after: 1 } }) });
+  await bot.kill();
+
+  const telegram = await chat.waitDelivered(tgPath, 2);
+  assert.deepEqual(telegram.map((r) => r.body.chat_id).sort(), ["-1001", "-1002"], "one message per chat");
+  for (const r of telegram) {
+    assert.equal(r.body.parse_mode, "HTML");
+    assert.match(r.body.text, /^<b>KissBot victim is down\.<\/b>\n\n🔴 KissBot victim is down\.\nBot victim \(PID \d+\) is dead since .*\nhttp:\/\/127\.0\.0\.1:\d+\/bot\/victim$/);
+  }
+  const tries = chat.received.filter((r) => r.path === tgPath);
+  const first429 = tries.find((r) => r.status === 429)!;
+  const retried = tries.find((r) => r.status < 300 && r.body.chat_id === first429.body.chat_id)!;
+  assert.ok(retried.at - first429.at >= 950, `waited ${retried.at - first429.at} ms of the 1 s asked`);
+
+  const [ntfy] = await chat.waitDelivered("/", 1);
+  assert.equal(ntfy!.body.topic, secrets.topic);
+  assert.equal(ntfy!.headers["authorization"], `Basic ${Buffer.from(`alice:${secrets.ntfy}`).toString("base64")}`);
+  assert.deepEqual([ntfy!.body.title, ntfy!.body.priority, ntfy!.body.tags], ["KissBot victim is down.", 4, ["rotating_light"]]);
+  const [gotify] = await chat.waitDelivered("/gotify/message", 1);
+  assert.equal(gotify!.headers["x-gotify-key"], secrets.gotify);
+  assert.equal(gotify!.body.priority, 8);
+  const [teams] = await chat.waitDelivered(`/teams?sig=${secrets.teams}`, 1);
+  assert.equal(teams!.body.attachments[0].contentType, "application/vnd.microsoft.card.adaptive");
+  assert.match(JSON.stringify(teams!.body), /KissBot victim is down\./);
+  const [apprise] = await chat.waitDelivered("/notify/kissbot", 1);
+  assert.deepEqual([apprise!.body.title, apprise!.body.type, apprise!.body.format], ["KissBot victim is down.", "failure", "text"]);
+
+  const s = await until(bridge, "every attempt counted", (x) => x.get("kissbot_bridge_notifications_total", { kind: "telegram", outcome: "sent" }) === 2);
+  assert.equal(s.get("kissbot_bridge_notifications_total", { kind: "telegram", outcome: "rate_limited" }), 1);
+  for (const kind of ["ntfy", "gotify", "teams", "apprise"]) assert.equal(s.get("kissbot_bridge_notifications_total", { kind, outcome: "sent" }), 1, kind);
+  const overview = await (await fetch(`${bridge.url}/api/v1/overview`)).text();
+  const metrics = (await bridge.scrape()).body;
+  const saved = readFileSync(join(bridge.dir, "kissbot_monitor.db")).toString("latin1") + (existsSync(join(bridge.dir, "kissbot_monitor.db-wal")) ? readFileSync(join(bridge.dir, "kissbot_monitor.db-wal")).toString("latin1") : "");
+  for (const [where, text] of [["logs", JSON.stringify(bridge.logs)], ["/metrics", metrics], ["the status page", overview], ["the database", saved]] as const) {
+    for (const secret of Object.values(secrets)) assert.ok(!text.includes(secret), `${secret} is not in ${where}`);
+  }
+  assert.match(overview, /telegram http:\/\/127\.0\.0\.1:\d+\/…/);
 });

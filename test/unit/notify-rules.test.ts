@@ -162,7 +162,7 @@ test("targets: KIND=URL, repeatable and comma-separated; errors never repeat the
   assert.equal(s!.kind, "slack");
   assert.doesNotMatch(d!.id, /SECRET/);
   assert.equal(parseTargets("discord=https://a.example/x,discord=https://a.example/x").length, 1);
-  assert.throws(() => parseTargets("teams=https://x.example/SECRET"), (e: Error) => /KIND one of discord, slack, webhook/.test(e.message) && !e.message.includes("SECRET"));
+  assert.throws(() => parseTargets("matrix=https://x.example/SECRET"), (e: Error) => /KIND one of discord, slack, webhook, teams, apprise/.test(e.message) && !e.message.includes("SECRET"));
   assert.throws(() => parseTargets("discord=ftp://x.example/SECRET"), (e: Error) => !e.message.includes("SECRET"));
   assert.throws(() => parseTargets("discord=not a url SECRET"), (e: Error) => !e.message.includes("SECRET"));
 });
@@ -187,7 +187,7 @@ test("delivery is bounded: past the queue bound the oldest message is dropped an
   const counted: string[] = [];
   const posted: string[] = [];
   let answer: (status: number) => void = () => {};
-  const post = (_url: string, body: string) => {
+  const post = (_target: unknown, body: string) => {
     posted.push(JSON.parse(body).content);
     return new Promise<{ status: number; text: string; retryAfterMs: null }>((resolve) => (answer = (status) => resolve({ status, text: "", retryAfterMs: null })));
   };
