@@ -1,16 +1,14 @@
 #!/usr/bin/env node
-// Runs the compiled tests under node:test: independent files in parallel, longest first (so no
-// long file starts last and runs on alone), then the files that measure time or load one at a
-// time, on a quiet machine. A file runs alone when its source begins with a line
-// `// Runs alone: <why>`. One reporter sees both phases, so the counts and the ten slowest files
-// at the end cover the whole run. How long each file took is kept in test-output/durations.json
-// for the next run's order; a fresh clone orders by test/durations.json (a CI run's, committed).
+// Runs the compiled tests under node:test: independent files in parallel, then the files that
+// measure time or load one at a time, on a quiet machine. A file runs alone when its source
+// begins with a line `// Runs alone: <why>`. One reporter sees both phases, so the counts and the
+// ten slowest files at the end cover the whole run.
 //
 //   node scripts/run-tests.mjs [DIR_OR_FILE...]    (default: dist/test)
 //   KISSBOT_TEST_CONCURRENCY=N                     files at once in the parallel phase
 import { run } from "node:test";
 import { availableParallelism } from "node:os";
-import { mkdirSync, readdirSync, readFileSync, statSync, existsSync, writeFileSync } from "node:fs";
+import { readdirSync, readFileSync, statSync, existsSync } from "node:fs";
 import { join, relative } from "node:path";
 import progress from "./progress-reporter.mjs";
 
@@ -32,11 +30,7 @@ function source(file) {
 const roots = process.argv.slice(2);
 const files = (roots.length > 0 ? roots : ["dist/test"]).flatMap(testFiles);
 const alone = files.filter((f) => ALONE.test(readFileSync(source(f), "utf8").split("\n").slice(0, 5).join("\n")));
-const LAST_RUN = "test-output/durations.json";
-const durations = readDurations(existsSync(LAST_RUN) ? LAST_RUN : "test/durations.json");
-// A file never timed goes first: it may be long.
-const expected = (f) => durations.get(source(f)) ?? Infinity;
-const together = files.filter((f) => !alone.includes(f)).sort((a, b) => expected(b) - expected(a));
+const together = files.filter((f) => !alone.includes(f));
 // Most files wait on child processes (bridges, Python bots, Prometheus), not on the CPU: twice the
 // cores keeps both busy without starving the waits.
 const concurrency = Number(process.env["KISSBOT_TEST_CONCURRENCY"] ?? 2 * availableParallelism());
@@ -48,34 +42,14 @@ async function* phases() {
 }
 
 let failed = false;
-const took = new Map();
 const started = Date.now();
 for await (const chunk of progress(watch(phases()))) process.stdout.write(chunk);
 process.stdout.write(`${files.length} files (${alone.length} alone) in ${((Date.now() - started) / 1000).toFixed(0)} s\n`);
 process.exitCode = failed ? 1 : 0;
-if (roots.length === 0) {
-  mkdirSync("test-output", { recursive: true });
-  writeFileSync(LAST_RUN, `${JSON.stringify(Object.fromEntries([...took].sort((a, b) => b[1] - a[1])), null, 1)}\n`);
-}
 
 async function* watch(events) {
   for await (const e of events) {
     if (e.type === "test:fail" && e.data?.details?.type !== "suite") failed = true;
-    // A file's time: the sum of its top-level tests (Node 20 reports none for a file that passes).
-    const d = e.data;
-    if ((e.type === "test:pass" || e.type === "test:fail") && d?.nesting === 0 && d.file !== undefined && d.name !== d.file) {
-      // A test registered by a helper (the many-host test's) is reported at the helper's file.
-      const key = source(relative(process.cwd(), d.file)).replace("test/helpers/netns.ts", "test/integration/fleet.test.ts");
-      took.set(key, Math.round(((took.get(key) ?? 0) + (d.details?.duration_ms ?? 0) / 1000) * 10) / 10);
-    }
     yield e;
-  }
-}
-
-function readDurations(path) {
-  try {
-    return new Map(Object.entries(JSON.parse(readFileSync(path, "utf8"))));
-  } catch {
-    return new Map();
   }
 }
