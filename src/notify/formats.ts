@@ -51,20 +51,29 @@ export function headline(n: Notice): string {
   return `KissBot: ${parts.join(", ")}`;
 }
 
-/** A digest's table in a code block, within `max` characters: whole lines only, the rest counted. */
-function digestBlock(d: NonNullable<Notice["digest"]>, max: number): string {
+/**
+ * A digest's table lines, escaped, within `budget` characters (a newline after each): whole lines
+ * only, the rest counted in a last line.
+ */
+function wholeLines(table: readonly string[], budget: number, esc: (s: string) => string = (x) => x): string[] {
   const lines: string[] = [];
-  let size = 8;
-  for (const [i, l] of d.table.entries()) {
-    const more = `… and ${d.table.length - i} more lines`;
-    if (size + l.length + 1 + more.length + 1 > max) {
+  let size = 0;
+  for (const [i, raw] of table.entries()) {
+    const l = esc(raw);
+    const more = `… and ${table.length - i} more lines`;
+    if (size + l.length + 1 + more.length + 1 > budget) {
       lines.push(more);
       break;
     }
     lines.push(l);
     size += l.length + 1;
   }
-  return `\`\`\`\n${lines.join("\n")}\n\`\`\``;
+  return lines;
+}
+
+/** A digest's table in a code block, within `max` characters. */
+function digestBlock(d: NonNullable<Notice["digest"]>, max: number): string {
+  return `\`\`\`\n${wholeLines(d.table, max - 8).join("\n")}\n\`\`\``;
 }
 
 function discord(n: Notice): unknown {
@@ -189,18 +198,9 @@ const icon = (a: Alert) => (a.status === "resolved" ? "✅" : "🔴");
  */
 function textOf(n: Notice, max: number, esc: (s: string) => string = (x) => x): string {
   if (n.digest !== undefined) {
-    const lines = [esc(n.digest.title)];
-    let size = lines[0]!.length + esc(n.digest.note).length + 2;
-    for (const [i, l] of n.digest.table.entries()) {
-      const more = `… and ${n.digest.table.length - i} more lines`;
-      if (size + esc(l).length + 1 + more.length + 1 > max) {
-        lines.push(more);
-        break;
-      }
-      lines.push(esc(l));
-      size += esc(l).length + 1;
-    }
-    return clipEscaped([...lines, esc(n.digest.note)].join("\n"), max);
+    const title = esc(n.digest.title);
+    const note = esc(n.digest.note);
+    return clipEscaped([title, ...wholeLines(n.digest.table, max - title.length - note.length - 2, esc), note].join("\n"), max);
   }
   const blocks: string[] = [];
   let size = 0;
