@@ -13,7 +13,7 @@ import { otelFeature } from "./parts/otel.js";
 import { metricsExposition } from "./parts/metrics.js";
 import { httpServer, webApp } from "./parts/web.js";
 import { reloadableFiles, reloader } from "./parts/reload.js";
-import { notifyFeature } from "./parts/notify.js";
+import { notifyFeature, rerouter } from "./parts/notify.js";
 import { recordFeature } from "./parts/record.js";
 import { digestFeature } from "./parts/digest.js";
 import { warnIfExposed } from "./parts/exposure.js";
@@ -64,7 +64,7 @@ export async function startBridge(config: Config, log: Logger, deps: BridgeDeps 
     await life.startAll([...db.files, ...logs.files, ...otelParts]);
     const files = reloadableFiles(config);
     const httpRefused = new CounterMap<HttpRefusal>(HTTP_REFUSALS);
-    const notify = notifyFeature(config, core, db, files.budgets, clock, VERSION);
+    const notify = notifyFeature(config, core, db, files.budgets, files.notify, clock, VERSION);
     const record = recordFeature(config, core, db, notify.snoozes, clock);
     const sources = { core, db, transport, channelLog: logs.channelLog, otel, budgets: files.budgets, httpRefused, notify, record, web: files.web };
     const exposition = metricsExposition(config, clock, VERSION, { ...sources, logDrops: deps.logDrops });
@@ -87,7 +87,7 @@ export async function startBridge(config: Config, log: Logger, deps: BridgeDeps 
     return {
       httpAddress: address,
       otel,
-      reload: reloader(log, core.prices, config.prices, files, http),
+      reload: reloader(log, core.prices, config.prices, files, http, rerouter(config, notify)),
       async stop() {
         await life.stop();
         // What this run took in and kept: committed, set aside for the next start, or lost.

@@ -5,8 +5,11 @@ import { duration as parseDuration } from "../config/parsers.js";
 import { openForBridgeTables } from "../db/database.js";
 import { activeSnoozes, removeSnooze, setSnooze } from "../notify/snoozes.js";
 import { parseTargets, type NotifyTarget } from "../notify/targets.js";
+import { allTargets, loadNotifyConfig } from "../notify/notify-config.js";
+import type { NotifyEvent } from "../notify/routes.js";
 import { render } from "../notify/formats.js";
-import { sendTo } from "../notify/http-post.js";
+import { send } from "../notify/send.js";
+import { randomUUID } from "node:crypto";
 import { printable, renderTable, useColor } from "./table.js";
 import { dbPath, readDatabase, timeZoneOption, type Out } from "./common.js";
 import type { Notice } from "../notify/alert.js";
@@ -98,36 +101,56 @@ export async function unsnoozeCommand(argv: string[], env: NodeJS.ProcessEnv, ou
   return 0;
 }
 
-/** The targets of --notify, else KISSBOT_NOTIFY; an error message when none or invalid. */
-function targetsOf(given: string[] | undefined, env: NodeJS.ProcessEnv): NotifyTarget[] | string {
+/**
+ * The targets of --notify (else KISSBOT_NOTIFY) and of --notify-config (else its variable), those
+ * whose route takes `event`; with `name`, that one alone, whatever its route. An error message
+ * when none or invalid.
+ */
+function targetsOf(values: { notify?: string[] | undefined; "notify-config"?: string | undefined; target?: string | undefined }, env: NodeJS.ProcessEnv, event: NotifyEvent): NotifyTarget[] | string {
   let targets: NotifyTarget[];
   try {
-    targets = parseTargets(given?.join(",") ?? env[FLAGS.notify.env] ?? "");
+    targets = parseTargets(values.notify?.join(",") ?? env[FLAGS.notify.env] ?? "");
   } catch (err) {
     return `invalid --notify: ${(err as Error).message}`;
   }
-  return targets.length === 0 ? "no target: pass --notify discord=URL (or slack=, webhook=), or set KISSBOT_NOTIFY" : targets;
+  const file = (values["notify-config"] ?? env[FLAGS.notifyConfig.env] ?? "").trim();
+  if (file !== "") {
+    try {
+      targets = allTargets(targets, loadNotifyConfig(file));
+    } catch (err) {
+      return `invalid --notify-config: ${(err as Error).message}`;
+    }
+  }
+  if (targets.length === 0) return "no target: pass --notify KIND=URL or --notify-config FILE, or set KISSBOT_NOTIFY";
+  const name = values.target;
+  if (name !== undefined) {
+    const chosen = targets.filter((t) => t.label === name || t.name === name);
+    return chosen.length > 0 ? chosen : `no target named ${JSON.stringify(name)}; the targets are: ${targets.map((t) => t.label ?? t.name).join(", ")}`;
+  }
+  const routed = targets.filter((t) => t.route?.events == null || t.route.events.has(event));
+  return routed.length > 0 ? routed : `no target takes ${event} messages (their events leave it out); name one with --target`;
 }
 
 /** Posts one notice to every target and prints each answer; true if every one took it. */
 async function sendToAll(targets: NotifyTarget[], notice: Notice, userAgent: string, out: Out): Promise<boolean> {
   let ok = true;
   for (const t of targets) {
-    const r = await sendTo(t, render(t.kind, notice), 10_000, userAgent);
+    const r = await send(t, render(t.kind, notice), randomUUID(), 10_000, userAgent);
     const good = r.status >= 200 && r.status < 300;
     ok &&= good;
-    const answer = r.status === 0 ? `no answer: ${r.text}` : `HTTP ${r.status}${r.text.trim() === "" ? "" : ` ${printable(r.text.trim())}`}`;
+    const answer = r.status === 0 ? `no answer: ${r.text}` : t.kind === "email" ? printable(r.text.trim()) : `HTTP ${r.status}${r.text.trim() === "" ? "" : ` ${printable(r.text.trim())}`}`;
     out.stdout.write(`${good ? "ok  " : "FAIL"} ${t.name}: ${answer}\n`);
   }
   return ok;
 }
 
 const NOTIFY_USAGE = [
-  "Usage: kissbot-bridge notify test [--notify KIND=URL]…",
+  "Usage: kissbot-bridge notify test [--notify KIND=URL]… [--notify-config FILE] [--target NAME]",
   "       kissbot-bridge notify digest --preview [--period last-week|last-month] [--timezone ZONE] [--budgets FILE] [--db PATH]",
-  "       kissbot-bridge notify digest --send [--period last-week|last-month] [--notify KIND=URL]… [same flags]",
+  "       kissbot-bridge notify digest --send [--period last-week|last-month] [--notify KIND=URL]… [--notify-config FILE] [same flags]",
   "",
-  "test sends a test message to every target (--notify, else KISSBOT_NOTIFY) and prints what each server answered.",
+  "test sends a test message to every target (--notify, else KISSBOT_NOTIFY, and the routing file's that take",
+  "test messages), or to the one --target names, and prints what each server answered.",
   "digest --preview prints the digest of the last complete week or month from the database; --send sends it now",
   "(besides the one the bridge sends by itself with --notify-digest).",
   "",
@@ -137,7 +160,7 @@ const NOTIFY_USAGE = [
 export async function notifyCommand(argv: string[], env: NodeJS.ProcessEnv, out: Out): Promise<number> {
   const { values, positionals } = parseArgs({
     args: argv,
-    options: { notify: { type: "string", multiple: true }, "public-url": { type: "string" }, help: { type: "boolean" }, preview: { type: "boolean" }, send: { type: "boolean" }, period: { type: "string", default: "last-week" }, timezone: { type: "string" }, budgets: { type: "string" }, db: { type: "string" } },
+    options: { notify: { type: "string", multiple: true }, "notify-config": { type: "string" }, target: { type: "string" }, "public-url": { type: "string" }, help: { type: "boolean" }, preview: { type: "boolean" }, send: { type: "boolean" }, period: { type: "string", default: "last-week" }, timezone: { type: "string" }, budgets: { type: "string" }, db: { type: "string" } },
     allowPositionals: true,
     strict: true,
   });
@@ -148,7 +171,7 @@ export async function notifyCommand(argv: string[], env: NodeJS.ProcessEnv, out:
   }
   const publicUrl = (values["public-url"] ?? env[FLAGS.publicUrl.env] ?? "").replace(/\/+$/, "") || "http://127.0.0.1:9877";
   if (verb === "digest") return digestCommand(values, env, publicUrl, out);
-  const targets = targetsOf(values.notify, env);
+  const targets = targetsOf(values, env, "test");
   if (typeof targets === "string") {
     out.stderr.write(`kissbot-bridge: ${targets}\n`);
     return 2;
@@ -161,7 +184,7 @@ export async function notifyCommand(argv: string[], env: NodeJS.ProcessEnv, out:
   return (await sendToAll(targets, notice, "kissbot-bridge (notify test)", out)) ? 0 : 1;
 }
 
-async function digestCommand(values: { preview?: boolean | undefined; send?: boolean | undefined; period?: string | undefined; timezone?: string | undefined; budgets?: string | undefined; db?: string | undefined; notify?: string[] | undefined }, env: NodeJS.ProcessEnv, publicUrl: string, out: Out): Promise<number> {
+async function digestCommand(values: { preview?: boolean | undefined; send?: boolean | undefined; period?: string | undefined; timezone?: string | undefined; budgets?: string | undefined; db?: string | undefined; notify?: string[] | undefined; "notify-config"?: string | undefined; target?: string | undefined }, env: NodeJS.ProcessEnv, publicUrl: string, out: Out): Promise<number> {
   const fail = (msg: string) => {
     out.stderr.write(`kissbot-bridge: ${msg}\n`);
     return 2;
@@ -178,7 +201,7 @@ async function digestCommand(values: { preview?: boolean | undefined; send?: boo
   } catch (err) {
     return fail(`invalid --budgets: ${(err as Error).message}`);
   }
-  const targets = values.send ? targetsOf(values.notify, env) : [];
+  const targets = values.send ? targetsOf(values, env, "digest") : [];
   if (typeof targets === "string") return fail(targets);
   const now = Date.now();
   // The last whole week or month: the one whose digest is due at midnight.

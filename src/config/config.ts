@@ -94,7 +94,7 @@ export function helpText(): string {
     "       kissbot-bridge usage [--since 24h] [--by model] [--json]   LLM usage from the database",
     "       kissbot-bridge uptime [CHANNEL…] [--since 30d | --month YYYY-MM] [--json]   availability and incidents",
     "       kissbot-bridge snooze CHANNEL DURATION [--reason TEXT]   silence a bot's alerts (--list, unsnooze CHANNEL)",
-    "       kissbot-bridge notify test [--notify KIND=URL]   send a test message to every target",
+    "       kissbot-bridge notify test [--target NAME]   send a test message to every target, or the one named",
     "       kissbot-bridge hash-password < password-file   bcrypt hash for --web.config.file's basic_auth_users",
     "       kissbot-bridge prices [--match MODEL]   the LLM price table in force, or the entry a model name finds",
     "",

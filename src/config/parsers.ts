@@ -1,6 +1,7 @@
 import { loadBudgetFile, type BudgetTable } from "../spend/budget-file.js";
 import { checkTimeZone } from "../calendar/period.js";
 import { loadWebConfig, type WebConfig } from "../http/web-config.js";
+import { loadNotifyConfig, type NotifyConfig } from "../notify/notify-config.js";
 /** Value parsers for flags: each returns the value or throws an Error whose message completes "invalid --flag: ...". */
 
 export function seconds(min: number, max: number) {
@@ -87,6 +88,11 @@ export function timeZone(raw: string): string {
 /** A budget file, read and checked now: a bad one stops the bridge at start with its line. */
 export function budgetFile(raw: string): BudgetTable | null {
   return raw.trim() === "" ? null : loadBudgetFile(raw.trim());
+}
+
+/** --notify-config: the routing file, read and checked now, so that a bad one fails the start. */
+export function notifyConfigFile(raw: string): NotifyConfig | null {
+  return raw.trim() === "" ? null : loadNotifyConfig(raw.trim());
 }
 
 /** Comma-separated host names (`*` for any): the names HTTP answers besides IP addresses and localhost. */

@@ -2,8 +2,11 @@ import type { Clock } from "../util/clock.js";
 import type { NotifyTarget } from "./targets.js";
 import type { Notice } from "./alert.js";
 import { render } from "./formats.js";
-import { sendTo, type PostResult } from "./http-post.js";
+import { routeNotice } from "./routes.js";
+import type { PostResult } from "./http-post.js";
+import { send, type Send } from "./send.js";
 import { delay, internalErrors } from "../util/guard.js";
+import { createHash, randomUUID } from "node:crypto";
 
 /** What became of each attempt: counted in kissbot_bridge_notifications_total{kind,outcome}. */
 export const NOTIFY_OUTCOMES = ["sent", "rate_limited", "failed", "rejected", "dropped"] as const;
@@ -11,6 +14,8 @@ export type NotifyOutcome = (typeof NOTIFY_OUTCOMES)[number];
 
 /** A message waiting for its target. */
 export interface PendingMessage {
+  /** The same on every retry (Matrix's transaction id); absent in messages saved before it existed. */
+  id?: string;
   body: string;
   queuedAt: number;
   attempts: number;
@@ -44,7 +49,7 @@ class Outbox {
   inFlight = false;
   lastSentAt: number | null = null;
   lastError: { at: number; message: string } | null = null;
-  constructor(readonly target: NotifyTarget) {}
+  constructor(public target: NotifyTarget) {}
 }
 
 /**
@@ -55,7 +60,7 @@ class Outbox {
  * and each target holds a bounded queue.
  */
 export class Delivery {
-  private readonly boxes: Outbox[];
+  private boxes: Outbox[];
 
   constructor(
     targets: readonly NotifyTarget[],
@@ -64,15 +69,18 @@ export class Delivery {
     private readonly count: (kind: NotifyTarget["kind"], outcome: NotifyOutcome) => void,
     /** Told whenever the queues a restart needs have changed. */
     private readonly changed: () => void = () => {},
-    private readonly post: (target: NotifyTarget, body: string, timeoutMs: number, userAgent: string) => Promise<PostResult> = sendTo,
+    private readonly post: Send = send,
   ) {
     this.boxes = targets.map((t) => new Outbox(t));
   }
 
+  /** Each target is sent the part of the notice its route lets through (--notify-config), if any. */
   enqueue(notice: Notice): void {
     const now = this.clock.now();
     for (const box of this.boxes) {
-      box.queue.push({ body: render(box.target.kind, notice), queuedAt: now, attempts: 0, nextAt: now });
+      const routed = routeNotice(box.target.route, notice);
+      if (routed === null) continue;
+      box.queue.push({ id: randomUUID(), body: render(box.target.kind, routed), queuedAt: now, attempts: 0, nextAt: now });
       // The oldest waiting goes; never the one in flight (it may be delivered as we speak).
       while (box.queue.length > this.options.maxQueued) {
         box.queue.splice(box.inFlight ? 1 : 0, 1);
@@ -96,8 +104,27 @@ export class Delivery {
       const next = box.queue[0];
       if (next === undefined || next.nextAt > now) continue;
       box.inFlight = true;
-      void this.post(box.target, next.body, this.options.timeoutMs, this.options.userAgent).then(internalErrors.guard("notify", (r: PostResult) => this.answered(box, next, r)));
+      next.id ??= createHash("sha256").update(`${next.queuedAt}\u0000${next.body}`).digest("hex").slice(0, 32);
+      void this.post(box.target, next.body, next.id, this.options.timeoutMs, this.options.userAgent).then(internalErrors.guard("notify", (r: PostResult) => this.answered(box, next, r)));
     }
+  }
+
+  /**
+   * New targets (SIGHUP reread the routing file): a target still there keeps its queue and its
+   * history, with its new route; the messages of a target taken out are dropped (and counted).
+   */
+  retarget(targets: readonly NotifyTarget[]): void {
+    const old = new Map(this.boxes.map((b) => [b.target.id, b]));
+    this.boxes = targets.map((t) => {
+      const box = old.get(t.id);
+      old.delete(t.id);
+      if (box === undefined) return new Outbox(t);
+      box.target = t;
+      return box;
+    });
+    for (const gone of old.values()) for (const _ of gone.queue) this.count(gone.target.kind, "dropped");
+    this.changed();
+    this.tick();
   }
 
   /** Resolves once nothing is in flight (bounded by the request timeout), for a clean stop. */

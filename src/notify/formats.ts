@@ -286,6 +286,29 @@ function apprise(n: Notice): unknown {
   return { title: titleOf(n), body: textOf(n, 8000), type: n.digest !== undefined ? "info" : firing(n) ? "failure" : "success", format: "text" };
 }
 
+/** Matrix allows 65,536 bytes an event; each of the two texts stays far below. */
+const MATRIX_CHARS = 12_000;
+
+/**
+ * A Matrix m.room.message: plain text and the same escaped as HTML. An empty m.mentions says it
+ * mentions nobody, so an "@room" in a bot's name is never a ping (clients after spec 1.7).
+ */
+function matrix(n: Notice): unknown {
+  const title = titleOf(n);
+  const body = `${title}\n\n${textOf(n, MATRIX_CHARS)}`;
+  const text = textOf(n, MATRIX_CHARS, html);
+  const formatted = `<strong>${html(title)}</strong><br><br>${n.digest !== undefined ? `<pre>${text}</pre>` : text.replaceAll("\n", "<br>")}`;
+  return { msgtype: "m.text", body, format: "org.matrix.custom.html", formatted_body: formatted, "m.mentions": {} };
+}
+
+/** An e-mail: a subject, plain text and HTML (text from bots escaped); the addresses come from the target. */
+function email(n: Notice): unknown {
+  const text = textOf(n, 100_000);
+  const escaped = textOf(n, 100_000, html);
+  const htmlBody = n.digest !== undefined ? `<pre>${escaped}</pre>` : escaped.split("\n\n").map((p) => `<p>${p.replaceAll("\n", "<br>")}</p>`).join("\n");
+  return { subject: clip(titleOf(n), 200), text, html: `<!doctype html><html><body>${htmlBody}</body></html>` };
+}
+
 const FORMATS = new Map<NotifyKind, (n: Notice) => unknown>([
   ["discord", discord],
   ["slack", slack],
@@ -296,9 +319,11 @@ const FORMATS = new Map<NotifyKind, (n: Notice) => unknown>([
   ["ntfy", ntfy],
   ["gotify", gotify],
   ["pushover", pushover],
+  ["matrix", matrix],
+  ["email", email],
 ]);
 
-/** The JSON body a target of `kind` is sent for a notice. */
+/** The JSON body a target of `kind` is sent for a notice (e-mail's is read by send.ts, not sent as it is). */
 export function render(kind: NotifyKind, n: Notice): string {
   return JSON.stringify(FORMATS.get(kind)!(n));
 }

@@ -48,9 +48,14 @@ export function sendTo(target: NotifyTarget, body: string, timeoutMs: number, us
 }
 
 /** POSTs a JSON body, bounded in time; never throws (a failure is a result with status 0). */
-export async function postJson(url: string, body: string, timeoutMs: number, userAgent: string, headers: Readonly<Record<string, string>> = dict()): Promise<PostResult> {
+export function postJson(url: string, body: string, timeoutMs: number, userAgent: string, headers: Readonly<Record<string, string>> = dict()): Promise<PostResult> {
+  return requestJson("POST", url, body, timeoutMs, userAgent, headers);
+}
+
+/** One HTTP request with a JSON body (none for GET), bounded in time; never throws. */
+export async function requestJson(method: "POST" | "PUT" | "GET", url: string, body: string | undefined, timeoutMs: number, userAgent: string, headers: Readonly<Record<string, string>> = dict()): Promise<PostResult> {
   try {
-    const res = await fetch(url, { method: "POST", headers: { ...headers, "content-type": "application/json", "user-agent": userAgent }, body, signal: AbortSignal.timeout(timeoutMs), redirect: "error" });
+    const res = await fetch(url, { method, headers: { ...headers, ...(body === undefined ? {} : { "content-type": "application/json" }), "user-agent": userAgent }, body, signal: AbortSignal.timeout(timeoutMs), redirect: "error" });
     const text = (await res.text()).slice(0, BODY_CHARS);
     return { status: res.status, text, retryAfterMs: res.status === 429 ? retryAfterMs(res.headers.get("retry-after"), text, Date.now()) : null };
   } catch (err) {

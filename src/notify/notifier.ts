@@ -80,6 +80,12 @@ export class Notifier {
     this.delivery = new Delivery(options.targets, options.delivery, clock, (kind, outcome) => this.counts.get(kind)?.inc(outcome), changed);
   }
 
+  /** The targets after SIGHUP reread the routing file: queues of targets kept are kept. */
+  retarget(targets: readonly NotifyTarget[]): void {
+    for (const t of targets) if (!this.counts.has(t.kind)) this.counts.set(t.kind, new CounterMap(NOTIFY_OUTCOMES));
+    this.delivery.retarget(targets);
+  }
+
   /** Bot transitions, as the registry reports them. */
   observer(): RegistryObserver {
     return {

@@ -9,13 +9,19 @@ import { channelLimits, type ReloadableBudgets } from "../spend/budget-file.js";
 import { SnoozeBook } from "../notify/snoozes.js";
 import { Notifier } from "../notify/notifier.js";
 import { DEFAULT_DELIVERY } from "../notify/delivery.js";
+import { allTargets, type NotifyConfig, type ReloadableNotifyConfig } from "../notify/notify-config.js";
 
-/** Snoozes (with a database) and notifications (with --notify), or neither. */
+/** Snoozes (with a database) and notifications (with --notify or --notify-config), or neither. */
 export interface NotifyFeature {
   snoozes: SnoozeBook | undefined;
   notifier: Notifier | undefined;
   /** Started with the readers: snoozes are read before the first notification can be sent. */
   parts: Part[];
+}
+
+/** SIGHUP's new routing file, for the notifier: --notify's targets stay. */
+export function rerouter(config: Config, notify: NotifyFeature): (file: NotifyConfig) => void {
+  return (file) => notify.notifier?.retarget(allTargets(config.notify, file));
 }
 
 /** Snoozes are read this often: the `snooze` command's effect is seen within a second. */
@@ -25,17 +31,18 @@ const SNOOZE_POLL_MS = 1000;
  * The bridge's own alerts (notify/). Built before the restored bots are looked at, so a bot found
  * dead then is reported like one that dies later; `settle()` is called once they have been.
  */
-export function notifyFeature(config: Config, core: Core, db: DatabaseFeature, budgets: ReloadableBudgets | undefined, clock: Clock, version: string): NotifyFeature & { settle(http: { host: string; port: number }): void } {
+export function notifyFeature(config: Config, core: Core, db: DatabaseFeature, budgets: ReloadableBudgets | undefined, routes: ReloadableNotifyConfig | undefined, clock: Clock, version: string): NotifyFeature & { settle(http: { host: string; port: number }): void } {
   const reader = db.reader;
   const snoozes = reader === undefined ? undefined : new SnoozeBook(clock, (now) => reader.read("snoozes", { now }));
   const parts: Part[] = snoozes === undefined ? [] : [intervalPart("snoozes", "notify", SNOOZE_POLL_MS, () => snoozes.refresh(), "awaited")];
-  if (config.notify.length === 0) return { snoozes, notifier: undefined, parts, settle: () => {} };
+  // A routing file with no target yet still starts the notifier: SIGHUP may add some.
+  if (config.notify.length === 0 && routes === undefined) return { snoozes, notifier: undefined, parts, settle: () => {} };
   // Until the HTTP server has its address (port 0 asks for any).
   let publicUrl = config.publicUrl;
   const spend = db.spend;
   const notifier = new Notifier(
     {
-      targets: config.notify,
+      targets: allTargets(config.notify, routes?.current),
       graceMs: config.notifyGraceMs,
       repeatMs: config.notifyRepeatMs,
       groupWaitMs: config.notifyGroupWaitMs,

@@ -159,4 +159,20 @@ test("Telegram, ntfy, Gotify, Teams and Apprise each get a killed bot's message 
     for (const secret of Object.values(secrets)) assert.ok(!text.includes(secret), `${secret} is not in ${where}`);
   }
   assert.match(overview, /telegram http:\/\/127\.0\.0\.1:\d+\/…/);
+
+  // Its return resolves it everywhere, once.
+  const back = await liveBot("victim", bridge.socket);
+  t.after(() => back.kill());
+  const resolved = [
+    [tgPath, 2, (b: any) => b.text],
+    ["/", 1, (b: any) => b.title],
+    ["/gotify/message", 1, (b: any) => b.title],
+    [`/teams?sig=${secrets.teams}`, 1, (b: any) => JSON.stringify(b)],
+    ["/notify/kissbot", 1, (b: any) => `${b.title} ${b.type}`],
+  ] as const;
+  const backs = (path: string, text: (b: any) => string) => chat.delivered(path).filter((m) => /KissBot victim is back\./.test(text(m.body)));
+  for (const [path, count, text] of resolved) await waitFor(`the return at ${path}`, () => (backs(path, text).length >= count ? true : undefined), 15_000, 20);
+  await sleep(1000);
+  for (const [path, count, text] of resolved) assert.equal(backs(path, text).length, count, `${path}: once (per chat)`);
+  assert.equal(chat.delivered("/notify/kissbot").at(-1)!.body.type, "success");
 });

@@ -52,6 +52,24 @@ test("Apprise URLs: each kind's endpoint, credentials where the provider reads t
   assert.deepEqual(all.map((t) => t.name), ["telegram https://api.telegram.org/…", "ntfy https://ntfy.example.org/…", "gotify http://h/…", "pushover https://api.pushover.net/…", "teams https://x.example/…"]);
 });
 
+test("Matrix and e-mail URLs: the homeserver and room, SMTP host, port and TLS as Apprise reads them; no secret in the name", () => {
+  const m = parseTarget("matrixs://syt_SeCrEt@matrix.example.org/#ops")[0]!;
+  assert.deepEqual([m.kind, m.url, { ...m.headers }, { ...m.fields }, m.name], ["matrix", "https://matrix.example.org/", { authorization: "Bearer syt_SeCrEt" }, { room: "#ops:matrix.example.org" }, "matrix https://matrix.example.org/…"]);
+  assert.equal(parseTarget("matrix://t@10.0.0.5:8008/!AbC:example.org")[0]!.fields["room"], "!AbC:example.org", "a room id as given");
+  assert.equal(parseTarget("matrixs://t@matrix.example.org/%23ops:example.org")[0]!.fields["room"], "#ops:example.org", "an alias on another server, the # encoded");
+
+  const starttls = parseTarget("mailtos://bot%40example.org:pA55@smtp.example.org?to=ops@example.org,oncall@example.org")[0]!;
+  assert.deepEqual([starttls.url, starttls.fields["tls"], starttls.fields["user"], starttls.fields["from"], starttls.fields["to"]], ["smtp://smtp.example.org:587", "starttls", "bot@example.org", "bot@example.org", "ops@example.org,oncall@example.org"]);
+  assert.deepEqual([parseTarget("mailtos://u:p@smtp.example.org:465?to=a@b")[0]!.url, parseTarget("mailtos://u:p@smtp.example.org:465?to=a@b")[0]!.fields["tls"]], ["smtps://smtp.example.org:465", "implicit"]);
+  assert.equal(parseTarget("mailtos://u:p@example.org?smtp=mail.example.org&mode=ssl&to=a@b")[0]!.url, "smtps://mail.example.org:465");
+  const plain = parseTarget("mailto://relay.lan?from=bots@example.org&name=KissBot")[0]!;
+  assert.deepEqual([plain.url, plain.fields["tls"], plain.fields["from"], plain.fields["to"], plain.fields["user"]], ["smtp://relay.lan:25", "opportunistic", '"KissBot" <bots@example.org>', "bots@example.org", undefined]);
+  assert.equal(starttls.name, "email smtp://smtp.example.org:587/…");
+  assert.throws(() => parseTarget("mailtos://u:pA55@h?too=x@y"), (e: Error) => /unknown parameter "too"/.test(e.message) && !e.message.includes("pA55"));
+  assert.throws(() => parseTarget("mailto://relay.lan"), /from=ADDRESS/);
+  assert.throws(() => parseTarget("matrixs://syt_SeCrEt@matrix.example.org"), (e: Error) => /matrix\[s\]:\/\/ACCESS_TOKEN@host\/#room/.test(e.message) && !e.message.includes("syt_SeCrEt"));
+});
+
 test("a bad Apprise URL is refused with the form expected, never echoing the secret", () => {
   for (const [spec, words] of [
     [`tgram://${TOKEN}`, /tgram:\/\/BOT_TOKEN\/CHAT_ID/],
@@ -90,6 +108,15 @@ test("text from bots is text in every kind: escaped for Telegram's HTML, a TextR
   assert.equal((JSON.parse(render("gotify", notice(hostile))) as { extras: Record<string, { contentType: string }> }).extras["client::display"]!.contentType, "text/plain");
   assert.equal((JSON.parse(render("apprise", notice(hostile))) as { format: string }).format, "text");
   assert.equal((JSON.parse(render("pushover", notice(hostile))) as { html: number }).html, 0);
+
+  const mx = JSON.parse(render("matrix", notice(hostile))) as { body: string; formatted_body: string; "m.mentions": object };
+  assert.ok(mx.body.includes("**bold** _it_ [link](http://evil) @everyone <script>"), "the plain body as sent");
+  assert.ok(mx.formatted_body.includes("&lt;b&gt;x&lt;/b&gt;&amp;co") && !mx.formatted_body.includes("<script>") && !/<b>x<\/b>/.test(mx.formatted_body), mx.formatted_body);
+  assert.deepEqual(mx["m.mentions"], {}, "mentions nobody: no @room ping from a bot's text");
+  const mail = JSON.parse(render("email", notice(hostile))) as { subject: string; text: string; html: string };
+  assert.equal(mail.subject, "KissBot <b>x</b>&co is down.", "a subject is text");
+  assert.ok(mail.text.includes("@everyone <script>"));
+  assert.ok(mail.html.includes("&lt;script&gt;") && !mail.html.includes("<script>") && !/<b>x<\/b>/.test(mail.html), mail.html);
 });
 
 test("each kind's size limit holds for a group of 300 alerts, which ends with how many more there were", () => {
@@ -99,6 +126,7 @@ test("each kind's size limit holds for a group of 300 alerts, which ends with ho
     ["pushover", (b: { message: string }) => b.message, 1024],
     ["ntfy", (b: { message: string }) => b.message, 4096],
     ["gotify", (b: { message: string }) => b.message, 4096],
+    ["matrix", (b: { formatted_body: string }) => b.formatted_body, 16_000],
   ] as const;
   for (const [kind, textOf, max] of limits) {
     const text = (textOf as (b: unknown) => string)(JSON.parse(render(kind, many)));
