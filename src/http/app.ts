@@ -1,6 +1,6 @@
 import express, { type Express } from "express";
 import type { IncomingMessage, ServerResponse } from "node:http";
-import { negotiateFormat, type ExpositionFormat } from "../metrics/format.js";
+import { negotiate, type ExpositionFormat } from "../metrics/format.js";
 import { apiRouter, type ApiSources } from "./api.js";
 import { runbookPage } from "./runbook.js";
 import { statusRouter, type StatusRouteSources } from "./status-routes.js";
@@ -55,7 +55,8 @@ export function createApp(s: HttpSources): Express {
   app.get("/metrics", async (req, res) => {
     // Prometheus always asks for gzip: across a network that is a tenth of the bytes.
     const gzipped = req.acceptsEncodings("gzip", "identity") === "gzip";
-    const { contentType, body, encoding, release } = await s.metrics.render(negotiateFormat(req.get("accept")), gzipped);
+    const { format, contentType } = negotiate(req.get("accept"));
+    const { body, encoding, release } = await s.metrics.render(format, gzipped);
     // Only once every byte is with the OS may the next scrape reuse the body's memory; an
     // aborted response never gives it back, so nothing can overwrite bytes still being sent.
     res.once("finish", release);

@@ -34,20 +34,64 @@ export function formatValue(v: number): string {
   return String(v);
 }
 
-/**
- * Picks OpenMetrics when the Accept header prefers it over the text format, as Prometheus's
- * own scraper asks (openmetrics first, text/plain at a lower q).
- */
-export function negotiateFormat(accept: string | undefined): ExpositionFormat {
-  if (accept === undefined) return "prometheus";
-  let om = -1;
-  let text = -1;
-  for (const part of accept.split(",")) {
-    const [type = "", ...params] = part.trim().split(";").map((s) => s.trim());
-    const qParam = params.find((p) => p.startsWith("q="));
-    const q = qParam === undefined ? 1 : Number(qParam.slice(2)) || 0;
-    if (type === "application/openmetrics-text") om = Math.max(om, q);
-    else if (type === "text/plain" || type === "*/*" || type === "text/*") text = Math.max(text, q);
+/** Escaping schemes of Prometheus 3's content negotiation (the `escaping` parameter). */
+const ESCAPING = new Set(["allow-utf-8", "underscores", "dots", "values"]);
+
+/** What /metrics answers an Accept header: the body's format and the Content-Type that says it. */
+export interface Negotiated {
+  format: ExpositionFormat;
+  contentType: string;
+}
+
+interface Offer {
+  format: ExpositionFormat;
+  version: string;
+  escaping: string | undefined;
+  q: number;
+}
+
+/** One media range of an Accept header as an offer we can serve, or null. */
+function offerOf(part: string): Offer | null {
+  const [type = "", ...params] = part.trim().split(";").map((x) => x.trim());
+  const param = (name: string) => params.find((p) => p.toLowerCase().startsWith(`${name}=`))?.slice(name.length + 1).replace(/^"|"$/g, "");
+  const q = param("q") === undefined ? 1 : Number(param("q"));
+  if (!Number.isFinite(q) || q <= 0) return null;
+  const escaping = param("escaping")?.toLowerCase();
+  const known = escaping !== undefined && ESCAPING.has(escaping) ? escaping : undefined;
+  const version = param("version");
+  switch (type.toLowerCase()) {
+    case "application/openmetrics-text":
+      return version === undefined || version === "1.0.0" || version === "0.0.1" ? { format: "openmetrics", version: "1.0.0", escaping: known, q } : null;
+    case "text/plain":
+      return version === undefined || version === "0.0.4" || version === "1.0.0" ? { format: "prometheus", version: version ?? "0.0.4", escaping: known, q } : null;
+    case "*/*":
+    case "text/*":
+      return { format: "prometheus", version: "0.0.4", escaping: undefined, q };
+    default:
+      return null;
   }
-  return om > 0 && om >= text ? "openmetrics" : "prometheus";
+}
+
+/**
+ * The best offer of an Accept header we can serve: OpenMetrics 1.0.0 (asked as 1.0.0 or 0.0.1), or
+ * the text format 1.0.0 or 0.0.4, by q, OpenMetrics first on a tie, as Prometheus's own scrapers
+ * ask. Every name the bridge exports is a legacy-valid name, so every escaping scheme gives the
+ * same body; the Content-Type repeats the scheme asked for (Prometheus 3 asks allow-utf-8), as the
+ * negotiation's spec wants. Anything else, or nothing, gets the text format 0.0.4, which every
+ * scraper reads.
+ */
+export function negotiate(accept: string | undefined): Negotiated {
+  let best: Offer | null = null;
+  for (const part of (accept ?? "").split(",")) {
+    const o = offerOf(part);
+    if (o !== null && (best === null || o.q > best.q || (o.q === best.q && o.format === "openmetrics" && best.format !== "openmetrics"))) best = o;
+  }
+  if (best === null) return { format: "prometheus", contentType: CONTENT_TYPES.prometheus };
+  const type = best.format === "openmetrics" ? "application/openmetrics-text" : "text/plain";
+  return { format: best.format, contentType: `${type}; version=${best.version}; charset=utf-8${best.escaping === undefined ? "" : `; escaping=${best.escaping}`}` };
+}
+
+/** The body's format alone (see `negotiate`). */
+export function negotiateFormat(accept: string | undefined): ExpositionFormat {
+  return negotiate(accept).format;
 }

@@ -102,11 +102,16 @@ function gotify(spec: string): NotifyTarget {
   return target("gotify", url, { "x-gotify-key": decode(m[3]!) });
 }
 
-/** `pover://USER_KEY@APP_TOKEN`: Pushover's message API, both keys in the body. */
+/**
+ * `pover://USER_KEY@APP_TOKEN[?api=URL]`: Pushover's message API, both keys in the body. `?api=`
+ * (ours, as tgram's) names another base URL: a relay, or a test's stand-in.
+ */
 function pushover(spec: string): NotifyTarget {
-  const m = /^pover:\/\/([^@/?#]+)@([^/?#]+)\/?$/.exec(spec);
+  const m = /^pover:\/\/([^@/?#]+)@([^/?#]+)\/?(?:\?(.*))?$/.exec(spec);
   if (m === null) throw new Error("expected pover://USER_KEY@APP_TOKEN");
-  return target("pushover", new URL("https://api.pushover.net/1/messages.json"), {}, { user: decode(m[1]!), token: decode(m[2]!) });
+  const api = new URLSearchParams(m[3] ?? "").get("api") ?? "https://api.pushover.net";
+  const url = new URL(`${httpUrl("pover ?api=", api).href.replace(/\/$/, "")}/1/messages.json`);
+  return target("pushover", url, {}, { user: decode(m[1]!), token: decode(m[2]!) });
 }
 
 /**

@@ -103,25 +103,29 @@ test("spend alerts as messages: a channel over its daily budget is told once, wi
   assert.equal(chat.delivered("/d").length, 1, "once per period");
 });
 
-test("Telegram, ntfy, Gotify, Teams and Apprise each get a killed bot's message in their own form; Telegram's 429 waits as its parameters.retry_after says; no token shows where a person or a scraper reads (issue 35)", async (t) => {
+test("Telegram, ntfy, Gotify, Teams, Apprise and Pushover each get a killed bot's message in their own form, and its return; Telegram's 429 waits as its parameters.retry_after says, Pushover's 429 and Gotify's 500 are retried; no token shows where a person or a scraper reads (issue 35)", async (t) => {
   const chat = await new ChatReceiver().start();
   t.after(() => chat.stop());
   const host = new URL(chat.url("/")).host;
-  const secrets = { telegram: "999:tElEgRaM-sEcReT", ntfy: "nTfY-pAsS", gotify: "GoTiFy-ToKeN", teams: "TeAmS-sIg", topic: "kb-tOpIc" };
+  const secrets = { telegram: "999:tElEgRaM-sEcReT", ntfy: "nTfY-pAsS", gotify: "GoTiFy-ToKeN", teams: "TeAmS-sIg", topic: "kb-tOpIc", poverUser: "uPoVeRuSeR", poverToken: "aPoVeRtOkEn" };
   const tgPath = `/tg/bot${secrets.telegram}/sendMessage`;
-  const bridge = await startBridgeProcess([
-    ...SCALED,
+  const targets = [
     "--notify", `tgram://${secrets.telegram}/-1001/-1002?api=http://${host}/tg`,
     "--notify", `ntfy://alice:${secrets.ntfy}@${host}/${secrets.topic}`,
     "--notify", `gotify://${host}/gotify/${secrets.gotify}`,
     "--notify", `teams=${chat.url(`/teams?sig=${secrets.teams}`)}`,
     "--notify", `apprise=${chat.url("/notify/kissbot")}`,
-  ]);
+    "--notify", `pover://${secrets.poverUser}@${secrets.poverToken}?api=http://${host}/pushover`,
+  ];
+  const bridge = await startBridgeProcess([...SCALED, ...targets]);
   t.after(() => bridge.stop());
   const bot = await liveBot("victim", bridge.socket);
   t.after(() => bot.kill());
   await allOnline(bridge, ["victim"]);
   // Telegram's flood answer: no Retry-After header, the wait in the body.
+  // Pushover's answer to an application over its limit: a 429 with no retry field; Gotify fails once.
+  chat.answerOn("/pushover/1/messages.json", { status: 429, body: '{"status":0,"errors":["application has exceeded its message limit"]}' });
+  chat.answerOn("/gotify/message", { status: 500, body: '{"error":"Internal Server Error","errorCode":500}' });
   chat.answerOn(tgPath, { status: 429, body: JSON.stringify({ ok: false, error_code: 429, description: "Too Many Requests: retry after 1", parameters: { retry_after: 1 } }) });
   await bot.kill();
 
@@ -146,12 +150,16 @@ test("Telegram, ntfy, Gotify, Teams and Apprise each get a killed bot's message 
   const [teams] = await chat.waitDelivered(`/teams?sig=${secrets.teams}`, 1);
   assert.equal(teams!.body.attachments[0].contentType, "application/vnd.microsoft.card.adaptive");
   assert.match(JSON.stringify(teams!.body), /KissBot victim is down\./);
+  const [pushover] = await chat.waitDelivered("/pushover/1/messages.json", 1);
+  assert.deepEqual([pushover!.body.user, pushover!.body.token, pushover!.body.priority, pushover!.body.html], [secrets.poverUser, secrets.poverToken, 1, 0]);
   const [apprise] = await chat.waitDelivered("/notify/kissbot", 1);
   assert.deepEqual([apprise!.body.title, apprise!.body.type, apprise!.body.format], ["KissBot victim is down.", "failure", "text"]);
 
   const s = await until(bridge, "every attempt counted", (x) => x.get("kissbot_bridge_notifications_total", { kind: "telegram", outcome: "sent" }) === 2);
   assert.equal(s.get("kissbot_bridge_notifications_total", { kind: "telegram", outcome: "rate_limited" }), 1);
-  for (const kind of ["ntfy", "gotify", "teams", "apprise"]) assert.equal(s.get("kissbot_bridge_notifications_total", { kind, outcome: "sent" }), 1, kind);
+  assert.equal(s.get("kissbot_bridge_notifications_total", { kind: "pushover", outcome: "rate_limited" }), 1);
+  assert.equal(s.get("kissbot_bridge_notifications_total", { kind: "gotify", outcome: "failed" }), 1);
+  for (const kind of ["ntfy", "gotify", "teams", "apprise", "pushover"]) assert.equal(s.get("kissbot_bridge_notifications_total", { kind, outcome: "sent" }), 1, kind);
   const overview = await (await fetch(`${bridge.url}/api/v1/overview`)).text();
   const metrics = (await bridge.scrape()).body;
   const saved = readFileSync(join(bridge.dir, "kissbot_monitor.db")).toString("latin1") + (existsSync(join(bridge.dir, "kissbot_monitor.db-wal")) ? readFileSync(join(bridge.dir, "kissbot_monitor.db-wal")).toString("latin1") : "");
@@ -169,10 +177,16 @@ test("Telegram, ntfy, Gotify, Teams and Apprise each get a killed bot's message 
     ["/gotify/message", 1, (b: any) => b.title],
     [`/teams?sig=${secrets.teams}`, 1, (b: any) => JSON.stringify(b)],
     ["/notify/kissbot", 1, (b: any) => `${b.title} ${b.type}`],
+    ["/pushover/1/messages.json", 1, (b: any) => b.message],
   ] as const;
   const backs = (path: string, text: (b: any) => string) => chat.delivered(path).filter((m) => /KissBot victim is back\./.test(text(m.body)));
   for (const [path, count, text] of resolved) await waitFor(`the return at ${path}`, () => (backs(path, text).length >= count ? true : undefined), 15_000, 20);
   await sleep(1000);
   for (const [path, count, text] of resolved) assert.equal(backs(path, text).length, count, `${path}: once (per chat)`);
   assert.equal(chat.delivered("/notify/kissbot").at(-1)!.body.type, "success");
+
+  const tried = await runCli(["notify", "test", ...targets]);
+  assert.equal(tried.code, 0, tried.stdout + tried.stderr);
+  assert.equal(tried.stdout.split("\n").filter((l) => /^ok {3}\w+ http:\/\/127\.0\.0\.1:\d+\/…: HTTP 20\d/.test(l)).length, 7, tried.stdout);
+  for (const secret of Object.values(secrets)) assert.ok(!tried.stdout.includes(secret) && !tried.stderr.includes(secret), `${secret} is not in notify test's output`);
 });

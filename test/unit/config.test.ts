@@ -1,7 +1,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { parseCommandLine } from "../../src/config/config.js";
-import { negotiateFormat } from "../../src/metrics/format.js";
+import { negotiate, negotiateFormat } from "../../src/metrics/format.js";
 
 test("defaults are the documented ones", () => {
   const r = parseCommandLine([], {});
@@ -39,6 +39,11 @@ test("Accept negotiation: OpenMetrics only when preferred", () => {
   assert.equal(negotiateFormat("application/openmetrics-text; version=1.0.0"), "openmetrics");
   assert.equal(negotiateFormat("application/openmetrics-text;version=1.0.0;q=0.5,text/plain;version=0.0.4;q=0.9"), "prometheus");
   assert.equal(negotiateFormat("application/openmetrics-text;version=1.0.0,application/openmetrics-text;version=0.0.1;q=0.75,text/plain;version=0.0.4;q=0.5,*/*;q=0.1"), "openmetrics");
+  assert.equal(negotiateFormat("application/openmetrics-text;version=2.0.0,text/plain;q=0.1"), "prometheus", "a version we do not write is not answered with another");
+  assert.equal(negotiateFormat("application/openmetrics-text;q=0,text/plain;q=0.1"), "prometheus", "q=0 is a refusal");
+  assert.deepEqual(negotiate("TEXT/PLAIN;Version=1.0.0;escaping=dots"), { format: "prometheus", contentType: "text/plain; version=1.0.0; charset=utf-8; escaping=dots" }, "names and parameters in any case");
+  assert.equal(negotiate("text/plain;version=1.0.0;escaping=bogus").contentType, "text/plain; version=1.0.0; charset=utf-8", "an unknown scheme is not repeated");
+  assert.equal(negotiate(undefined).contentType, "text/plain; version=0.0.4; charset=utf-8");
 });
 
 test("--kissbot-config: KissBot's monitoring section sets defaults under variables and flags", async () => {
