@@ -7,6 +7,7 @@ import type { Part } from "../lifecycle/lifecycle.js";
 import type { Exposition } from "../metrics/exposition.js";
 import type { BridgeParts } from "./metrics.js";
 import { createApp } from "../http/app.js";
+import { ConnectionBudget } from "../http/connection-budget.js";
 import type { RecordRead } from "../http/record-routes.js";
 import type { HttpRefusal } from "../http/host-guard.js";
 import { secureContext, tlsServerOptions, type ReloadableWebConfig } from "../http/web-security.js";
@@ -18,6 +19,8 @@ import type { Clock } from "../util/clock.js";
 
 /** HTTP connections at most: a flood there cannot starve the Monitor socket of descriptors. */
 const HTTP_MAX_CONNECTIONS = 256;
+/** A connection with no request in flight for this long is closed (one that never sent one too). */
+const HTTP_IDLE_MS = 10_000;
 
 export type WebParts = BridgeParts & { exposition: Exposition };
 
@@ -112,9 +115,8 @@ export function httpServer(app: Express, listen: { host: string; port: number },
   // Idle or slow HTTP connections are checked every second (Node's default: 30 s).
   const tls = web?.current.tls;
   const http: Server = tls === undefined ? createServer({ connectionsCheckingInterval: 1000 }, app) : createTlsServer({ ...tlsServerOptions(tls), connectionsCheckingInterval: 1000 }, app);
-  http.maxConnections = HTTP_MAX_CONNECTIONS;
-  // Past it Node closes each new connection at once (the README says so); counted here.
-  http.on("drop", () => refused.inc("max_connections"));
+  // Past the bound the idlest connection makes room, so held connections cannot lock a scraper out.
+  new ConnectionBudget(HTTP_MAX_CONNECTIONS, HTTP_IDLE_MS, () => Date.now(), () => refused.inc("max_connections")).attach(http);
   http.headersTimeout = 5_000;
   http.requestTimeout = 30_000;
   return {
