@@ -8,6 +8,7 @@ import type { Exposition } from "../metrics/exposition.js";
 import type { BridgeParts } from "./metrics.js";
 import { createApp } from "../http/app.js";
 import { ConnectionBudget } from "../http/connection-budget.js";
+import { closePasswordThread } from "../http/basic-auth.js";
 import type { RecordRead } from "../http/record-routes.js";
 import type { HttpRefusal } from "../http/host-guard.js";
 import { secureContext, tlsServerOptions, type ReloadableWebConfig } from "../http/web-security.js";
@@ -132,6 +133,7 @@ export function httpServer(app: Express, listen: { host: string; port: number },
     async stop() {
       http.closeAllConnections();
       await Promise.race([new Promise<void>((resolve) => http.close(() => resolve())), delay(500)]);
+      await closePasswordThread();
     },
     address() {
       const a = http.address() as AddressInfo;

@@ -23,7 +23,9 @@ type Pending = { resolve: (v: unknown) => void; reject: (e: Error) => void };
 
 /**
  * A typed channel to a worker thread, the one piece every thread of the bridge is built on. The
- * thread starts with the first message and never keeps the process alive (unref). Each request
+ * thread starts with the first message and holds the process open until it is closed: an
+ * unref() here had no effect, as the "message" listener below refs the thread again, and the
+ * bridge relies on a reply keeping the event loop alive (its shutdown awaits the writer's). Each request
  * gets an id and the reply with that id; a thread lost to an error or an exit fails every request
  * in flight with WorkerLost, and the next message starts a new thread. Nothing thrown by a
  * handler reaches the event loop (counted instead). Ending a thread is always bounded:
@@ -86,7 +88,6 @@ export class WorkerChannel<Req, Rep, Ev = never> {
     if (this.worker !== undefined) return this.worker;
     const { url, workerData, component } = this.options;
     const worker = new Worker(url, { workerData });
-    worker.unref();
     worker.on(
       "message",
       internalErrors.guard(component, (m: Envelope<Rep | Ev>) => {

@@ -3,6 +3,11 @@ import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
 import { join } from "node:path";
 import { createInterface } from "node:readline";
+import { request } from "node:http";
+import { mkdtempSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import bcrypt from "bcryptjs";
+import { finish, openStream, writeAll } from "../helpers/raw-client.js";
 import { startBridgeProcess } from "../helpers/bridge-process.js";
 import { FIXTURES } from "../helpers/paths.js";
 import { waitFor } from "../helpers/wait.js";
@@ -38,4 +43,60 @@ test("1,100 idle connections and 500 half-sent requests held on the HTTP port lo
   flood.kill("SIGKILL");
   const s = await bridge.samples();
   assert.ok(s.get("kissbot_bridge_http_refused_total", { reason: "max_connections" })! >= 1100 + 500 - 256, "the connections shed to keep the bound are counted");
+});
+
+/** One GET from a chosen local address (127.0.0.2 is another host on the loopback), on its own connection. */
+function getFrom(url: string, headers: Record<string, string>, localAddress: string): Promise<number> {
+  return new Promise((resolve) => {
+    const req = request(url, { headers: { ...headers, connection: "close" }, localAddress }, (res) => {
+      res.resume();
+      res.on("end", () => resolve(res.statusCode ?? 0));
+    });
+    req.on("error", () => resolve(0));
+    req.end();
+  });
+}
+
+test("a flood of wrong passwords costs the flooder, not the bots: each refusal comes a second late, a scraper's first check gets its turn and it is served every time, ingest goes on (issue 36)", async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), "kb-auth-flood-"));
+  const web = join(dir, "web.yml");
+  writeFileSync(web, `basic_auth_users:\n  prometheus: "${bcrypt.hashSync("right-password", 10)}"\n`);
+  const bridge = await startBridgeProcess(["--web.config.file", web], { dir });
+  t.after(() => bridge.stop());
+  const basic = (p: string) => ({ authorization: `Basic ${Buffer.from(`prometheus:${p}`).toString("base64")}` });
+  let stop = false;
+  let guess = 0;
+  const refusals: Array<{ status: number; ms: number }> = [];
+  // 64 clients on another address, each guess new (a brute force: none is known to fail).
+  const flooders = Array.from({ length: 64 }, async () => {
+    while (!stop) {
+      const t0 = Date.now();
+      const status = await getFrom(`${bridge.url}/metrics`, basic(`guess-${guess++}`), "127.0.0.2");
+      refusals.push({ status, ms: Date.now() - t0 });
+    }
+  });
+  t.after(() => {
+    stop = true;
+  });
+  await sleep(1500); // the flood is on before the scraper's first, uncached, check
+  const s = await openStream(bridge.socket);
+  const scrapes: number[] = [];
+  for (let i = 0; i < 8; i++) {
+    await writeAll(s, Array.from({ length: 1000 }, (_, j) => `{"type":"llm_usage","channel":"flooded","model":"m","feature":"f","tokens_in":${i * 1000 + j},"tokens_out":1}\n`).join(""));
+    scrapes.push(await getFrom(`${bridge.url}/metrics`, basic("right-password"), "127.0.0.1"));
+    await sleep(500);
+  }
+  await finish(s);
+  stop = true;
+  await Promise.all(flooders);
+  assert.deepEqual(scrapes, Array(8).fill(200), "the right password is served every time");
+  assert.ok(refusals.length >= 64, `${refusals.length} wrong attempts`);
+  assert.ok(refusals.every((r) => r.status === 401 || r.status === 429), `refused: 401 when checked, 429 when the queue is full (${[...new Set(refusals.map((r) => r.status))].join(", ")})`);
+  assert.ok(refusals.every((r) => r.ms >= 950), `each refusal came a second late (fastest ${Math.min(...refusals.map((r) => r.ms))} ms)`);
+  const counted = await waitFor("every line counted", async () => {
+    const r = await fetch(`${bridge.url}/metrics`, { headers: basic("right-password") });
+    const n = Number(/^kissbot_bridge_messages_total\{message_type="llm_usage"\} (\d+)/m.exec(await r.text())?.[1] ?? 0);
+    return n >= 8000 ? n : undefined;
+  });
+  assert.equal(counted, 8000);
 });
