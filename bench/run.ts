@@ -21,6 +21,7 @@ import { benchHandoff } from "./handoff.js";
 import { benchSeriesBound, benchShutdownUnderLock } from "./robustness.js";
 import { waitFor } from "../test/helpers/wait.js";
 import { benchAuth, printAuth } from "./auth.js";
+import { benchConnectBurst, printConnectBurst } from "./connect-burst.js";
 
 /**
  * npm run bench: ingest throughput of the bridge next to a bare line-splitting JSON server
@@ -191,6 +192,11 @@ if (only === "scrapes") {
 if (only === "notify") {
   const n = await benchNotify();
   console.log(`shipped settings (--notify-grace 60, --sample-interval 15, --notify-group-wait 5): killed bot → Discord message in ${n.killToMessageS.toFixed(1)} s (${n.alertsInMessage} alert in it; at most 75 s: grace 60 + one sample 15); messages about a bot its supervisor restarted after 20 s: ${n.quickRestartMessages}`);
+  process.exit(0);
+}
+
+if (only === "connect") {
+  printConnectBurst(await benchConnectBurst());
   process.exit(0);
 }
 

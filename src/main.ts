@@ -1,7 +1,7 @@
 import type { Config } from "./config/config.js";
 import type { Logger } from "./log/logger.js";
 import { claimSocketPath } from "./transport/socket-path.js";
-import { SocketServer } from "./transport/socket-server.js";
+import { SocketServer, WANTED_BACKLOG } from "./transport/socket-server.js";
 import type { ProcessSource } from "./sampler/process-source.js";
 import type { OtelSink } from "./otel/otel-sink.js";
 import { HTTP_REFUSALS, type HttpRefusal } from "./http/host-guard.js";
@@ -83,7 +83,8 @@ export async function startBridge(config: Config, log: Logger, deps: BridgeDeps 
     const evaluate = intervalPart("evaluator", "evaluator", 1000, () => core.registry.evaluate());
     await life.startAll([part("status", () => status.stop(), () => status.start()), evaluate, ...record.parts, ...digestFeature(config, db, notify, record, files.budgets, clock, core.limitedLog), ...logs.timers]);
     const address = http.address();
-    log.info({ socket: config.socket, http: `${address.host}:${address.port}`, version: VERSION, db: config.noDb ? "off" : config.db, prices: { models: core.prices.current.size, updated: core.prices.current.updated, file: config.prices }, otlp: config.otel.otlp?.protocol ?? "off", otelPrometheus: config.otel.prometheus }, "kissbot-bridge ready");
+    if (transport.backlog < WANTED_BACKLOG) log.warn({ socket: config.socket, backlog: transport.backlog }, `the kernel caps the socket's accept queue at ${transport.backlog} connections (net.core.somaxconn): a burst of sends past it is refused (EAGAIN); raise it with sysctl -w net.core.somaxconn=${WANTED_BACKLOG}`);
+    log.info({ socket: config.socket, backlog: transport.backlog, http: `${address.host}:${address.port}`, version: VERSION, db: config.noDb ? "off" : config.db, prices: { models: core.prices.current.size, updated: core.prices.current.updated, file: config.prices }, otlp: config.otel.otlp?.protocol ?? "off", otelPrometheus: config.otel.prometheus }, "kissbot-bridge ready");
     return {
       httpAddress: address,
       otel,
