@@ -44,6 +44,8 @@ export interface MetricSources {
   recorder?: { dropped: number } | undefined;
   /** Read at scrape time (the exposition is built after the families). */
   scrapes?: { rendered: number; shared: number } | undefined;
+  /** The price sources in use (a SIGHUP may change the file's). */
+  prices?: { sources(): Iterable<{ source: string; version: string }> } | undefined;
 }
 
 const seconds = (ms: number) => ms / 1000;
@@ -214,5 +216,8 @@ function selfFamilies(s: MetricSources): Family[] {
     new Family(CATALOG.recordDropped, (out) => s.recorder && out.sample("", s.recorder.dropped)),
     new Family(CATALOG.collectorErrors, (out) => byLabel(out, "collector", s.collectorErrors)),
     new Family(CATALOG.buildInfo, (out) => out.sample(labelString({ version: s.version }), 1)),
+    new Family(CATALOG.priceInfo, (out) => {
+      for (const p of s.prices?.sources() ?? []) out.sample(labelString({ source: p.source, version: p.version }), 1);
+    }),
   ];
 }

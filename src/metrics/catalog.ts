@@ -35,8 +35,9 @@ export const CATALOG = {
   llmRequests: spec("kissbot_llm_requests_total", "counter", ["channel", "model", "feature"], "LLM calls: llm_usage messages, and llm_usage rows the bots wrote into the database themselves."),
   llmTokens: spec("kissbot_llm_tokens_total", "counter", ["channel", "model", "feature", "token_type"], "LLM tokens used, by token_type (input or output)."),
   llmLatency: spec("kissbot_llm_latency_seconds", "histogram", ["channel", "model", "feature"], "Latency of LLM calls that reported one, in seconds."),
-  llmCost: spec("kissbot_llm_cost_usd_total", "counter", ["channel", "model", "feature", "cost_source"], "Cost of LLM calls in US dollars: cost_source=\"reported\" by the bot, or \"computed\" by the bridge from its price table."),
-  llmUnpriced: spec("kissbot_llm_unpriced_requests_total", "counter", ["channel", "model", "feature"], "LLM calls that reported no cost and whose model has no price in the price table: their cost is unknown, not zero."),
+  llmCost: spec("kissbot_llm_cost_usd_total", "counter", ["channel", "model", "feature", "cost_source"], "Cost of LLM calls in US dollars: cost_source=\"reported\" by the bot, or \"computed\" by the bridge from its price sources (kissbot_llm_price_info)."),
+  priceInfo: spec("kissbot_llm_price_info", "gauge", ["source", "version"], "Always 1 for each source of LLM prices loaded, in the order they are asked: source=\"file\" (--prices, version its updated:), \"shipped\" (the table shipped with the bridge, version its updated:), \"library\" (@pydantic/genai-prices, version its package version)."),
+  llmUnpriced: spec("kissbot_llm_unpriced_requests_total", "counter", ["channel", "model", "feature"], "LLM calls that reported no cost and whose model no price source knows (--prices, the shipped table, its local rules, the price library): their cost is unknown, not zero."),
   // LLM totals the bots keep themselves (KissBot's llm_totals table).
   llmRecordedRequests: spec("kissbot_llm_recorded_requests_total", "counter", [], "LLM calls counted by the bots in llm_totals, their cloud path included (which writes no per-call row); absent until the table exists."),
   llmRecordedTokens: spec("kissbot_llm_recorded_tokens_total", "counter", ["token_type"], "LLM tokens counted by the bots in llm_totals, by token_type (input or output); absent until the table exists."),

@@ -2,6 +2,7 @@ import { readFileSync } from "node:fs";
 import { parse } from "yaml";
 import type { LlmUsageMessage } from "../protocol/messages.js";
 import { systemClock, type Clock } from "../util/clock.js";
+import { findInLibrary, libraryCost, libraryPerMillion, LIBRARY_VERSION, type LibraryMatch } from "./library-prices.js";
 
 /** Whether a call's cost came from the bot or from the bridge's price table. */
 export const COST_SOURCES = ["reported", "computed"] as const;
@@ -24,9 +25,13 @@ export interface DatedPrice extends ModelPrice {
   fromMs: number;
 }
 
+/** Where a price came from: --prices FILE, the table shipped with the bridge, or the price library. */
+export type PriceSource = "file" | "shipped" | "library";
+
 /** A model of the table: its name, an optional pattern other names match, its prices oldest first. */
 export interface ModelEntry {
   name: string;
+  source: "file" | "shipped";
   /** As written in the file (Langfuse's form: `(?i)^(openai/)?(gpt-4o)$`). */
   match: string | undefined;
   pattern: RegExp | undefined;
@@ -35,6 +40,21 @@ export interface ModelEntry {
 
 /** How a model name found its entry: `kissbot-bridge prices --match` says which. */
 export type MatchKind = "exact" | "pattern" | "prefix";
+
+/** A `local:` rule of a price file: a model name (any case) or a pattern, run locally, so free. */
+export interface LocalRule {
+  source: "file" | "shipped";
+  text: string;
+  test(model: string): boolean;
+}
+
+/** What prices a model name: an entry of a table, a local declaration, or the library. */
+export type Resolved =
+  | { kind: "entry"; entry: ModelEntry; how: MatchKind }
+  | { kind: "local"; rule: LocalRule }
+  | { kind: "library"; match: LibraryMatch };
+
+const FREE: ModelPrice = { inputUsdPerMillion: 0, outputUsdPerMillion: 0 };
 
 /** The table shipped with the package (prices/llm-prices.yaml at its root). */
 export const SHIPPED_PRICES = new URL("../../../prices/llm-prices.yaml", import.meta.url);
@@ -45,29 +65,41 @@ const BOUNDARY = /^[-:@]/;
 const MAX_RESOLVED = 10_000;
 
 /**
- * Prices calls that did not report a cost, with the price in force at the call's time. A model
- * name finds its entry exactly, else by the patterns of the entries (the longest entry name among
- * those that match), else by the longest entry name it starts with followed by "-", ":" or "@"
- * (dated snapshots such as gpt-4o-2024-08-06); the entry found is remembered per name.
+ * Prices calls that did not report a cost, with the price in force at the call's time. Sources in
+ * order: --prices FILE, then the shipped table, then the price library (library-prices.ts). In
+ * each table a model name finds its entry exactly, else by the patterns of the entries (the
+ * longest entry name among those that match), else by the longest entry name it starts with
+ * followed by "-", ":" or "@" (dated snapshots such as gpt-4o-2024-08-06), else by the table's
+ * `local:` rules (free, and never asked of the library). What a name finds is remembered.
  */
 export class PriceTable {
-  private readonly resolved = new Map<string, { entry: ModelEntry; how: MatchKind } | null>();
+  private readonly resolved = new Map<string, Resolved | null>();
 
   constructor(
-    private readonly entries: ReadonlyMap<string, ModelEntry>,
+    /** The file's entries, then the shipped ones it does not replace. */
+    private readonly tables: ReadonlyArray<{ source: "file" | "shipped"; version: string; entries: ReadonlyMap<string, ModelEntry>; locals: readonly LocalRule[] }>,
     readonly updated: string,
+    /** Asked last; off in tests that need a name unpriced whatever the library knows. */
+    private readonly library: (model: string) => LibraryMatch | null = findInLibrary,
   ) {}
 
   get size(): number {
-    return this.entries.size;
+    let n = 0;
+    for (const t of this.tables) n += t.entries.size;
+    return n;
   }
 
   all(): IterableIterator<ModelEntry> {
-    return this.entries.values();
+    return this.tables.flatMap((t) => [...t.entries.values()])[Symbol.iterator]();
   }
 
-  /** The entry a model name is priced by, and how it was found. */
-  find(model: string): { entry: ModelEntry; how: MatchKind } | undefined {
+  /** The `local:` rules, the file's first. */
+  locals(): LocalRule[] {
+    return this.tables.flatMap((t) => [...t.locals]);
+  }
+
+  /** What prices a model name, and how it was found; undefined: nothing does. */
+  resolve(model: string): Resolved | undefined {
     let found = this.resolved.get(model);
     if (found === undefined) {
       found = this.search(model);
@@ -76,34 +108,63 @@ export class PriceTable {
     return found ?? undefined;
   }
 
-  /** The price of `model` in force at `atMs` (now by default). */
+  /** The table entry a model name is priced by, and how it was found (not a local rule nor the library). */
+  find(model: string): { entry: ModelEntry; how: MatchKind } | undefined {
+    const r = this.resolve(model);
+    return r?.kind === "entry" ? r : undefined;
+  }
+
+  /** The price of `model` in force at `atMs` (now by default), per 1M tokens. */
   lookup(model: string, atMs = Date.now()): ModelPrice | undefined {
-    const e = this.find(model)?.entry;
-    if (e === undefined) return undefined;
+    const r = this.resolve(model);
+    if (r === undefined) return undefined;
+    if (r.kind === "local") return FREE;
+    if (r.kind === "library") return libraryPerMillion(r.match, atMs) ?? undefined;
     let price: DatedPrice | undefined;
-    for (const p of e.prices) if (p.fromMs <= atMs) price = p;
+    for (const p of r.entry.prices) if (p.fromMs <= atMs) price = p;
     return price;
   }
 
   /** A call's cost: reported, else computed with the price in force at `atMs` (the call's time), else unknown. */
-  price(msg: LlmUsageMessage, atMs?: number): PricedLlmUsage {
+  price(msg: LlmUsageMessage, atMs = Date.now()): PricedLlmUsage {
     if (msg.estimatedCostUsd !== null) return priced(msg, msg.estimatedCostUsd, "reported");
+    const r = this.resolve(msg.model);
+    if (r?.kind === "library") {
+      const cost = libraryCost(r.match, msg.tokensIn, msg.tokensOut, atMs);
+      return cost === null ? priced(msg, null, null) : priced(msg, cost, "computed");
+    }
     const p = this.lookup(msg.model, atMs);
     if (p === undefined) return priced(msg, null, null);
     return priced(msg, (msg.tokensIn * p.inputUsdPerMillion + msg.tokensOut * p.outputUsdPerMillion) / 1_000_000, "computed");
   }
 
-  private search(model: string): { entry: ModelEntry; how: MatchKind } | null {
-    const exact = this.entries.get(model);
-    if (exact !== undefined) return { entry: exact, how: "exact" };
-    let best: ModelEntry | undefined;
-    for (const e of this.entries.values()) if (e.pattern?.test(model) === true && (best === undefined || e.name.length > best.name.length)) best = e;
-    if (best !== undefined) return { entry: best, how: "pattern" };
-    for (const e of this.entries.values()) {
-      if ((best === undefined || e.name.length > best.name.length) && model.startsWith(e.name) && BOUNDARY.test(model.slice(e.name.length))) best = e;
-    }
-    return best === undefined ? null : { entry: best, how: "prefix" };
+  /** The sources loaded and their versions (a file's `updated:`, the library's package version), for kissbot_llm_price_info. */
+  sources(): Array<{ source: PriceSource; version: string }> {
+    return [...this.tables.map((t) => ({ source: t.source, version: t.version })), { source: "library" as const, version: LIBRARY_VERSION }];
   }
+
+  private search(model: string): Resolved | null {
+    for (const t of this.tables) {
+      const hit = searchEntries(t.entries, model);
+      if (hit !== null) return { kind: "entry", ...hit };
+      const rule = t.locals.find((l) => l.test(model));
+      if (rule !== undefined) return { kind: "local", rule };
+    }
+    const match = this.library(model);
+    return match === null ? null : { kind: "library", match };
+  }
+}
+
+function searchEntries(entries: ReadonlyMap<string, ModelEntry>, model: string): { entry: ModelEntry; how: MatchKind } | null {
+  const exact = entries.get(model);
+  if (exact !== undefined) return { entry: exact, how: "exact" };
+  let best: ModelEntry | undefined;
+  for (const e of entries.values()) if (e.pattern?.test(model) === true && (best === undefined || e.name.length > best.name.length)) best = e;
+  if (best !== undefined) return { entry: best, how: "pattern" };
+  for (const e of entries.values()) {
+    if ((best === undefined || e.name.length > best.name.length) && model.startsWith(e.name) && BOUNDARY.test(model.slice(e.name.length))) best = e;
+  }
+  return best === undefined ? null : { entry: best, how: "prefix" };
 }
 
 /**
@@ -126,7 +187,7 @@ function priced(m: LlmUsageMessage, costUsd: number | null, costSource: PricedLl
   };
 }
 
-type PriceFile = { updated: string; models: Map<string, ModelEntry> };
+type PriceFile = { updated: string; models: Map<string, ModelEntry>; locals: LocalRule[] };
 
 const isPrice = (v: unknown) => typeof v === "number" && Number.isFinite(v) && v >= 0 && v <= 1e6;
 
@@ -154,7 +215,7 @@ function fromMs(where: string, name: string, v: unknown): number {
  * One model's entry: `{ input, output }` (one price for all time, the table's first form), or
  * `{ match?, prices: [{ from, input, output }, …] }`, or both: a `match` with one price.
  */
-function readEntry(where: string, name: string, entry: unknown): ModelEntry {
+function readEntry(where: string, name: string, entry: unknown, source: ModelEntry["source"]): ModelEntry {
   const e = entry as { input?: unknown; output?: unknown; match?: unknown; prices?: unknown } | null;
   if (typeof e !== "object" || e === null) throw new Error(`${where}: model ${JSON.stringify(name)} needs input and output prices in USD per 1M tokens, or a list of prices with from: dates`);
   const pattern = compilePattern(where, name, e.match);
@@ -170,11 +231,28 @@ function readEntry(where: string, name: string, entry: unknown): ModelEntry {
     }
     prices.sort((a, b) => a.fromMs - b.fromMs);
   }
-  return { name, match: typeof e.match === "string" ? e.match : undefined, pattern, prices };
+  return { name, source, match: typeof e.match === "string" ? e.match : undefined, pattern, prices };
+}
+
+/**
+ * `local:` rules: a model name (matched in any case) or a pattern (written with a leading ^ or
+ * (?i), Langfuse's form), for models the owner runs on their own hardware: free by declaration.
+ */
+function readLocals(where: string, v: unknown, source: LocalRule["source"]): LocalRule[] {
+  if (v === undefined || v === null) return [];
+  if (!Array.isArray(v) || v.some((x) => typeof x !== "string" || x === "")) throw new Error(`${where}: local: must be a list of model names or patterns (^… or (?i)…)`);
+  return (v as string[]).map((text) => {
+    if (text.startsWith("^") || text.startsWith("(?i)")) {
+      const re = compilePattern(where, `local ${text}`, text)!;
+      return { source, text, test: (m: string) => re.test(m) };
+    }
+    const lower = text.toLowerCase();
+    return { source, text, test: (m: string) => m.toLowerCase() === lower };
+  });
 }
 
 /** Reads a price file; throws an Error naming the file and the entry at fault. */
-export function readPriceFile(path: string | URL): PriceFile {
+export function readPriceFile(path: string | URL, source: ModelEntry["source"] = "file"): PriceFile {
   const where = typeof path === "string" ? path : path.pathname;
   let doc: unknown;
   try {
@@ -183,19 +261,25 @@ export function readPriceFile(path: string | URL): PriceFile {
     throw new Error(`cannot read the price table ${where}: ${(err as Error).message.split("\n")[0]}`);
   }
   const models = (doc as { models?: unknown } | null)?.models;
-  if (typeof models !== "object" || models === null || Array.isArray(models)) throw new Error(`${where}: expected a "models:" mapping of model name to { input, output }`);
+  const locals = readLocals(where, (doc as { local?: unknown } | null)?.local, source);
+  if (models === undefined && locals.length > 0) return { updated: String((doc as { updated?: unknown }).updated ?? ""), models: new Map(), locals };
+  if (typeof models !== "object" || models === null || Array.isArray(models)) throw new Error(`${where}: expected a "models:" mapping of model name to { input, output } (or a local: list)`);
   const out = new Map<string, ModelEntry>();
-  for (const [name, entry] of Object.entries(models as Record<string, unknown>)) out.set(name, readEntry(where, name, entry));
+  for (const [name, entry] of Object.entries(models as Record<string, unknown>)) out.set(name, readEntry(where, name, entry, source));
   const updated = (doc as { updated?: unknown }).updated;
-  return { updated: typeof updated === "string" ? updated : "", models: out };
+  return { updated: typeof updated === "string" ? updated : "", models: out, locals };
 }
 
-/** The shipped table, with the entries of `overridePath` (if any) replacing or adding models. */
-export function loadPriceTable(overridePath: string | null): PriceTable {
-  const shipped = readPriceFile(SHIPPED_PRICES);
-  if (overridePath === null) return new PriceTable(shipped.models, shipped.updated);
-  const override = readPriceFile(overridePath);
-  return new PriceTable(new Map([...shipped.models, ...override.models]), override.updated || shipped.updated);
+/**
+ * The price sources in order: the entries and local rules of `overridePath` (if any), then the
+ * shipped table's (those the file does not replace by name), then the library.
+ */
+export function loadPriceTable(overridePath: string | null, library?: (model: string) => LibraryMatch | null): PriceTable {
+  const shipped = readPriceFile(SHIPPED_PRICES, "shipped");
+  const override = overridePath === null ? undefined : readPriceFile(overridePath, "file");
+  const kept = new Map([...shipped.models].filter(([name]) => override?.models.has(name) !== true));
+  const tables = [...(override === undefined ? [] : [{ source: "file" as const, version: override.updated, entries: override.models, locals: override.locals }]), { source: "shipped" as const, version: shipped.updated, entries: kept, locals: shipped.locals }];
+  return new PriceTable(tables, override?.updated || shipped.updated, library);
 }
 
 /** The price table in use, replaced whole on SIGHUP; a file that fails to load leaves it as it was. */
