@@ -294,11 +294,12 @@ const MATRIX_CHARS = 12_000;
  * mentions nobody, so an "@room" in a bot's name is never a ping (clients after spec 1.7).
  */
 function matrix(n: Notice): unknown {
+  const common = { msgtype: "m.text", format: "org.matrix.custom.html", "m.mentions": {} };
+  // A digest's text begins with its title; its table keeps its columns in <pre>.
+  if (n.digest !== undefined) return { ...common, body: textOf(n, MATRIX_CHARS), formatted_body: `<pre>${textOf(n, MATRIX_CHARS, html)}</pre>` };
   const title = titleOf(n);
-  const body = `${title}\n\n${textOf(n, MATRIX_CHARS)}`;
-  const text = textOf(n, MATRIX_CHARS, html);
-  const formatted = `<strong>${html(title)}</strong><br><br>${n.digest !== undefined ? `<pre>${text}</pre>` : text.replaceAll("\n", "<br>")}`;
-  return { msgtype: "m.text", body, format: "org.matrix.custom.html", formatted_body: formatted, "m.mentions": {} };
+  const formatted = `<strong>${html(title)}</strong><br><br>${textOf(n, MATRIX_CHARS, html).replaceAll("\n", "<br>")}`;
+  return { ...common, body: `${title}\n\n${textOf(n, MATRIX_CHARS)}`, formatted_body: formatted };
 }
 
 /** An e-mail: a subject, plain text and HTML (text from bots escaped); the addresses come from the target. */
