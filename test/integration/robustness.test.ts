@@ -191,8 +191,11 @@ test("thousands of /api/usage?by=day reads, each spelling the zone in another le
   const warm = rssMb(bridge.proc.pid!);
   await rounds(1_000, 5_000);
   const after = rssMb(bridge.proc.pid!);
-  // Before the fix: about 35 MB more for every 1,000 reads (780 MB over 20,000), never given back.
-  assert.ok(after - warm < 40, `RSS ${warm.toFixed(0)} MB after 1,000 reads, ${after.toFixed(0)} MB after 5,000`);
+  // Before the fix: about 35 MB more for every 1,000 reads (780 MB over 20,000), never given back:
+  // 140 MB over these 4,000. Garbage V8 has not collected yet shows too, more on a loaded machine
+  // (50 MB from 1,000 to 5,000 reads in a parallel fresh-clone run; 45 to 53 MB from idle to 5,000
+  // alone here), so the bound is half the leak's.
+  assert.ok(after - warm < 70, `RSS ${warm.toFixed(0)} MB after 1,000 reads, ${after.toFixed(0)} MB after 5,000`);
   // What the reads left is garbage: V8 collects it once the burst is over (10-20 s here).
   const settled = await waitFor("memory back near its idle level", () => {
     const now = rssMb(bridge.proc.pid!);
