@@ -2,6 +2,7 @@ import { createHash, timingSafeEqual } from "node:crypto";
 import type { NextFunction, Request, Response } from "express";
 import { WorkerChannel } from "../util/worker-channel.js";
 import { CheckQueue } from "./check-queue.js";
+import { after } from "../util/guard.js";
 
 /** Results of bcrypt kept, so a scrape every 15 s does not pay a bcrypt check (~0.1 s of CPU) each time. */
 const CACHE_SIZE = 256;
@@ -81,7 +82,7 @@ export class BasicAuth {
         // flooder's loop turns once a second, however fast it is answered. A request with no
         // credentials (a browser's first, for the login prompt) is answered at once.
         if (given === undefined) answer(reason);
-        else setTimeout(() => answer(reason), this.penaltyMs).unref();
+        else after("http", this.penaltyMs, () => answer(reason));
       };
       if (given === undefined) return deny("unauthorized");
       const hash = users.get(given.user);

@@ -1,3 +1,5 @@
+import { internalErrors } from "../util/guard.js";
+
 /** One password check waiting its turn. */
 type Job = () => Promise<void>;
 
@@ -39,9 +41,17 @@ export class CheckQueue {
     this.waiting.delete(address);
     if (jobs.length > 0) this.waiting.set(address, jobs);
     this.running = true;
-    void job().finally(() => {
+    // A job that throws is counted (kissbot_bridge_internal_errors_total), never the end of the queue.
+    const done = () => {
       this.running = false;
       this.pump();
-    });
+    };
+    internalErrors.guard("http", async () => {
+      try {
+        await job();
+      } finally {
+        done();
+      }
+    })();
   }
 }

@@ -1,4 +1,5 @@
-import type { Server } from "node:http";
+import type { IncomingMessage, Server, ServerResponse } from "node:http";
+import { every, internalErrors } from "../util/guard.js";
 import type { Socket } from "node:net";
 
 interface Held {
@@ -36,19 +37,21 @@ export class ConnectionBudget {
   }
 
   attach(server: Server): void {
-    server.on("connection", (socket: Socket) => this.admit(socket));
-    server.prependListener("request", (req, res) => {
-      const h = this.held.get(tcpOf(req.socket));
-      if (h === undefined) return;
-      h.active++;
-      h.last = this.now();
-      res.once("close", () => {
-        h.active--;
+    server.on("connection", internalErrors.guard("http", (socket: Socket) => this.admit(socket)));
+    server.prependListener(
+      "request",
+      internalErrors.guard("http", (req: IncomingMessage, res: ServerResponse) => {
+        const h = this.held.get(tcpOf(req.socket));
+        if (h === undefined) return;
+        h.active++;
         h.last = this.now();
-      });
-    });
-    this.timer = setInterval(() => this.sweep(), 1000);
-    this.timer.unref();
+        res.once("close", () => {
+          h.active--;
+          h.last = this.now();
+        });
+      }),
+    );
+    this.timer = every("http", 1000, () => this.sweep());
     server.once("close", () => clearInterval(this.timer));
   }
 

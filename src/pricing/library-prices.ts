@@ -36,8 +36,17 @@ export interface LibraryMatch {
 /** Providers the library knows by id: a name's prefix (openai/, x-ai/) names one of them. */
 const isProvider = (id: string) => findProvider({ providerId: id })?.id === id;
 
+/** calcPrice, for names from bots: whatever the library throws, the name is unpriced, never a crash. */
+function calc(...args: Parameters<typeof calcPrice>): ReturnType<typeof calcPrice> {
+  try {
+    return calcPrice(...args);
+  } catch {
+    return null;
+  }
+}
+
 function tryLibrary(asked: string, providerId: string | undefined): LibraryMatch | null {
-  const r = calcPrice({ input_tokens: 0, output_tokens: 0 }, asked, providerId === undefined ? {} : { providerId });
+  const r = calc({ input_tokens: 0, output_tokens: 0 }, asked, providerId === undefined ? {} : { providerId });
   if (r === null) return null;
   const model: ModelInfo = r.model;
   const conditions = Array.isArray(model.prices) ? model.prices : [{ prices: model.prices }];
@@ -78,7 +87,7 @@ export function libraryPerMillion(m: LibraryMatch, atMs: number): ModelPrice | n
   let p = byDay.get(key);
   if (p === undefined) {
     // A call of 1,000 tokens each way: a tiered price shows its first tier, as most calls pay.
-    const r = calcPrice({ input_tokens: 1000, output_tokens: 1000 }, m.asked, { provider: m.provider, timestamp: new Date(day * DAY_MS + DAY_MS / 2) });
+    const r = calc({ input_tokens: 1000, output_tokens: 1000 }, m.asked, { provider: m.provider, timestamp: new Date(day * DAY_MS + DAY_MS / 2) });
     const perMillion = (usd: number) => Math.round(usd * 1000 * 1e9) / 1e9;
     p = r === null ? null : { inputUsdPerMillion: perMillion(r.input_price), outputUsdPerMillion: perMillion(r.output_price) };
     if (byDay.size >= MAX_DAYS) byDay.clear();
@@ -89,7 +98,7 @@ export function libraryPerMillion(m: LibraryMatch, atMs: number): ModelPrice | n
 
 /** A call's cost by the library: per-million prices for plain models, the library's own sum for tiered ones. */
 export function libraryCost(m: LibraryMatch, tokensIn: number, tokensOut: number, atMs: number): number | null {
-  if (m.complex) return calcPrice({ input_tokens: tokensIn, output_tokens: tokensOut }, m.asked, { provider: m.provider, timestamp: new Date(atMs) })?.total_price ?? null;
+  if (m.complex) return calc({ input_tokens: tokensIn, output_tokens: tokensOut }, m.asked, { provider: m.provider, timestamp: new Date(atMs) })?.total_price ?? null;
   const p = libraryPerMillion(m, atMs);
   return p === null ? null : (tokensIn * p.inputUsdPerMillion + tokensOut * p.outputUsdPerMillion) / 1_000_000;
 }

@@ -79,7 +79,7 @@ export class PriceTable {
     /** The file's entries, then the shipped ones it does not replace. */
     private readonly tables: ReadonlyArray<{ source: "file" | "shipped"; version: string; entries: ReadonlyMap<string, ModelEntry>; locals: readonly LocalRule[] }>,
     readonly updated: string,
-    /** Asked last; off in tests that need a name unpriced whatever the library knows. */
+    /** Asked last, for a name no table knows: the price library (library-prices.ts). */
     private readonly library: (model: string) => LibraryMatch | null = findInLibrary,
   ) {}
 
@@ -274,12 +274,12 @@ export function readPriceFile(path: string | URL, source: ModelEntry["source"] =
  * The price sources in order: the entries and local rules of `overridePath` (if any), then the
  * shipped table's (those the file does not replace by name), then the library.
  */
-export function loadPriceTable(overridePath: string | null, library?: (model: string) => LibraryMatch | null): PriceTable {
+export function loadPriceTable(overridePath: string | null): PriceTable {
   const shipped = readPriceFile(SHIPPED_PRICES, "shipped");
   const override = overridePath === null ? undefined : readPriceFile(overridePath, "file");
   const kept = new Map([...shipped.models].filter(([name]) => override?.models.has(name) !== true));
   const tables = [...(override === undefined ? [] : [{ source: "file" as const, version: override.updated, entries: override.models, locals: override.locals }]), { source: "shipped" as const, version: shipped.updated, entries: kept, locals: shipped.locals }];
-  return new PriceTable(tables, override?.updated || shipped.updated, library);
+  return new PriceTable(tables, override?.updated || shipped.updated);
 }
 
 /** The price table in use, replaced whole on SIGHUP; a file that fails to load leaves it as it was. */
