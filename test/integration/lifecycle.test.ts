@@ -123,7 +123,12 @@ test("with --unseen-pids accept, a PID this host cannot see is accepted; its liv
     assert.ok(await sendOnce(bridge.socket, `{"type":"heartbeat","channel":"elsewhere","pid":${hiddenPid},"rss_mb":64,"cpu_pct":12.5}\n`), "heartbeat sent");
     const x = await bridge.samples();
     return x.get("kissbot_process_resident_memory_bytes", { channel: "elsewhere", pid: String(hiddenPid) }) !== undefined ? x : undefined;
-  }, 30_000);
+  }, 30_000).catch(async (err: Error) => {
+    // It has timed out twice in fresh-clone runs (sessions 15 and 16) and never here: say what the bridge saw.
+    const x = await bridge.samples();
+    const seen = ["kissbot_bot_status", "kissbot_bot_info", "kissbot_process_resident_memory_bytes", "kissbot_bridge_ignored_messages_total", "kissbot_bridge_messages_total", "kissbot_bridge_rejected_lines_total"].map((name) => `${name} ${JSON.stringify(x.series(name))}`);
+    throw new Error(`${err.message}\n${seen.join("\n")}\nlast logs: ${JSON.stringify(bridge.logs.slice(-15))}`);
+  });
   assert.equal(s.get("kissbot_process_resident_memory_bytes", { channel: "elsewhere", pid: String(hiddenPid) }), 64 * 1024 * 1024);
   assert.equal(s.get("kissbot_process_cpu_usage_ratio", { channel: "elsewhere", pid: String(hiddenPid) }), 0.125);
   assert.equal(s.get("kissbot_bot_up", { channel: "elsewhere" }), 1);
