@@ -1,9 +1,6 @@
-import { mkdtempSync, writeFileSync } from "node:fs";
-import { join } from "node:path";
-import { tmpdir } from "node:os";
-import bcrypt from "bcryptjs";
 import { startBridgeProcess, type BridgeProcess } from "../test/helpers/bridge-process.js";
 import { finish, openStream, writeAll } from "../test/helpers/raw-client.js";
+import { basicAuth, oneUserWebConfig } from "../test/helpers/basic-auth.js";
 
 /**
  * A password flood against basic auth: the bridge with a web config (one user, bcrypt cost 10,
@@ -86,11 +83,9 @@ async function round(bridge: BridgeProcess, good: string, bad: (n: number) => st
 const ROUNDS = 3;
 
 export async function benchAuth(): Promise<{ alone: Round[]; flooded: Round[] }> {
-  const dir = mkdtempSync(join(tmpdir(), "kb-bench-auth-"));
-  const web = join(dir, "web.yml");
-  writeFileSync(web, `basic_auth_users:\n  prometheus: "${bcrypt.hashSync("right-password", 10)}"\n`);
+  const { dir, web } = oneUserWebConfig("kb-bench-auth-", "prometheus", "right-password");
   const bridge = await startBridgeProcess(["--web.config.file", web], { dir });
-  const basic = (p: string) => `Basic ${Buffer.from(`prometheus:${p}`).toString("base64")}`;
+  const basic = (p: string) => basicAuth("prometheus", p).authorization;
   try {
     const alone: Round[] = [];
     const flooded: Round[] = [];

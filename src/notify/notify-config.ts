@@ -1,5 +1,6 @@
 import { isMap, isScalar, isSeq, type Node, type Pair } from "yaml";
 import { readYamlFile, type At } from "../util/yaml-file.js";
+import { ReloadableFile } from "../util/reloadable-file.js";
 import { parseTarget, type NotifyTarget } from "./targets.js";
 import { NOTIFY_EVENTS, type NotifyEvent } from "./routes.js";
 
@@ -126,17 +127,9 @@ function entry(node: Node, i: number, at: At): NotifyTarget[] {
 }
 
 /** The routing file in use, replaced whole on SIGHUP; a file that fails to load leaves it as it was. */
-export class ReloadableNotifyConfig {
-  constructor(private config: NotifyConfig) {}
-
-  get current(): NotifyConfig {
-    return this.config;
-  }
-
-  /** Throws (keeping the routes in use) when the file cannot be read or is invalid. */
-  reload(): NotifyConfig {
-    this.config = loadNotifyConfig(this.config.path);
-    return this.config;
+export class ReloadableNotifyConfig extends ReloadableFile<NotifyConfig> {
+  constructor(config: NotifyConfig) {
+    super(config, loadNotifyConfig);
   }
 }
 

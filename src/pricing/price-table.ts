@@ -117,23 +117,20 @@ export class PriceTable {
   /** The price of `model` in force at `atMs` (now by default), per 1M tokens. */
   lookup(model: string, atMs = Date.now()): ModelPrice | undefined {
     const r = this.resolve(model);
-    if (r === undefined) return undefined;
-    if (r.kind === "local") return FREE;
-    if (r.kind === "library") return libraryPerMillion(r.match, atMs) ?? undefined;
-    let price: DatedPrice | undefined;
-    for (const p of r.entry.prices) if (p.fromMs <= atMs) price = p;
-    return price;
+    return r === undefined ? undefined : perMillion(r, atMs);
   }
 
   /** A call's cost: reported, else computed with the price in force at `atMs` (the call's time), else unknown. */
   price(msg: LlmUsageMessage, atMs = Date.now()): PricedLlmUsage {
     if (msg.estimatedCostUsd !== null) return priced(msg, msg.estimatedCostUsd, "reported");
+    // Resolved once per call (every stock-client message comes through here).
     const r = this.resolve(msg.model);
-    if (r?.kind === "library") {
+    if (r === undefined) return priced(msg, null, null);
+    if (r.kind === "library") {
       const cost = libraryCost(r.match, msg.tokensIn, msg.tokensOut, atMs);
       return cost === null ? priced(msg, null, null) : priced(msg, cost, "computed");
     }
-    const p = this.lookup(msg.model, atMs);
+    const p = perMillion(r, atMs);
     if (p === undefined) return priced(msg, null, null);
     return priced(msg, (msg.tokensIn * p.inputUsdPerMillion + msg.tokensOut * p.outputUsdPerMillion) / 1_000_000, "computed");
   }
@@ -153,6 +150,15 @@ export class PriceTable {
     const match = this.library(model);
     return match === null ? null : { kind: "library", match };
   }
+}
+
+/** A resolved name's price per 1M tokens in force at `atMs`; undefined before an entry's first price. */
+function perMillion(r: Resolved, atMs: number): ModelPrice | undefined {
+  if (r.kind === "local") return FREE;
+  if (r.kind === "library") return libraryPerMillion(r.match, atMs) ?? undefined;
+  let price: DatedPrice | undefined;
+  for (const p of r.entry.prices) if (p.fromMs <= atMs) price = p;
+  return price;
 }
 
 function searchEntries(entries: ReadonlyMap<string, ModelEntry>, model: string): { entry: ModelEntry; how: MatchKind } | null {

@@ -1,5 +1,6 @@
 import { isMap, isScalar, type Node, type YAMLMap } from "yaml";
 import { readYamlFile, type At } from "../util/yaml-file.js";
+import { ReloadableFile } from "../util/reloadable-file.js";
 
 /** USD limits of a period; null: none for that period. */
 export interface Limits {
@@ -106,16 +107,8 @@ function limits(node: Node, what: string, at: At, allowed: readonly string[]): L
 }
 
 /** The budgets in use, replaced whole on SIGHUP; a file that fails to load leaves them as they were. */
-export class ReloadableBudgets {
-  constructor(private table: BudgetTable) {}
-
-  get current(): BudgetTable {
-    return this.table;
-  }
-
-  /** Throws (keeping the budgets in use) when the file cannot be read or is invalid. */
-  reload(): BudgetTable {
-    this.table = loadBudgetFile(this.table.path);
-    return this.table;
+export class ReloadableBudgets extends ReloadableFile<BudgetTable> {
+  constructor(table: BudgetTable) {
+    super(table, loadBudgetFile);
   }
 }

@@ -1,12 +1,9 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { spawn, spawnSync } from "node:child_process";
-import { mkdtempSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
-import { hashSync } from "bcryptjs";
 import { startBridgeProcess } from "../helpers/bridge-process.js";
 import { sendOnce } from "../helpers/raw-client.js";
+import { basicAuth, oneUserWebConfig } from "../helpers/basic-auth.js";
 import { waitFor } from "../helpers/wait.js";
 import { PYTHON } from "../helpers/python.js";
 
@@ -18,15 +15,13 @@ function parseSvg(svg: string): { role: string; title: string; texts: string[] }
 }
 
 test("badges: status and availability as SVG and shields.io JSON; an unknown channel is a grey 'unknown' badge, not an error; with a web config and --public-badges, badges answer without credentials and /metrics still 401", async (t) => {
-  const dir = mkdtempSync(join(tmpdir(), "kb-badges-"));
-  const web = join(dir, "web.yml");
-  writeFileSync(web, `basic_auth_users:\n  prometheus: "${hashSync("s3cret-scrape", 10)}"\n`);
+  const { dir, web } = oneUserWebConfig("kb-badges-", "prometheus", "s3cret-scrape");
   const bridge = await startBridgeProcess(["--web.config.file", web, "--public-badges", "--sample-interval", "0.2"], { dir });
   t.after(() => bridge.stop());
   const bot = spawn("sleep", ["600"], { stdio: "ignore" });
   t.after(() => bot.kill());
   await sendOnce(bridge.socket, `{"type":"register","channel":"badge_bot","pid":${bot.pid}}\n`);
-  const auth = { authorization: `Basic ${Buffer.from("prometheus:s3cret-scrape").toString("base64")}` };
+  const auth = basicAuth("prometheus", "s3cret-scrape");
   await waitFor("the bot", async () => ((await (await fetch(`${bridge.url}/api/bots`, { headers: auth })).text()).includes("badge_bot") ? true : undefined));
 
   const status = await fetch(`${bridge.url}/badge/badge_bot/status.svg`);
@@ -61,11 +56,9 @@ test("badges: status and availability as SVG and shields.io JSON; an unknown cha
 });
 
 test("badges without --public-badges are protected like every other page", async (t) => {
-  const dir = mkdtempSync(join(tmpdir(), "kb-badges-"));
-  const web = join(dir, "web.yml");
-  writeFileSync(web, `basic_auth_users:\n  prometheus: "${hashSync("s3cret-scrape", 10)}"\n`);
+  const { dir, web } = oneUserWebConfig("kb-badges-", "prometheus", "s3cret-scrape");
   const bridge = await startBridgeProcess(["--web.config.file", web], { dir });
   t.after(() => bridge.stop());
   assert.equal((await fetch(`${bridge.url}/badge/any/status.svg`)).status, 401);
-  assert.equal((await fetch(`${bridge.url}/badge/any/status.svg`, { headers: { authorization: `Basic ${Buffer.from("prometheus:s3cret-scrape").toString("base64")}` } })).status, 200);
+  assert.equal((await fetch(`${bridge.url}/badge/any/status.svg`, { headers: basicAuth("prometheus", "s3cret-scrape") })).status, 200);
 });

@@ -4,10 +4,8 @@ import { spawn } from "node:child_process";
 import { join } from "node:path";
 import { createInterface } from "node:readline";
 import { request } from "node:http";
-import { mkdtempSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
-import bcrypt from "bcryptjs";
 import { finish, openStream, writeAll } from "../helpers/raw-client.js";
+import { basicAuth, oneUserWebConfig } from "../helpers/basic-auth.js";
 import { startBridgeProcess } from "../helpers/bridge-process.js";
 import { FIXTURES } from "../helpers/paths.js";
 import { waitFor } from "../helpers/wait.js";
@@ -58,12 +56,10 @@ function getFrom(url: string, headers: Record<string, string>, localAddress: str
 }
 
 test("a flood of wrong passwords costs the flooder, not the bots: each refusal comes a second late, a scraper's first check gets its turn and it is served every time, ingest goes on (issue 36)", async (t) => {
-  const dir = mkdtempSync(join(tmpdir(), "kb-auth-flood-"));
-  const web = join(dir, "web.yml");
-  writeFileSync(web, `basic_auth_users:\n  prometheus: "${bcrypt.hashSync("right-password", 10)}"\n`);
+  const { dir, web } = oneUserWebConfig("kb-auth-flood-", "prometheus", "right-password");
   const bridge = await startBridgeProcess(["--web.config.file", web], { dir });
   t.after(() => bridge.stop());
-  const basic = (p: string) => ({ authorization: `Basic ${Buffer.from(`prometheus:${p}`).toString("base64")}` });
+  const basic = (p: string) => basicAuth("prometheus", p);
   let stop = false;
   let guess = 0;
   const refusals: Array<{ status: number; ms: number }> = [];
