@@ -39,7 +39,7 @@ function watchNetwork(): string[] {
   return used;
 }
 
-/** Current model names as bots send them, from eight providers and local servers: what prices each, and its price per 1M tokens. */
+/** Current model names as bots send them, priced through nine of the library's providers, the shipped table and local rules: what prices each, and its price per 1M tokens. */
 const NAMES: Array<[string, "file" | "shipped" | "library" | "local", string, number, number]> = [
   ["claude-sonnet-4-20250514", "library", "anthropic/claude-sonnet-4-0", 3, 15],
   ["gpt-5", "library", "openai/gpt-5", 1.25, 10],
