@@ -1,7 +1,8 @@
 import type { Config } from "./config/config.js";
 import type { Logger } from "./log/logger.js";
 import { claimSocketPath } from "./transport/socket-path.js";
-import { SocketServer, WANTED_BACKLOG } from "./transport/socket-server.js";
+import { WANTED_BACKLOG } from "./transport/socket-server.js";
+import { SocketTransport } from "./transport/socket-transport.js";
 import type { ProcessSource } from "./sampler/process-source.js";
 import type { OtelSink } from "./otel/otel-sink.js";
 import { HTTP_REFUSALS, type HttpRefusal } from "./http/host-guard.js";
@@ -57,7 +58,7 @@ export async function startBridge(config: Config, log: Logger, deps: BridgeDeps 
   const life = new Lifecycle(3000, (name, ms) => log.debug({ part: name, ms }, "stopped"));
   try {
     const core = corePipeline(config, log, clock, deps.processSource);
-    const transport = new SocketServer({ path: config.socket, mode: config.socketMode, maxLineBytes: config.maxLineBytes, idleTimeoutMs: config.idleTimeoutMs, lineTimeoutMs: config.lineTimeoutMs, maxBufferedBytes: config.maxBufferedBytes, maxConnections: config.maxConnections }, core.ingest);
+    const transport = new SocketTransport({ path: config.socket, mode: config.socketMode, maxLineBytes: config.maxLineBytes, idleTimeoutMs: config.idleTimeoutMs, lineTimeoutMs: config.lineTimeoutMs, maxBufferedBytes: config.maxBufferedBytes, maxConnections: config.maxConnections }, core.ingest);
     const db = await databaseFeature(config, core, clock, (full) => (full ? transport.pause() : transport.resume()));
     const logs = channelLogsFeature(config, core, clock);
     const { otel, parts: otelParts } = await otelFeature(config, core, clock, VERSION);

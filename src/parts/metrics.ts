@@ -4,7 +4,7 @@ import type { Core } from "./core.js";
 import type { DatabaseFeature } from "./database.js";
 import type { ChannelLog } from "../channel-log/channel-log.js";
 import type { OtelSink } from "../otel/otel-sink.js";
-import type { SocketServer } from "../transport/socket-server.js";
+import type { SocketTransport } from "../transport/socket-transport.js";
 import type { ReloadableBudgets } from "../spend/budget-file.js";
 import type { HttpRefusal } from "../http/host-guard.js";
 import type { RecordFeature } from "./record.js";
@@ -22,7 +22,7 @@ import type { Clock } from "../util/clock.js";
 export type BridgeParts = {
   core: Core;
   db: DatabaseFeature;
-  transport: SocketServer;
+  transport: SocketTransport;
   channelLog: ChannelLog | undefined;
   otel: OtelSink | undefined;
   budgets: ReloadableBudgets | undefined;

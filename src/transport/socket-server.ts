@@ -1,6 +1,8 @@
 import { createServer, type Server, type Socket } from "node:net";
 import { readFileSync } from "node:fs";
-import { chmod, unlink } from "node:fs/promises";
+import { chmod, link, unlink } from "node:fs/promises";
+import { dirname, join } from "node:path";
+import { threadId } from "node:worker_threads";
 import { LineSplitter, type ByteBudget, type LineSink } from "./line-splitter.js";
 import { claimSocketPath, isOurSocketFile, socketFileId, type SocketFileId } from "./socket-path.js";
 import { CounterMap } from "../util/counter-map.js";
@@ -35,17 +37,23 @@ export type SocketServerOptions = {
   maxBufferedBytes?: number;
 };
 
-async function pathIsFree(path: string): Promise<boolean> {
-  const { lstat } = await import("node:fs/promises");
-  return lstat(path).then(
-    () => false,
-    () => true,
-  );
+/**
+ * The name the socket is bound under before it is linked at `path`. libuv unlinks the name a
+ * pipe was bound to when the pipe closes, and when the thread that holds it ends; bound under a
+ * name of its own and linked into place, closing removes only that name, never the file of a
+ * newer instance that took `path` meanwhile. Undefined when the name would not fit in sun_path
+ * (a path within about 14 bytes of its 107 with a short file name): then `path` itself is
+ * bound, and stopping removes whatever file is at `path` by then.
+ */
+function bindingName(path: string): string | undefined {
+  const name = join(dirname(path), `.kb-${process.pid.toString(36)}-${threadId}`);
+  return Buffer.byteLength(name) < 108 ? name : undefined;
 }
 
 /**
  * The accept queue a burst of stock-client sends needs: at 10,000 connects a second (32 senders),
- * a 0.4 s stall of the main thread. Below it, the start logs a warning with the sysctl to raise.
+ * 0.4 s in which the socket's thread accepts nothing (waiting for a core, say). Below it, the
+ * start logs a warning with the sysctl to raise.
  */
 export const WANTED_BACKLOG = 4096;
 
@@ -128,9 +136,11 @@ export class SocketServer {
 
   private readonly options: WithDefaults<SocketServerOptions, "lineTimeoutMs" | "maxBufferedBytes">;
 
+  /** `changed` is told each time a connection is accepted or let go (its counts changed). */
   constructor(
     options: SocketServerOptions,
     readonly handler: LineHandler,
+    private readonly changed: () => void = () => {},
   ) {
     this.options = withDefaults(options, { lineTimeoutMs: 5000, maxBufferedBytes: 32 * MIB });
   }
@@ -171,16 +181,30 @@ export class SocketServer {
     const { path, mode, backlog = kernelBacklogLimit() } = this.options;
     this.backlog = backlog;
     await claimSocketPath(path);
+    const bound = bindingName(path) ?? path;
+    if (bound !== path) await unlink(bound).catch(() => {});
     const server = createServer({ allowHalfOpen: false }, (socket) => this.accept(socket));
     await new Promise<void>((resolve, reject) => {
       server.once("error", reject);
-      server.listen({ path, backlog }, () => {
+      server.listen({ path: bound, backlog }, () => {
         server.off("error", reject);
         resolve();
       });
     });
+    try {
+      await chmod(bound, mode);
+      if (bound !== path) {
+        // link(2) never replaces: an instance that took the path since the claim keeps it.
+        await link(bound, path).catch((err: NodeJS.ErrnoException) => {
+          throw err.code === "EEXIST" ? Object.assign(new Error(`listen EADDRINUSE: address already in use ${path}`), { code: "EADDRINUSE" }) : err;
+        });
+        await unlink(bound);
+      }
+    } catch (err) {
+      server.close();
+      throw err;
+    }
     this.server = server;
-    await chmod(path, mode);
     this.fileId = await socketFileId(path);
     this.accepting = true;
     const { lineTimeoutMs } = this.options;
@@ -227,8 +251,10 @@ export class SocketServer {
   }
 
   private forget(c: Connection): void {
+    if (!c.listed) return;
     this.connections.remove(c);
     c.splitter.reset();
+    this.changed();
   }
 
   /** Called by a connection whose partial line the shared budget refused more room: it goes. */
@@ -247,6 +273,7 @@ export class SocketServer {
     if (this.connections.size >= this.options.maxConnections) this.shedIdlest();
     const c = new Connection(socket, this, this.options.maxLineBytes, this.budget, this.lastAcceptAt);
     this.connections.add(c);
+    this.changed();
     if (this.paused) socket.pause();
     socket.on("data", internalErrors.guard("transport", (chunk: Buffer) => {
       c.lastDataAt = Date.now();
@@ -291,9 +318,7 @@ export class SocketServer {
    * a new sender fails at once (the stock client sees no file and returns False) instead of
    * being queued and dropped. The connections already in the listen backlog are still
    * accepted and read, and open ones may finish, until none has arrived or sent for a short
-   * while, or `graceMs` has passed. Node unlinks the path when a listening pipe closes, which
-   * would delete the socket of a newer instance that has taken the path meanwhile: then the
-   * handle is only unref'd, and the process exit releases it without unlinking.
+   * while, or `graceMs` has passed. Closing unlinks the name bound (see bindingName), not `path`.
    */
   async stop(graceMs: number): Promise<void> {
     const server = this.server;
@@ -310,7 +335,6 @@ export class SocketServer {
     this.accepting = false;
     clearInterval(this.lineTimer);
     for (const c of this.connections) this.close(c);
-    if (await pathIsFree(this.options.path)) await new Promise<void>((resolve) => server.close(() => resolve()));
-    else server.unref();
+    await new Promise<void>((resolve) => server.close(() => resolve()));
   }
 }
