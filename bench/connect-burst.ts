@@ -1,8 +1,14 @@
-import { spawnSync } from "node:child_process";
+import { spawn, spawnSync } from "node:child_process";
+import { existsSync, mkdtempSync, readFileSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { pino } from "pino";
+import { parseCommandLine, type Config } from "../src/config/config.js";
+import { startBridge } from "../src/main.js";
 import { startBridgeProcess } from "../test/helpers/bridge-process.js";
 import { FIXTURES } from "../test/helpers/paths.js";
 import { PYTHON } from "../test/helpers/python.js";
+import { waitFor } from "../test/helpers/wait.js";
 
 /**
  * Connect bursts on the Monitor socket: 20,000 sends through a client that behaves like
@@ -28,7 +34,46 @@ export async function benchConnectBurst(): Promise<Array<{ sent: number; refused
   return runs;
 }
 
-export function printConnectBurst(runs: Awaited<ReturnType<typeof benchConnectBurst>>): void {
-  console.log(`connect bursts on the Monitor socket: ${TOTAL.toLocaleString("en")} stock-client sends, ${AT_ONCE} at a time, ${RUNS} runs (a fresh bridge each)`);
-  for (const [i, r] of runs.entries()) console.log(`  run ${i + 1}: refused ${r.refused} (${((100 * r.refused) / TOTAL).toFixed(2)}%), sent ${r.sent}, ${(TOTAL / r.seconds).toFixed(0)} sends/s; backlog ${String(r.backlog)}`);
+/**
+ * The same bursts with the bridge's main thread blocked from the first connect to the last: the
+ * bridge runs in this process, which busy-waits until the sender is done, as a long synchronous
+ * task (a big render, a garbage collection) would hold it. Before the socket had a thread of its
+ * own, everything past the kernel's accept queue was refused.
+ */
+export async function benchConnectBurstBlocked(): Promise<Array<{ sent: number; refused: number; seconds: number; backlog: unknown; counted: number; shed: number }>> {
+  const runs = [];
+  for (let r = 0; r < RUNS; r++) {
+    const dir = mkdtempSync(join(tmpdir(), "kb-burst-"));
+    const parsed = parseCommandLine(["--socket", join(dir, "monitor.sock"), "--db", join(dir, "k.db"), "--channel-log-dir", join(dir, "logs"), "--listen", "127.0.0.1:0"], {});
+    const bridge = await startBridge((parsed as { config: Config }).config, pino({ level: "error" }));
+    const done = join(dir, "done");
+    const sender = spawn(PYTHON, [join(FIXTURES, "stock_burst.py"), join(dir, "monitor.sock"), String(TOTAL), String(AT_ONCE), done], { stdio: ["ignore", "pipe", "inherit"] });
+    let out = "";
+    sender.stdout.on("data", (d: Buffer) => (out += d.toString()));
+    const exited = new Promise((resolve) => sender.once("close", resolve));
+    while (!existsSync(done)) {
+      // the main thread held, as a long synchronous task would hold it
+    }
+    await exited;
+    const { sent, refused, seconds } = JSON.parse(out) as { sent: number; refused: number; seconds: number };
+    // Every send the sender saw succeed is counted, or lost to a bound (and counted there).
+    const metrics = `http://127.0.0.1:${bridge.httpAddress.port}/metrics`;
+    const value = (body: string, re: RegExp) => Number(re.exec(body)?.[1] ?? 0);
+    let counted = 0;
+    let shed = 0;
+    await waitFor("the sends counted or shed", async () => {
+      const body = await (await fetch(metrics)).text();
+      counted = value(body, /^kissbot_bridge_messages_total\{message_type="llm_usage"\} (\d+)$/m);
+      shed = value(body, /^kissbot_bridge_dropped_connections_total\{reason="max_connections"\} (\d+)$/m);
+      return counted + shed >= sent ? true : undefined;
+    }, 30_000).catch(() => {});
+    await bridge.stop();
+    runs.push({ sent, refused, seconds, backlog: Number(readFileSync("/proc/sys/net/core/somaxconn", "utf8")), counted, shed });
+  }
+  return runs;
+}
+
+export function printConnectBurst(runs: Array<Awaited<ReturnType<typeof benchConnectBurst>>[number] & { counted?: number; shed?: number }>, blocked = false): void {
+  console.log(`connect bursts on the Monitor socket${blocked ? ", the main thread blocked throughout each" : ""}: ${TOTAL.toLocaleString("en")} stock-client sends, ${AT_ONCE} at a time, ${RUNS} runs (a fresh bridge each)`);
+  for (const [i, r] of runs.entries()) console.log(`  run ${i + 1}: refused ${r.refused} (${((100 * r.refused) / TOTAL).toFixed(2)}%), sent ${r.sent}, ${(TOTAL / r.seconds).toFixed(0)} sends/s; backlog ${String(r.backlog)}${r.counted === undefined ? "" : `; counted ${r.counted}, shed ${r.shed ?? 0}`}`);
 }

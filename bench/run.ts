@@ -21,7 +21,7 @@ import { benchHandoff } from "./handoff.js";
 import { benchSeriesBound, benchShutdownUnderLock } from "./robustness.js";
 import { waitFor } from "../test/helpers/wait.js";
 import { benchAuth, printAuth } from "./auth.js";
-import { benchConnectBurst, printConnectBurst } from "./connect-burst.js";
+import { benchConnectBurst, benchConnectBurstBlocked, printConnectBurst } from "./connect-burst.js";
 
 /**
  * npm run bench: ingest throughput of the bridge next to a bare line-splitting JSON server
@@ -197,6 +197,7 @@ if (only === "notify") {
 
 if (only === "connect") {
   printConnectBurst(await benchConnectBurst());
+  printConnectBurst(await benchConnectBurstBlocked(), true);
   process.exit(0);
 }
 
