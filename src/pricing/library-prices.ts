@@ -1,5 +1,6 @@
 import { readFileSync } from "node:fs";
-import { calcPrice, findProvider, type ModelInfo, type Provider } from "@pydantic/genai-prices";
+import { createRequire } from "node:module";
+import type * as GenAiPrices from "@pydantic/genai-prices";
 
 /** USD per 1,000,000 tokens (price-table.ts's ModelPrice, which imports this file). */
 interface ModelPrice {
@@ -9,6 +10,14 @@ interface ModelPrice {
 
 /** The price library the bridge ships with, pinned in package.json; nothing is fetched at run time. */
 export const LIBRARY_NAME = "@pydantic/genai-prices";
+
+/**
+ * The library, loaded (its CommonJS build, synchronously) at the first name it is asked: loading
+ * it costs about 70 ms of CPU, which every start paid, though most calls are priced by the bot
+ * or the shipped table.
+ */
+let loaded: typeof GenAiPrices | undefined;
+const library = () => (loaded ??= createRequire(import.meta.url)(LIBRARY_NAME) as typeof GenAiPrices);
 
 /** Its version, read from its own package.json (its exports hide it from import). */
 export const LIBRARY_VERSION: string = (() => {
@@ -28,18 +37,18 @@ export interface LibraryMatch {
   /** The name asked of the library: the model name, without a provider prefix it went to. */
   asked: string;
   /** The provider with this model alone: pricing a call then searches nothing. */
-  provider: Provider;
+  provider: GenAiPrices.Provider;
   /** Prices tiered by tokens or by time of day: each call is priced by the library itself. */
   complex: boolean;
 }
 
 /** Providers the library knows by id: a name's prefix (openai/, x-ai/) names one of them. */
-const isProvider = (id: string) => findProvider({ providerId: id })?.id === id;
+const isProvider = (id: string) => library().findProvider({ providerId: id })?.id === id;
 
 /** calcPrice, for names from bots: whatever the library throws, the name is unpriced, never a crash. */
-function calc(...args: Parameters<typeof calcPrice>): ReturnType<typeof calcPrice> {
+function calc(...args: Parameters<typeof GenAiPrices.calcPrice>): ReturnType<typeof GenAiPrices.calcPrice> {
   try {
-    return calcPrice(...args);
+    return library().calcPrice(...args);
   } catch {
     return null;
   }
@@ -48,7 +57,7 @@ function calc(...args: Parameters<typeof calcPrice>): ReturnType<typeof calcPric
 function tryLibrary(asked: string, providerId: string | undefined): LibraryMatch | null {
   const r = calc({ input_tokens: 0, output_tokens: 0 }, asked, providerId === undefined ? {} : { providerId });
   if (r === null) return null;
-  const model: ModelInfo = r.model;
+  const model: GenAiPrices.ModelInfo = r.model;
   const conditions = Array.isArray(model.prices) ? model.prices : [{ prices: model.prices }];
   // Priced by the image or the request, not the token: not a price for an llm_usage call.
   if (!conditions.some((c) => c.prices["input_mtok"] !== undefined || c.prices["output_mtok"] !== undefined)) return null;
