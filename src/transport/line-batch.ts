@@ -1,5 +1,6 @@
 import type { LineHandler } from "./socket-server.js";
 import { KIB } from "../util/units.js";
+import { after } from "../util/guard.js";
 
 const NEWLINE = 0x0a;
 
@@ -63,7 +64,7 @@ export class LineBatcher implements LineHandler {
   }
 
   private schedule(): void {
-    this.timer ??= setTimeout(() => this.flush(), this.delayMs);
+    this.timer ??= after("transport", this.delayMs, () => this.flush());
   }
 }
 

@@ -112,7 +112,8 @@ export class SocketTransport {
     this.stopping = true;
     const stopped = new Promise<void>((resolve) => (this.stopped = resolve));
     this.send({ op: "stop", graceMs });
-    await Promise.race([stopped, delay(graceMs + 2000)]);
+    // Within the part's bound of 3 s (main.ts), thread ending included.
+    await Promise.race([stopped, delay(graceMs + 1000)]);
     this.#listening = false;
     this.worker = undefined;
     await Promise.race([worker.terminate(), delay(500)]);

@@ -48,8 +48,9 @@ test("/api/usage over a million rows: ingest and /metrics carry on meanwhile, a 
     answered = true;
     return { status: r.status, body: (await r.json()) as { error: string; reason: string } };
   });
-  // While the read runs, the bridge reads the socket and serves scrapes.
-  for (let i = 0; i < 5; i++) assert.equal((await bridge.scrape()).status, 200);
+  // While the read runs, the bridge reads the socket and serves scrapes. Two scrapes, not five:
+  // everything here must fit in the read's 1.5 s, and on a loaded machine five did not once.
+  for (let i = 0; i < 2; i++) assert.equal((await bridge.scrape()).status, 200);
   assert.equal(await sendOnce(bridge.socket, llm("during", 50)), true);
   await until(bridge, "50 lines counted during the read", (s) => s.get("kissbot_llm_requests_total", { channel: "during", model: "gpt-4o", feature: "f" }) === 50);
   assert.equal(answered, false, "everything above happened while the database read was still running");
