@@ -1,10 +1,7 @@
-import { spawn, spawnSync } from "node:child_process";
-import { existsSync, mkdtempSync, readFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { spawnSync } from "node:child_process";
+import { readFileSync } from "node:fs";
 import { join } from "node:path";
-import { pino } from "pino";
-import { parseCommandLine, type Config } from "../src/config/config.js";
-import { startBridge } from "../src/main.js";
+import { burstWhileBlocked } from "../test/helpers/blocked-burst.js";
 import { startBridgeProcess } from "../test/helpers/bridge-process.js";
 import { FIXTURES } from "../test/helpers/paths.js";
 import { PYTHON } from "../test/helpers/python.js";
@@ -43,21 +40,8 @@ export async function benchConnectBurst(): Promise<Array<{ sent: number; refused
 export async function benchConnectBurstBlocked(): Promise<Array<{ sent: number; refused: number; seconds: number; backlog: unknown; counted: number; shed: number }>> {
   const runs = [];
   for (let r = 0; r < RUNS; r++) {
-    const dir = mkdtempSync(join(tmpdir(), "kb-burst-"));
-    const parsed = parseCommandLine(["--socket", join(dir, "monitor.sock"), "--db", join(dir, "k.db"), "--channel-log-dir", join(dir, "logs"), "--listen", "127.0.0.1:0"], {});
-    const bridge = await startBridge((parsed as { config: Config }).config, pino({ level: "error" }));
-    const done = join(dir, "done");
-    const sender = spawn(PYTHON, [join(FIXTURES, "stock_burst.py"), join(dir, "monitor.sock"), String(TOTAL), String(AT_ONCE), done], { stdio: ["ignore", "pipe", "inherit"] });
-    let out = "";
-    sender.stdout.on("data", (d: Buffer) => (out += d.toString()));
-    const exited = new Promise((resolve) => sender.once("close", resolve));
-    while (!existsSync(done)) {
-      // the main thread held, as a long synchronous task would hold it
-    }
-    await exited;
-    const { sent, refused, seconds } = JSON.parse(out) as { sent: number; refused: number; seconds: number };
+    const { bridge, metrics, sent, refused, seconds } = await burstWhileBlocked(TOTAL, AT_ONCE);
     // Every send the sender saw succeed is counted, or lost to a bound (and counted there).
-    const metrics = `http://127.0.0.1:${bridge.httpAddress.port}/metrics`;
     const value = (body: string, re: RegExp) => Number(re.exec(body)?.[1] ?? 0);
     let counted = 0;
     let shed = 0;
