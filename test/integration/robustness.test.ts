@@ -79,8 +79,10 @@ test("20,000 registers of PIDs not running: no folder, no file, no row, bounded 
   assert.deepEqual(kissbotQuery(join(dir, "kissbot_monitor.db"), "SELECT COUNT(*) AS n FROM bot_status"), [{ n: 0 }], "no bot_status row");
   const logged = bridge.logs.length - logsBefore;
   assert.ok(logged <= 60, `${logged} log lines for 20,000 refusals (rate-limited)`);
-  // The first burst sets the heap's size; 15,000 more refusals must not grow it by much.
-  assert.ok(afterAll - afterFirst < 40, `RSS ${afterFirst.toFixed(0)} MB after 5,000 refusals, ${afterAll.toFixed(0)} MB after 20,000`);
+  // The first burst sets the heaps' sizes; 15,000 more refusals must not grow them by much. Two
+  // heaps since the socket got a thread of its own (its connections churn there): one fresh-clone
+  // run grew 51 MB, so the bound is 60; a retained register of a few KB would grow it by 75 MB+.
+  assert.ok(afterAll - afterFirst < 60, `RSS ${afterFirst.toFixed(0)} MB after 5,000 refusals, ${afterAll.toFixed(0)} MB after 20,000`);
   const s = await bridge.samples();
   assert.equal(s.get("kissbot_bot_up", { channel: "ghost1" }), undefined);
   // A real process registers and is shown.
