@@ -346,7 +346,9 @@ test("availability on the page: a 90-day strip per bot (30 on a phone), each bar
   const phone = await browser.newContext({ viewport: { width: 390, height: 844 }, hasTouch: true, isMobile: true });
   const p2 = await phone.newPage();
   await p2.goto(`${bridge.url}/`);
-  await p2.waitForFunction((sel) => document.querySelector(sel)?.lastElementChild?.getAttribute("data-level") !== null, strip);
+  // `?? null`: before the strip exists the chain is undefined, which is not null, and the wait
+  // passed at once (a fresh-clone run then counted 0 bars).
+  await p2.waitForFunction((sel) => (document.querySelector(sel)?.lastElementChild?.getAttribute("data-level") ?? null) !== null, strip);
   assert.equal(await p2.$$eval(`${strip} > span`, (spans) => spans.filter((s) => (s as HTMLElement).offsetWidth > 0).length), 30, "30 days on a phone");
   await p2.locator(`${strip} > span`).nth(y).scrollIntoViewIfNeeded();
   await p2.locator(`${strip} > span`).nth(y).tap();
